@@ -1,0 +1,365 @@
+//! Claims: `scope:action:specific`, each part a comma list or `*`.
+//!
+//! A claim is the product of three sets; a set of claims is their union. The
+//! subset check works atom by atom: a claim is expanded into its atoms (one
+//! scope, one action, one specific, where `*` stays `*`), and each atom must be
+//! covered by a *single* claim of the other set. That is exact: a finite union
+//! of products can only cover a `*` part if one of its members has `*` there,
+//! and for finite parts the expansion enumerates every point.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// At most this many items in one part of a claim, so expansion stays small.
+pub const MAX_PART_ITEMS: usize = 32;
+/// At most this many claims in one list (permissions of a principal, claims of a token).
+pub const MAX_CLAIMS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid claim {value:?}: {reason}; expected scope:action:specific, each part `*` or a comma list of names (e.g. `*:*:*`, `machines:get,list:*`, `bots,tokens:get:*`)")]
+pub struct ClaimError {
+    pub value: String,
+    pub reason: String,
+}
+
+/// One part of a claim: `*` or a non-empty list of items.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    Any,
+    Items(Vec<String>),
+}
+
+impl Part {
+    fn parse(raw: &str, which: &str, whole: &str) -> Result<Self, ClaimError> {
+        let err = |reason: String| ClaimError { value: whole.to_string(), reason };
+        if raw == "*" {
+            return Ok(Part::Any);
+        }
+        if raw.is_empty() {
+            return Err(err(format!("the {which} part is empty")));
+        }
+        let mut items: Vec<String> = Vec::new();
+        for item in raw.split(',') {
+            if item.is_empty() {
+                return Err(err(format!("the {which} part has an empty item")));
+            }
+            if item == "*" {
+                return Err(err(format!("`*` must stand alone in the {which} part")));
+            }
+            if !item
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@'))
+            {
+                return Err(err(format!(
+                    "the {which} item {item:?} may only hold letters, digits and - _ . / @"
+                )));
+            }
+            if !items.iter().any(|i| i == item) {
+                items.push(item.to_string());
+            }
+        }
+        if items.len() > MAX_PART_ITEMS {
+            return Err(err(format!("the {which} part has more than {MAX_PART_ITEMS} items")));
+        }
+        Ok(Part::Items(items))
+    }
+
+    fn contains(&self, atom: &Atom) -> bool {
+        match (self, atom) {
+            (Part::Any, _) => true,
+            (Part::Items(_), Atom::Any) => false,
+            (Part::Items(items), Atom::Item(i)) => items.iter().any(|x| x == i),
+        }
+    }
+
+    fn atoms(&self) -> Vec<Atom> {
+        match self {
+            Part::Any => vec![Atom::Any],
+            Part::Items(items) => items.iter().map(|i| Atom::Item(i.clone())).collect(),
+        }
+    }
+
+    fn intersect(&self, other: &Part) -> Option<Part> {
+        match (self, other) {
+            (Part::Any, p) | (p, Part::Any) => Some(p.clone()),
+            (Part::Items(a), Part::Items(b)) => {
+                let items: Vec<String> = a.iter().filter(|x| b.contains(x)).cloned().collect();
+                (!items.is_empty()).then_some(Part::Items(items))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Part::Any => f.write_str("*"),
+            Part::Items(items) => f.write_str(&items.join(",")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Atom {
+    Any,
+    Item(String),
+}
+
+/// A claim `scope:action:specific`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Claim {
+    pub scope: Part,
+    pub action: Part,
+    pub specific: Part,
+}
+
+impl Claim {
+    pub fn parse(value: &str) -> Result<Self, ClaimError> {
+        let parts: Vec<&str> = value.split(':').collect();
+        if parts.len() != 3 {
+            return Err(ClaimError {
+                value: value.to_string(),
+                reason: format!("it has {} part(s), not 3", parts.len()),
+            });
+        }
+        Ok(Claim {
+            scope: Part::parse(parts[0], "scope", value)?,
+            action: Part::parse(parts[1], "action", value)?,
+            specific: Part::parse(parts[2], "specific", value)?,
+        })
+    }
+
+    /// `*:*:*`
+    pub fn all() -> Self {
+        Claim { scope: Part::Any, action: Part::Any, specific: Part::Any }
+    }
+
+    /// Whether this single claim allows `action` on the resource `specific` of type `scope`.
+    pub fn allows(&self, scope: &str, action: &str, specific: &str) -> bool {
+        self.scope.contains(&Atom::Item(scope.into()))
+            && self.action.contains(&Atom::Item(action.into()))
+            && self.specific.contains(&Atom::Item(specific.into()))
+    }
+
+    fn covers_atom(&self, s: &Atom, a: &Atom, x: &Atom) -> bool {
+        self.scope.contains(s) && self.action.contains(a) && self.specific.contains(x)
+    }
+
+    fn intersect(&self, other: &Claim) -> Option<Claim> {
+        Some(Claim {
+            scope: self.scope.intersect(&other.scope)?,
+            action: self.action.intersect(&other.action)?,
+            specific: self.specific.intersect(&other.specific)?,
+        })
+    }
+}
+
+impl fmt::Display for Claim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.scope, self.action, self.specific)
+    }
+}
+
+impl TryFrom<String> for Claim {
+    type Error = ClaimError;
+    fn try_from(value: String) -> Result<Self, ClaimError> {
+        Claim::parse(&value)
+    }
+}
+
+impl From<Claim> for String {
+    fn from(value: Claim) -> String {
+        value.to_string()
+    }
+}
+
+impl std::str::FromStr for Claim {
+    type Err = ClaimError;
+    fn from_str(s: &str) -> Result<Self, ClaimError> {
+        Claim::parse(s)
+    }
+}
+
+/// A set of claims (permissions of a principal, claims of a token).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClaimSet(pub Vec<Claim>);
+
+impl ClaimSet {
+    /// Parses a list of claim strings, dropping exact duplicates, keeping order.
+    pub fn parse<S: AsRef<str>>(values: &[S]) -> Result<Self, ClaimError> {
+        if values.len() > MAX_CLAIMS {
+            return Err(ClaimError {
+                value: format!("{} claims", values.len()),
+                reason: format!("at most {MAX_CLAIMS} claims are accepted"),
+            });
+        }
+        let mut out: Vec<Claim> = Vec::new();
+        for v in values {
+            let c = Claim::parse(v.as_ref())?;
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        Ok(ClaimSet(out))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Claim> {
+        self.0.iter()
+    }
+
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+
+    /// Whether some claim allows `action` on `specific` of type `scope`.
+    pub fn allows(&self, scope: &str, action: &str, specific: &str) -> bool {
+        self.0.iter().any(|c| c.allows(scope, action, specific))
+    }
+
+    /// Whether every claim of `self` is covered by `other` (the no-escalation check).
+    pub fn is_subset_of(&self, other: &ClaimSet) -> bool {
+        self.not_covered_by(other).is_empty()
+    }
+
+    /// The claims of `self` that `other` does not cover, for error messages.
+    pub fn not_covered_by(&self, other: &ClaimSet) -> Vec<&Claim> {
+        self.0
+            .iter()
+            .filter(|c| {
+                let (ss, aa, xx) = (c.scope.atoms(), c.action.atoms(), c.specific.atoms());
+                !ss.iter().all(|s| {
+                    aa.iter().all(|a| {
+                        xx.iter().all(|x| other.0.iter().any(|o| o.covers_atom(s, a, x)))
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// The claims both sets allow: the effective rights of a token (its claims ∩
+    /// its owner's current permissions). Pairwise intersections; duplicates and
+    /// claims another result already covers are dropped.
+    pub fn intersect(&self, other: &ClaimSet) -> ClaimSet {
+        let mut out: Vec<Claim> = Vec::new();
+        for a in &self.0 {
+            for b in &other.0 {
+                if let Some(c) = a.intersect(b) {
+                    if !out.contains(&c) {
+                        out.push(c);
+                    }
+                }
+            }
+        }
+        // Drop claims that a different single claim already covers.
+        let all = ClaimSet(out.clone());
+        let kept: Vec<Claim> = out
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| {
+                !all.0.iter().enumerate().any(|(j, o)| {
+                    j != *i
+                        && ClaimSet(vec![(*c).clone()]).is_subset_of(&ClaimSet(vec![o.clone()]))
+                        && (!ClaimSet(vec![o.clone()]).is_subset_of(&ClaimSet(vec![(*c).clone()]))
+                            || j < *i)
+                })
+            })
+            .map(|(_, c)| c.clone())
+            .collect();
+        ClaimSet(kept)
+    }
+
+    /// The distinct scopes named (for display), `*` when any claim has every scope.
+    pub fn scopes(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for c in &self.0 {
+            match &c.scope {
+                Part::Any => {
+                    out.insert("*".to_string());
+                }
+                Part::Items(items) => out.extend(items.iter().cloned()),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(v: &[&str]) -> ClaimSet {
+        ClaimSet::parse(v).unwrap()
+    }
+
+    #[test]
+    fn parses_the_spec_examples() {
+        for c in [
+            "*:*:*",
+            "machines:get,list:*",
+            "machines:*:48de76fd-c5c7-4b05-9f70-52af9a996d38",
+            "bots,tokens:get,list:*",
+        ] {
+            assert_eq!(Claim::parse(c).unwrap().to_string(), c);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_claims_with_the_form() {
+        for bad in ["", "*", "a:b", "a:b:c:d", "a::c", ":b:c", "a,:b:c", "a,*:b:c", "a b:c:d", "a:b:c "] {
+            let e = Claim::parse(bad).unwrap_err();
+            assert!(e.to_string().contains("scope:action:specific"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn subset_basics() {
+        let all = set(&["*:*:*"]);
+        assert!(set(&["machines:get:*"]).is_subset_of(&all));
+        assert!(!all.is_subset_of(&set(&["machines:*:*"])));
+        assert!(set(&["machines:get:abc"]).is_subset_of(&set(&["machines:get,list:*"])));
+        assert!(!set(&["machines:delete:abc"]).is_subset_of(&set(&["machines:get,list:*"])));
+        assert!(!set(&["machines:get:*"]).is_subset_of(&set(&["machines:get:abc"])));
+        assert!(!set(&["*:get:*"]).is_subset_of(&set(&["machines,bots:get:*"])));
+        assert!(set(&[]).is_subset_of(&set(&[])));
+        assert!(!set(&["a:b:c"]).is_subset_of(&set(&[])));
+    }
+
+    #[test]
+    fn subset_through_a_union() {
+        // No single claim covers `machines:get,list:*`, the two together do.
+        let have = set(&["machines:get:*", "machines:list:*"]);
+        assert!(set(&["machines:get,list:*"]).is_subset_of(&have));
+        assert!(!set(&["machines:get,list,delete:*"]).is_subset_of(&have));
+        // `*` in a part is never covered by finite lists.
+        assert!(!set(&["machines:*:x"]).is_subset_of(&set(&["machines:get,list,create,update,delete:x"])));
+    }
+
+    #[test]
+    fn intersection_is_the_effective_rights() {
+        let token = set(&["machines:get,list:*", "bots:get:*"]);
+        let owner = set(&["machines:list:*"]);
+        let eff = token.intersect(&owner);
+        assert_eq!(eff.to_strings(), vec!["machines:list:*"]);
+        assert!(eff.allows("machines", "list", "x"));
+        assert!(!eff.allows("machines", "get", "x"));
+        assert!(!eff.allows("bots", "get", "x"));
+        let full = set(&["*:*:*"]).intersect(&set(&["*:*:*"]));
+        assert_eq!(full.to_strings(), vec!["*:*:*"]);
+        assert!(set(&["a:b:c"]).intersect(&set(&["x:y:z"])).is_empty());
+    }
+
+    #[test]
+    fn reports_what_is_not_covered() {
+        let want = set(&["machines:get:*", "bots:delete:*"]);
+        let have = set(&["machines:*:*"]);
+        let missing: Vec<String> = want.not_covered_by(&have).iter().map(|c| c.to_string()).collect();
+        assert_eq!(missing, vec!["bots:delete:*"]);
+    }
+}

@@ -1,0 +1,2 @@
+//! terraform-provider-sigil (placeholder; built out in provider/).
+fn main() {}

@@ -1,0 +1,158 @@
+//! The `sigil` CLI. It speaks to the server only through `sigil_proto::client`.
+//! `sigil server` is the one command that runs in-process: it starts the server.
+//!
+//! # Layout
+//! - [`context`]: the global flags, resolved against the environment and the
+//!   file `sigil login` writes, into a [`context::Ctx`] every command receives.
+//! - [`error`]: [`error::CliError`] and its exit codes (1 for a failed
+//!   operation, 2 for a usage error).
+//! - [`output`]: tables, key/value views, JSON, human times and colour.
+//! - [`prompt`]: terminal detection, confirmations and the small wizards.
+//! - one module per command group: [`bots`], [`tokens`], [`apps`], [`orgs`],
+//!   [`keys`], [`session`] (`login`, `logout`, `whoami`).
+
+pub mod apps;
+pub mod bots;
+pub mod context;
+pub mod error;
+pub mod keys;
+pub mod orgs;
+pub mod output;
+pub mod prompt;
+pub mod session;
+pub mod tokens;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use context::{Ctx, GlobalArgs};
+use error::CliError;
+
+const AFTER_HELP: &str = "\
+Examples:
+  sigil login --endpoint https://sigil.example.com
+  sigil bots create steve --description \"CI bot\" --permission 'machines:get,list:*'
+  sigil tokens issue -u steve -e 100d -l ci
+  sigil tokens list -u steve
+  sigil tokens revoke 0196f3c2-7b1e-7c4a-9d55-1f2e3a4b5c6d
+
+Connection settings come from --endpoint/--token/--org, else SIGIL_ENDPOINT/SIGIL_TOKEN/SIGIL_ORG,
+else the file written by `sigil login`. NO_COLOR turns colour off.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sigil",
+    version,
+    about = "Bots and their long-lived, scoped tokens.",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Sigil server.
+    Server(crate::config::ServerArgs),
+    /// Create, list, view and delete bots, and set their identities.
+    #[command(subcommand)]
+    Bots(bots::BotsCommand),
+    /// Issue, list, view and revoke tokens.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
+    /// Create, list and delete apps (tokens can be scoped to one app).
+    #[command(subcommand)]
+    Apps(apps::AppsCommand),
+    /// Create and list organizations.
+    #[command(subcommand)]
+    Orgs(orgs::OrgsCommand),
+    /// Manage the server's signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Show who the current token belongs to, its org and effective claims.
+    #[command(after_help = "Examples:\n  sigil whoami\n  sigil whoami -o json\n  SIGIL_TOKEN=\"$TOKEN\" sigil whoami")]
+    Whoami,
+    /// Check a token against a server and remember both for later commands.
+    Login(session::LoginArgs),
+    /// Forget what `sigil login` stored.
+    #[command(after_help = "Examples:\n  sigil logout")]
+    Logout,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    if let Err(e) = crate::config::preload_config_file() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse();
+    let command = match cli.command {
+        Command::Server(args) => return crate::serve::main(args),
+        other => other,
+    };
+    let ctx = match Ctx::resolve(cli.global) {
+        Ok(ctx) => ctx,
+        Err(e) => return e.report(),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return CliError::Failed(format!("cannot start the async runtime: {e}")).report(),
+    };
+    match runtime.block_on(run(&ctx, command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
+}
+
+async fn run(ctx: &Ctx, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Server(_) => Ok(()),
+        Command::Bots(c) => bots::run(ctx, c).await,
+        Command::Tokens(c) => tokens::run(ctx, c).await,
+        Command::Apps(c) => apps::run(ctx, c).await,
+        Command::Orgs(c) => orgs::run(ctx, c).await,
+        Command::Keys(c) => keys::run(ctx, c).await,
+        Command::Whoami => session::whoami(ctx).await,
+        Command::Login(args) => session::login(ctx, args).await,
+        Command::Logout => session::logout(ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_examples() {
+        fn walk(cmd: &clap::Command, path: String, missing: &mut Vec<String>) {
+            let name = format!("{path} {}", cmd.get_name());
+            let is_leaf = cmd.get_subcommands().next().is_none();
+            if is_leaf
+                && !name.ends_with(" help")
+                && !name.contains(" server")
+                && !cmd
+                    .get_after_help()
+                    .map(|h| h.to_string().contains("Examples:"))
+                    .unwrap_or(false)
+            {
+                missing.push(name.clone());
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, name.clone(), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), String::new(), &mut missing);
+        assert!(missing.is_empty(), "commands without examples: {missing:?}");
+    }
+}

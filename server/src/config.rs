@@ -1,0 +1,86 @@
+//! `sigil server` settings: flags, each also `SIGIL_…` in the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Address of the REST API (and of gRPC, unless --grpc-listen is given).
+    #[arg(long, env = "SIGIL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and the generated master key.
+    #[arg(long, env = "SIGIL_DATA_DIR", default_value = "sigil-data")]
+    pub data_dir: PathBuf,
+    /// Database URL; `postgres://…` for PostgreSQL (several replicas may share it).
+    /// Default: SQLite in --data-dir.
+    #[arg(long, env = "SIGIL_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Write the bootstrap owner token to this file (mode 0600) instead of printing it.
+    #[arg(long, env = "SIGIL_BOOTSTRAP_TOKEN_FILE")]
+    pub bootstrap_token_file: Option<PathBuf>,
+    /// The `iss` of issued tokens, checked on every token presented.
+    #[arg(long, env = "SIGIL_ISSUER", default_value = "sigil")]
+    pub issuer: String,
+    /// A separate address for the gRPC verification API.
+    #[arg(long, env = "SIGIL_GRPC_LISTEN")]
+    pub grpc_listen: Option<SocketAddr>,
+    /// File with the master key (32 random bytes, base64) that encrypts signing
+    /// keys at rest. Default: SIGIL_MASTER_KEY, else <data-dir>/master.key,
+    /// generated when absent.
+    #[arg(long, env = "SIGIL_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Longest lifetime of a human user's token.
+    #[arg(long, env = "SIGIL_MAX_USER_TOKEN_LIFETIME", default_value = "24h")]
+    pub max_user_token_lifetime: String,
+    /// Lifetime of a token issued without an expiry.
+    #[arg(long, env = "SIGIL_DEFAULT_TOKEN_LIFETIME", default_value = "90d")]
+    pub default_token_lifetime: String,
+    /// Lifetime of the bootstrap owner token.
+    #[arg(long, env = "SIGIL_BOOTSTRAP_TOKEN_LIFETIME", default_value = "24h")]
+    pub bootstrap_token_lifetime: String,
+    /// Failed authentications a client may make per minute before it gets 429.
+    #[arg(long, env = "SIGIL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+    pub auth_failures_per_minute: u32,
+    /// Log as JSON lines.
+    #[arg(long, env = "SIGIL_LOG_JSON")]
+    pub log_json: bool,
+    /// Optional TOML-free config file of KEY=VALUE lines (SIGIL_* names), read
+    /// before flags and the environment take effect.
+    #[arg(long, env = "SIGIL_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Loads the optional config file (`--config PATH` or `SIGIL_CONFIG`): lines of
+/// `SIGIL_NAME=value`, `#` comments. A value is taken only where the
+/// environment has none, so flags > environment > file. Call before parsing flags.
+pub fn preload_config_file() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let from_args = args
+        .iter()
+        .position(|a| a == "--config")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| args.iter().find_map(|a| a.strip_prefix("--config=").map(str::to_string)));
+    let Some(path) = from_args.or_else(|| std::env::var("SIGIL_CONFIG").ok()) else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read config file {path}: {e}"))?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            anyhow::bail!("{path}:{}: expected SIGIL_NAME=value", n + 1);
+        };
+        let (k, v) = (k.trim(), v.trim().trim_matches('"'));
+        if !k.starts_with("SIGIL_") {
+            anyhow::bail!("{path}:{}: {k} is not a SIGIL_* setting", n + 1);
+        }
+        if std::env::var_os(k).is_none() {
+            // Single-threaded at this point: nothing else reads the environment yet.
+            std::env::set_var(k, v);
+        }
+    }
+    Ok(())
+}
