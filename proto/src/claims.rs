@@ -32,7 +32,10 @@ pub enum Part {
 
 impl Part {
     fn parse(raw: &str, which: &str, whole: &str) -> Result<Self, ClaimError> {
-        let err = |reason: String| ClaimError { value: whole.to_string(), reason };
+        let err = |reason: String| ClaimError {
+            value: whole.to_string(),
+            reason,
+        };
         if raw == "*" {
             return Ok(Part::Any);
         }
@@ -60,7 +63,9 @@ impl Part {
             }
         }
         if items.len() > MAX_PART_ITEMS {
-            return Err(err(format!("the {which} part has more than {MAX_PART_ITEMS} items")));
+            return Err(err(format!(
+                "the {which} part has more than {MAX_PART_ITEMS} items"
+            )));
         }
         Ok(Part::Items(items))
     }
@@ -133,7 +138,11 @@ impl Claim {
 
     /// `*:*:*`
     pub fn all() -> Self {
-        Claim { scope: Part::Any, action: Part::Any, specific: Part::Any }
+        Claim {
+            scope: Part::Any,
+            action: Part::Any,
+            specific: Part::Any,
+        }
     }
 
     /// Whether this single claim allows `action` on the resource `specific` of type `scope`.
@@ -236,7 +245,8 @@ impl ClaimSet {
                 let (ss, aa, xx) = (c.scope.atoms(), c.action.atoms(), c.specific.atoms());
                 !ss.iter().all(|s| {
                     aa.iter().all(|a| {
-                        xx.iter().all(|x| other.0.iter().any(|o| o.covers_atom(s, a, x)))
+                        xx.iter()
+                            .all(|x| other.0.iter().any(|o| o.covers_atom(s, a, x)))
                     })
                 })
             })
@@ -312,9 +322,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_claims_with_the_form() {
-        for bad in ["", "*", "a:b", "a:b:c:d", "a::c", ":b:c", "a,:b:c", "a,*:b:c", "a b:c:d", "a:b:c "] {
+        for bad in [
+            "", "*", "a:b", "a:b:c:d", "a::c", ":b:c", "a,:b:c", "a,*:b:c", "a b:c:d", "a:b:c ",
+        ] {
             let e = Claim::parse(bad).unwrap_err();
-            assert!(e.to_string().contains("scope:action:specific"), "{bad}: {e}");
+            assert!(
+                e.to_string().contains("scope:action:specific"),
+                "{bad}: {e}"
+            );
         }
     }
 
@@ -338,7 +353,8 @@ mod tests {
         assert!(set(&["machines:get,list:*"]).is_subset_of(&have));
         assert!(!set(&["machines:get,list,delete:*"]).is_subset_of(&have));
         // `*` in a part is never covered by finite lists.
-        assert!(!set(&["machines:*:x"]).is_subset_of(&set(&["machines:get,list,create,update,delete:x"])));
+        assert!(!set(&["machines:*:x"])
+            .is_subset_of(&set(&["machines:get,list,create,update,delete:x"])));
     }
 
     #[test]
@@ -359,7 +375,11 @@ mod tests {
     fn reports_what_is_not_covered() {
         let want = set(&["machines:get:*", "bots:delete:*"]);
         let have = set(&["machines:*:*"]);
-        let missing: Vec<String> = want.not_covered_by(&have).iter().map(|c| c.to_string()).collect();
+        let missing: Vec<String> = want
+            .not_covered_by(&have)
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         assert_eq!(missing, vec!["bots:delete:*"]);
     }
 }

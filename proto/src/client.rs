@@ -14,7 +14,12 @@ use uuid::Uuid;
 pub enum ClientError {
     /// The server answered with an error body.
     #[error("{message} (HTTP {status}, code {code})")]
-    Api { status: u16, code: ErrorCode, message: String, field: Option<String> },
+    Api {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+        field: Option<String>,
+    },
     /// The server could not be reached, or the connection broke.
     #[error("cannot reach the Sigil server at {endpoint}: {detail}")]
     Transport { endpoint: String, detail: String },
@@ -85,8 +90,15 @@ impl Client {
             .user_agent(concat!("sigil-proto/", env!("CARGO_PKG_VERSION")))
             .timeout(std::time::Duration::from_secs(60))
             .build()
-            .map_err(|e| ClientError::Transport { endpoint: endpoint.into(), detail: e.to_string() })?;
-        Ok(Self { http, endpoint: endpoint.trim_end_matches('/').to_string(), token })
+            .map_err(|e| ClientError::Transport {
+                endpoint: endpoint.into(),
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            token,
+        })
     }
 
     pub fn endpoint(&self) -> &str {
@@ -95,11 +107,17 @@ impl Client {
 
     /// The same client with another bearer token.
     pub fn with_token(&self, token: Option<SecretString>) -> Self {
-        Self { http: self.http.clone(), endpoint: self.endpoint.clone(), token }
+        Self {
+            http: self.http.clone(),
+            endpoint: self.endpoint.clone(),
+            token,
+        }
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let mut rb = self.http.request(method, format!("{}{}", self.endpoint, path));
+        let mut rb = self
+            .http
+            .request(method, format!("{}{}", self.endpoint, path));
         if let Some(t) = &self.token {
             rb = rb.bearer_auth(t.expose());
         }
@@ -112,8 +130,10 @@ impl Client {
         let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
         if (200..300).contains(&status) {
             let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-            return serde_json::from_slice(body)
-                .map_err(|e| ClientError::Decode { status, detail: e.to_string() });
+            return serde_json::from_slice(body).map_err(|e| ClientError::Decode {
+                status,
+                detail: e.to_string(),
+            });
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(b) => Err(ClientError::Api {
@@ -138,7 +158,10 @@ impl Client {
             detail.push_str(&s.to_string());
             source = s.source();
         }
-        ClientError::Transport { endpoint: self.endpoint.clone(), detail }
+        ClientError::Transport {
+            endpoint: self.endpoint.clone(),
+            detail,
+        }
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -146,19 +169,23 @@ impl Client {
     }
 
     async fn get_q<T: DeserializeOwned, Q: Serialize>(&self, path: &str, q: &Q) -> Result<T> {
-        self.send(self.request(reqwest::Method::GET, path).query(q)).await
+        self.send(self.request(reqwest::Method::GET, path).query(q))
+            .await
     }
 
     async fn post<T: DeserializeOwned, B: Serialize>(&self, path: &str, body: &B) -> Result<T> {
-        self.send(self.request(reqwest::Method::POST, path).json(body)).await
+        self.send(self.request(reqwest::Method::POST, path).json(body))
+            .await
     }
 
     async fn patch<T: DeserializeOwned, B: Serialize>(&self, path: &str, body: &B) -> Result<T> {
-        self.send(self.request(reqwest::Method::PATCH, path).json(body)).await
+        self.send(self.request(reqwest::Method::PATCH, path).json(body))
+            .await
     }
 
     async fn put<T: DeserializeOwned, B: Serialize>(&self, path: &str, body: &B) -> Result<T> {
-        self.send(self.request(reqwest::Method::PUT, path).json(body)).await
+        self.send(self.request(reqwest::Method::PUT, path).json(body))
+            .await
     }
 
     async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -196,7 +223,8 @@ impl Client {
     // ---- users ----
 
     pub async fn create_user(&self, org: &str, req: &CreateUser) -> Result<User> {
-        self.post(&format!("/v1/orgs/{}/users", seg(org)), req).await
+        self.post(&format!("/v1/orgs/{}/users", seg(org)), req)
+            .await
     }
 
     pub async fn list_users(&self, org: &str, q: &ListQuery) -> Result<Page<User>> {
@@ -204,15 +232,18 @@ impl Client {
     }
 
     pub async fn get_user(&self, org: &str, user: &str) -> Result<User> {
-        self.get(&format!("/v1/orgs/{}/users/{}", seg(org), seg(user))).await
+        self.get(&format!("/v1/orgs/{}/users/{}", seg(org), seg(user)))
+            .await
     }
 
     pub async fn update_user(&self, org: &str, user: &str, req: &UpdateUser) -> Result<User> {
-        self.patch(&format!("/v1/orgs/{}/users/{}", seg(org), seg(user)), req).await
+        self.patch(&format!("/v1/orgs/{}/users/{}", seg(org), seg(user)), req)
+            .await
     }
 
     pub async fn delete_user(&self, org: &str, user: &str) -> Result<()> {
-        self.delete(&format!("/v1/orgs/{}/users/{}", seg(org), seg(user))).await
+        self.delete(&format!("/v1/orgs/{}/users/{}", seg(org), seg(user)))
+            .await
     }
 
     // ---- bots ----
@@ -228,7 +259,10 @@ impl Client {
     /// Every bot of the org, following cursors.
     pub async fn list_all_bots(&self, org: &str) -> Result<Vec<Bot>> {
         let mut out = Vec::new();
-        let mut q = ListQuery { cursor: None, limit: Some(200) };
+        let mut q = ListQuery {
+            cursor: None,
+            limit: Some(200),
+        };
         loop {
             let page = self.list_bots(org, &q).await?;
             out.extend(page.items);
@@ -241,27 +275,51 @@ impl Client {
 
     /// `bot` is an id or a username.
     pub async fn get_bot(&self, org: &str, bot: &str) -> Result<Bot> {
-        self.get(&format!("/v1/orgs/{}/bots/{}", seg(org), seg(bot))).await
+        self.get(&format!("/v1/orgs/{}/bots/{}", seg(org), seg(bot)))
+            .await
     }
 
     pub async fn update_bot(&self, org: &str, bot: &str, req: &UpdateBot) -> Result<Bot> {
-        self.patch(&format!("/v1/orgs/{}/bots/{}", seg(org), seg(bot)), req).await
+        self.patch(&format!("/v1/orgs/{}/bots/{}", seg(org), seg(bot)), req)
+            .await
     }
 
     /// Deletes the bot and revokes all of its tokens.
     pub async fn delete_bot(&self, org: &str, bot: &str) -> Result<()> {
-        self.delete(&format!("/v1/orgs/{}/bots/{}", seg(org), seg(bot))).await
+        self.delete(&format!("/v1/orgs/{}/bots/{}", seg(org), seg(bot)))
+            .await
     }
 
-    pub async fn put_identity(&self, org: &str, bot: &str, service: &str, identity: &str) -> Result<Bot> {
-        let body = PutIdentity { identity: identity.to_string() };
-        self.put(&format!("/v1/orgs/{}/bots/{}/identities/{}", seg(org), seg(bot), seg(service)), &body)
-            .await
+    pub async fn put_identity(
+        &self,
+        org: &str,
+        bot: &str,
+        service: &str,
+        identity: &str,
+    ) -> Result<Bot> {
+        let body = PutIdentity {
+            identity: identity.to_string(),
+        };
+        self.put(
+            &format!(
+                "/v1/orgs/{}/bots/{}/identities/{}",
+                seg(org),
+                seg(bot),
+                seg(service)
+            ),
+            &body,
+        )
+        .await
     }
 
     pub async fn delete_identity(&self, org: &str, bot: &str, service: &str) -> Result<Bot> {
-        self.delete(&format!("/v1/orgs/{}/bots/{}/identities/{}", seg(org), seg(bot), seg(service)))
-            .await
+        self.delete(&format!(
+            "/v1/orgs/{}/bots/{}/identities/{}",
+            seg(org),
+            seg(bot),
+            seg(service)
+        ))
+        .await
     }
 
     // ---- apps ----
@@ -275,11 +333,13 @@ impl Client {
     }
 
     pub async fn get_app(&self, org: &str, app: &str) -> Result<App> {
-        self.get(&format!("/v1/orgs/{}/apps/{}", seg(org), seg(app))).await
+        self.get(&format!("/v1/orgs/{}/apps/{}", seg(org), seg(app)))
+            .await
     }
 
     pub async fn delete_app(&self, org: &str, app: &str) -> Result<()> {
-        self.delete(&format!("/v1/orgs/{}/apps/{}", seg(org), seg(app))).await
+        self.delete(&format!("/v1/orgs/{}/apps/{}", seg(org), seg(app)))
+            .await
     }
 
     // ---- tokens ----
@@ -292,7 +352,12 @@ impl Client {
         req: &IssueToken,
         idempotency_key: Option<&str>,
     ) -> Result<IssuedToken> {
-        let mut rb = self.request(reqwest::Method::POST, &format!("/v1/orgs/{}/tokens", seg(org))).json(req);
+        let mut rb = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/v1/orgs/{}/tokens", seg(org)),
+            )
+            .json(req);
         if let Some(k) = idempotency_key {
             rb = rb.header("Idempotency-Key", k);
         }
@@ -300,7 +365,8 @@ impl Client {
     }
 
     pub async fn list_tokens(&self, org: &str, filter: &TokenFilter) -> Result<Page<Token>> {
-        self.get_q(&format!("/v1/orgs/{}/tokens", seg(org)), filter).await
+        self.get_q(&format!("/v1/orgs/{}/tokens", seg(org)), filter)
+            .await
     }
 
     /// Every token matching `filter`, following cursors.
@@ -319,19 +385,26 @@ impl Client {
     }
 
     pub async fn get_token(&self, org: &str, id: Uuid) -> Result<Token> {
-        self.get(&format!("/v1/orgs/{}/tokens/{id}", seg(org))).await
+        self.get(&format!("/v1/orgs/{}/tokens/{id}", seg(org)))
+            .await
     }
 
     pub async fn update_token(&self, org: &str, id: Uuid, req: &UpdateToken) -> Result<Token> {
-        self.patch(&format!("/v1/orgs/{}/tokens/{id}", seg(org)), req).await
+        self.patch(&format!("/v1/orgs/{}/tokens/{id}", seg(org)), req)
+            .await
     }
 
     /// Revokes by id; revoking a revoked token succeeds and changes nothing.
     pub async fn revoke_token(&self, org: &str, id: Uuid, reason: Option<&str>) -> Result<Token> {
-        let body = RevokeToken { reason: reason.map(str::to_string) };
+        let body = RevokeToken {
+            reason: reason.map(str::to_string),
+        };
         self.send(
-            self.request(reqwest::Method::DELETE, &format!("/v1/orgs/{}/tokens/{id}", seg(org)))
-                .json(&body),
+            self.request(
+                reqwest::Method::DELETE,
+                &format!("/v1/orgs/{}/tokens/{id}", seg(org)),
+            )
+            .json(&body),
         )
         .await
     }
@@ -339,13 +412,21 @@ impl Client {
     /// RFC 7009 revocation by the token string.
     pub async fn revoke_by_value(&self, token: &SecretString) -> Result<()> {
         let form = [("token", token.expose())];
-        self.send(self.request(reqwest::Method::POST, "/v1/revoke").form(&form)).await
+        self.send(
+            self.request(reqwest::Method::POST, "/v1/revoke")
+                .form(&form),
+        )
+        .await
     }
 
     /// RFC 7662 introspection.
     pub async fn introspect(&self, token: &SecretString) -> Result<Introspection> {
         let form = [("token", token.expose())];
-        self.send(self.request(reqwest::Method::POST, "/v1/introspect").form(&form)).await
+        self.send(
+            self.request(reqwest::Method::POST, "/v1/introspect")
+                .form(&form),
+        )
+        .await
     }
 
     pub async fn revocations(&self, since: i64) -> Result<RevocationFeed> {

@@ -23,7 +23,10 @@ pub fn parse_duration(value: &str) -> Result<i64, DurationError> {
 
 /// As [`parse_duration`], naming `field` in the error.
 pub fn parse_duration_for(field: &'static str, value: &str) -> Result<i64, DurationError> {
-    let err = || DurationError { field, value: value.to_string() };
+    let err = || DurationError {
+        field,
+        value: value.to_string(),
+    };
     let bytes = value.as_bytes();
     if bytes.is_empty() {
         return Err(err());
@@ -53,7 +56,10 @@ pub fn parse_duration_for(field: &'static str, value: &str) -> Result<i64, Durat
             "y" => 365 * 86_400,
             _ => return Err(err()),
         };
-        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(err)?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(err)?;
     }
     // Beyond ~1000 years is certainly a typo, and keeps arithmetic on timestamps safe.
     if total <= 0 || total > 1000 * 365 * 86_400 {
@@ -77,7 +83,10 @@ impl Expiry {
         }
         OffsetDateTime::parse(value, &Rfc3339)
             .map(Expiry::At)
-            .map_err(|_| DurationError { field, value: value.to_string() })
+            .map_err(|_| DurationError {
+                field,
+                value: value.to_string(),
+            })
     }
 
     /// The absolute expiry in unix seconds, given `now` in unix seconds.
@@ -120,7 +129,10 @@ mod tests {
             ("1y", 365 * 86_400),
             ("1h30m", 5_400),
             ("175200h0m0s", 175_200 * 3600),
-            ("1y2mo3w4d5h6m7s", 365 * 86_400 + 60 * 86_400 + 25 * 86_400 + 5 * 3600 + 367),
+            (
+                "1y2mo3w4d5h6m7s",
+                365 * 86_400 + 60 * 86_400 + 25 * 86_400 + 5 * 3600 + 367,
+            ),
         ];
         for (input, secs) in table {
             assert_eq!(parse_duration(input), Ok(*secs), "{input}");
@@ -130,12 +142,28 @@ mod tests {
     #[test]
     fn rejected_forms_show_the_accepted_ones() {
         for bad in [
-            "", "0s", "0h0m", "10", "h", "1.5h", "-1h", "1 h", "1H", "1x", "10mins", "1h30", "forever",
-            "99999999999999d", "1001y",
+            "",
+            "0s",
+            "0h0m",
+            "10",
+            "h",
+            "1.5h",
+            "-1h",
+            "1 h",
+            "1H",
+            "1x",
+            "10mins",
+            "1h30",
+            "forever",
+            "99999999999999d",
+            "1001y",
         ] {
             let e = parse_duration(bad).unwrap_err();
             let msg = e.to_string();
-            assert!(msg.contains("expiry") && msg.contains("100d") && msg.contains("RFC 3339"), "{bad}: {msg}");
+            assert!(
+                msg.contains("expiry") && msg.contains("100d") && msg.contains("RFC 3339"),
+                "{bad}: {msg}"
+            );
         }
     }
 

@@ -106,6 +106,9 @@ mod tests {
             assert_eq!(c.as_str(), *code);
             assert_eq!(c.status(), *status);
         }
-        assert_eq!(ErrorCode::from_code("brand_new"), ErrorCode::Other("brand_new".into()));
+        assert_eq!(
+            ErrorCode::from_code("brand_new"),
+            ErrorCode::Other("brand_new".into())
+        );
     }
 }

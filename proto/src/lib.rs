@@ -27,10 +27,11 @@ pub mod v1 {
     tonic::include_proto!("sigil.v1");
 
     /// Encoded file descriptor set, for gRPC server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("sigil_v1_descriptor");
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("sigil_v1_descriptor");
 }
 
 pub use claims::{Claim, ClaimSet};
-pub use duration::{Expiry, parse_duration};
+pub use duration::{parse_duration, Expiry};
 pub use error::{ErrorBody, ErrorCode};
 pub use secret::SecretString;

@@ -35,7 +35,11 @@ fn check(
     if ok {
         Ok(())
     } else {
-        Err(NameError { field, value: value.to_string(), rule })
+        Err(NameError {
+            field,
+            value: value.to_string(),
+            rule,
+        })
     }
 }
 
@@ -171,7 +175,14 @@ mod tests {
     #[test]
     fn emails() {
         assert!(check_email("ops@example.com").is_ok());
-        for bad in ["", "ops", "@example.com", "ops@", "ops@local", "a b@example.com"] {
+        for bad in [
+            "",
+            "ops",
+            "@example.com",
+            "ops@",
+            "ops@local",
+            "a b@example.com",
+        ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
     }

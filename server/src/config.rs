@@ -59,7 +59,10 @@ pub fn preload_config_file() -> anyhow::Result<()> {
         .iter()
         .position(|a| a == "--config")
         .and_then(|i| args.get(i + 1).cloned())
-        .or_else(|| args.iter().find_map(|a| a.strip_prefix("--config=").map(str::to_string)));
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--config=").map(str::to_string))
+        });
     let Some(path) = from_args.or_else(|| std::env::var("SIGIL_CONFIG").ok()) else {
         return Ok(());
     };

@@ -1,6 +1,261 @@
-//! Runs the server (being built).
+//! `sigil server`: open the database, load keys, bootstrap, serve until a signal.
+
+use crate::clock::Clock;
+use crate::config::ServerArgs;
+use crate::domain::jwt::{self, Payload};
+use crate::domain::keys::{write_private_file, MasterKey};
+use crate::state::{AppState, Settings};
+use crate::store::{self, OrgRow, PrincipalRow, Store, TokenRow};
+use anyhow::Context;
+use sigil_proto::duration::parse_duration_for;
+use sigil_proto::{ClaimSet, SecretString};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
-pub fn main(_args: crate::config::ServerArgs) -> ExitCode {
-    ExitCode::FAILURE
+pub fn main(args: ServerArgs) -> ExitCode {
+    init_tracing(args.log_json);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGIL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Settings from flags, checked.
+pub fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
+    Ok(Settings {
+        issuer: args.issuer.clone(),
+        max_user_token_lifetime: parse_duration_for(
+            "max-user-token-lifetime",
+            &args.max_user_token_lifetime,
+        )?,
+        default_token_lifetime: parse_duration_for(
+            "default-token-lifetime",
+            &args.default_token_lifetime,
+        )?,
+        auth_failures_per_minute: args.auth_failures_per_minute,
+        ..Settings::default()
+    })
+}
+
+/// The master key: SIGIL_MASTER_KEY, else --master-key-file, else <data-dir>/master.key (generated).
+fn master_key(args: &ServerArgs) -> anyhow::Result<MasterKey> {
+    if let Ok(v) = std::env::var("SIGIL_MASTER_KEY") {
+        return Ok(MasterKey::from_base64(&v).context("SIGIL_MASTER_KEY")?);
+    }
+    match &args.master_key_file {
+        Some(p) => Ok(MasterKey::load_or_create(p, false)?),
+        None => Ok(MasterKey::load_or_create(
+            &args.data_dir.join("master.key"),
+            true,
+        )?),
+    }
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let settings = settings(&args)?;
+    let url = match &args.database_url {
+        Some(u) => u.clone(),
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
+            format!(
+                "sqlite://{}?mode=rwc",
+                args.data_dir.join("sigil.db").display()
+            )
+        }
+    };
+    let master = master_key(&args)?;
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("cannot open database {}", store::redact_url(&url)))?;
+    tracing::info!(database = %store.url_redacted, "database ready");
+    let state = AppState::new(store, master, Clock::system(), settings).await?;
+    let lifetime = parse_duration_for("bootstrap-token-lifetime", &args.bootstrap_token_lifetime)?;
+    if let Some(token) = bootstrap(&state, state.settings.root_org.clone(), lifetime).await? {
+        announce_bootstrap(&args, &token)?;
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    eprintln!("listening on http://{addr}");
+    eprintln!("  point the CLI and Terraform at it: export SIGIL_ENDPOINT=http://{addr}");
+    let app = crate::http::app(state.clone());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn announce_bootstrap(args: &ServerArgs, token: &SecretString) -> anyhow::Result<()> {
+    match &args.bootstrap_token_file {
+        Some(path) => {
+            write_private_file(path, format!("{}\n", token.expose()).as_bytes()).with_context(
+                || format!("cannot write the bootstrap token to {}", path.display()),
+            )?;
+            eprintln!(
+                "bootstrap owner token written to {} (mode 0600)",
+                path.display()
+            );
+        }
+        None => {
+            // Printed once, on stdout, never through the logger.
+            eprintln!("bootstrap owner token (shown once; it cannot be shown again):");
+            println!("{}", token.expose());
+        }
+    }
+    Ok(())
+}
+
+pub const OWNER_EMAIL: &str = "owner@sigil.local";
+
+/// On an empty database: org `default`, an owner user with `*:*:*`, and a
+/// token for it, all in one transaction. Returns the token, or None when the
+/// database was already bootstrapped (by this or another replica).
+pub async fn bootstrap(
+    state: &AppState,
+    org_name: String,
+    lifetime: i64,
+) -> anyhow::Result<Option<SecretString>> {
+    let mut tx = state.store.pool.begin().await?;
+    if store::count_orgs(&mut tx).await? > 0 {
+        return Ok(None);
+    }
+    let now = state.now();
+    let org = OrgRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: org_name,
+        max_token_lifetime: None,
+        created_at: now,
+    };
+    if let Err(e) = store::insert_org(&mut tx, &org).await {
+        if crate::error::is_unique_violation(&e) {
+            return Ok(None);
+        }
+        return Err(e.into());
+    }
+    let owner = PrincipalRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_id: org.id.clone(),
+        kind: "user".into(),
+        name: OWNER_EMAIL.into(),
+        description: "bootstrap owner".into(),
+        permissions: ClaimSet(vec![sigil_proto::Claim::all()]),
+        identities: Default::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert_principal(&mut tx, &owner).await?;
+    let key = state.signing_key().context("no signing key")?;
+    let exp = now + lifetime;
+    let id = uuid::Uuid::now_v7().to_string();
+    store::insert_token(
+        &mut tx,
+        &TokenRow {
+            id: id.clone(),
+            org_id: org.id.clone(),
+            org_name: org.name.clone(),
+            owner_id: owner.id.clone(),
+            owner_kind: "user".into(),
+            owner_name: owner.name.clone(),
+            app_id: None,
+            app_name: None,
+            label: Some("bootstrap".into()),
+            claims: owner.permissions.clone(),
+            kid: key.kid.clone(),
+            created_at: now,
+            created_by: owner.id.clone(),
+            created_by_name: owner.name.clone(),
+            expires_at: exp,
+            last_used_at: None,
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+        },
+    )
+    .await?;
+    store::bump_key_exp(&mut tx, &key.kid, exp).await?;
+    store::insert_audit(
+        &mut tx,
+        &store::AuditRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: org.id.clone(),
+            actor_id: None,
+            actor_name: "system".into(),
+            action: "bootstrap".into(),
+            target_type: "org".into(),
+            target_id: Some(org.id.clone()),
+            details: serde_json::json!({"owner": owner.name, "token_id": id}),
+            client_ip: None,
+            created_at: now,
+        },
+    )
+    .await?;
+    let token = jwt::sign(
+        &key,
+        &Payload {
+            iss: state.settings.issuer.clone(),
+            sub: owner.id.clone(),
+            org: org.name.clone(),
+            app: None,
+            jti: id,
+            iat: now,
+            nbf: now,
+            exp,
+            claims: owner.permissions.to_strings(),
+            kind: "user".into(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    tx.commit().await?;
+    state.note_key_use(&key.kid, exp);
+    tracing::info!(org = %org.name, "bootstrapped a fresh database");
+    Ok(Some(token))
 }

@@ -1,0 +1,397 @@
+//! The REST API: one router per resource, merged here, and the pieces every
+//! handler shares — the authenticated caller ([`Auth`]), JSON bodies that fail
+//! in the API's own error shape ([`AppJson`]), the one authorization check
+//! ([`authorize`]), org resolution ([`org_for`]), pagination, and the audit log.
+
+mod apps;
+mod bots;
+mod oauth;
+mod ops;
+mod orgs;
+mod tokens;
+mod users;
+
+use crate::auth::{authenticate, AuthError};
+use crate::domain::principal::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{self, AuditRow, OrgRow};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use sigil_proto::ErrorCode;
+use sqlx::AnyConnection;
+use std::net::{IpAddr, SocketAddr};
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(ops::router())
+        .merge(orgs::router())
+        .merge(users::router())
+        .merge(bots::router())
+        .merge(apps::router())
+        .merge(tokens::router())
+        .merge(oauth::router())
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(ErrorCode::InvalidInput, "method not allowed on this route")
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn count_requests(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    state
+        .metrics
+        .inc_request(method.as_str(), resp.status().as_u16());
+    resp
+}
+
+/// The routes, for the OpenAPI document: (method, path, summary).
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    ("get", "/healthz", "Liveness"),
+    ("get", "/readyz", "Readiness: the database is reachable"),
+    ("get", "/metrics", "Prometheus metrics"),
+    ("get", "/openapi.json", "This document"),
+    (
+        "get",
+        "/.well-known/jwks.json",
+        "Public keys that may verify a live token",
+    ),
+    (
+        "get",
+        "/v1/whoami",
+        "The calling principal, its org and effective claims",
+    ),
+    ("post", "/v1/orgs", "Create an org"),
+    ("get", "/v1/orgs", "List orgs"),
+    ("get", "/v1/orgs/{org}", "View an org"),
+    ("post", "/v1/orgs/{org}/users", "Create a user"),
+    ("get", "/v1/orgs/{org}/users", "List users"),
+    ("get", "/v1/orgs/{org}/users/{user}", "View a user"),
+    ("patch", "/v1/orgs/{org}/users/{user}", "Update a user"),
+    (
+        "delete",
+        "/v1/orgs/{org}/users/{user}",
+        "Delete a user and revoke its tokens",
+    ),
+    ("post", "/v1/orgs/{org}/bots", "Create a bot"),
+    ("get", "/v1/orgs/{org}/bots", "List bots with token counts"),
+    ("get", "/v1/orgs/{org}/bots/{bot}", "View a bot"),
+    ("patch", "/v1/orgs/{org}/bots/{bot}", "Update a bot"),
+    (
+        "delete",
+        "/v1/orgs/{org}/bots/{bot}",
+        "Delete a bot and revoke all its tokens",
+    ),
+    (
+        "put",
+        "/v1/orgs/{org}/bots/{bot}/identities/{service}",
+        "Set one identity",
+    ),
+    (
+        "delete",
+        "/v1/orgs/{org}/bots/{bot}/identities/{service}",
+        "Delete one identity",
+    ),
+    ("post", "/v1/orgs/{org}/apps", "Create an app"),
+    ("get", "/v1/orgs/{org}/apps", "List apps"),
+    ("get", "/v1/orgs/{org}/apps/{app}", "View an app"),
+    (
+        "delete",
+        "/v1/orgs/{org}/apps/{app}",
+        "Delete an app and revoke its tokens",
+    ),
+    (
+        "post",
+        "/v1/orgs/{org}/tokens",
+        "Issue a token (Idempotency-Key supported)",
+    ),
+    ("get", "/v1/orgs/{org}/tokens", "List tokens"),
+    ("get", "/v1/orgs/{org}/tokens/{id}", "View a token"),
+    (
+        "patch",
+        "/v1/orgs/{org}/tokens/{id}",
+        "Change the label or shorten the expiry",
+    ),
+    (
+        "delete",
+        "/v1/orgs/{org}/tokens/{id}",
+        "Revoke a token (idempotent)",
+    ),
+    ("post", "/v1/revoke", "Revoke by token string (RFC 7009)"),
+    ("post", "/v1/introspect", "Introspect a token (RFC 7662)"),
+    ("get", "/v1/revocations", "The revocation feed"),
+    ("get", "/v1/orgs/{org}/audit", "The audit log"),
+    ("post", "/v1/keys/rotate", "Add a new signing key"),
+];
+
+// ---------- extractors ----------
+
+/// The client's address, when the server was started with connect info.
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+/// An authenticated caller. Failed authentications count against the client's
+/// address; past the limit the client gets 429 before its token is even looked at.
+pub struct Auth {
+    pub p: Principal,
+    pub ip: Option<IpAddr>,
+}
+
+#[axum::async_trait]
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ip = client_ip(parts);
+        let now = state.now();
+        if state
+            .limiter
+            .is_limited(ip, now, state.settings.auth_failures_per_minute)
+        {
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                "too many failed authentications from this address; retry in a minute",
+            ));
+        }
+        let Some(token) = bearer(parts) else {
+            state.limiter.record_failure(ip, now);
+            state.metrics.inc_auth_failure("missing");
+            return Err(ApiError::unauthenticated(
+                "missing bearer token: send `Authorization: Bearer <token>`",
+            ));
+        };
+        match authenticate(state, token, true).await {
+            Ok(p) => Ok(Auth { p, ip }),
+            Err(AuthError::Rejected(r)) => {
+                state.limiter.record_failure(ip, now);
+                state.metrics.inc_auth_failure(r.code());
+                Err(ApiError::unauthenticated(r.message()))
+            }
+            Err(AuthError::Server(e)) => Err(e),
+        }
+    }
+}
+
+/// `Json<T>` whose rejections use the API's error shape.
+pub struct AppJson<T>(pub T);
+
+#[axum::async_trait]
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(AppJson(v)),
+            Err(rej) => Err(ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("invalid JSON body: {}", rej.body_text()),
+            )),
+        }
+    }
+}
+
+/// An optional JSON body: empty means `T::default()`.
+pub async fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidInput, format!("invalid JSON body: {e}")))
+}
+
+pub struct Created<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, axum::Json(self.0)).into_response()
+    }
+}
+
+// ---------- authorization: the one place ----------
+
+/// Resolves `{org}` for the caller. Principals reach their own org; principals
+/// of the root org whose rights cover `orgs:get:<org>` reach any org. Every
+/// other org answers 404, as if it did not exist.
+pub async fn org_for(c: &mut AnyConnection, p: &Principal, org: &str) -> ApiResult<OrgRow> {
+    let row = store::find_org(c, org)
+        .await?
+        .ok_or_else(|| ApiError::not_found("org", org))?;
+    if row.id == p.org_id || can_administer(p, &row) {
+        Ok(row)
+    } else {
+        Err(ApiError::not_found("org", org))
+    }
+}
+
+pub fn can_administer(p: &Principal, org: &OrgRow) -> bool {
+    p.in_root_org && p.app_id.is_none() && p.allows("orgs", "get", &org.id, Some(&org.name))
+}
+
+/// Checks that the caller may do `action` on the object `id`/`name` of type
+/// `scope`. `app` is the app the object belongs to, if any: a token scoped to
+/// an app reaches only objects of that app.
+pub fn authorize(
+    p: &Principal,
+    scope: &str,
+    action: &str,
+    id: &str,
+    name: Option<&str>,
+    app: Option<&str>,
+) -> ApiResult<()> {
+    if let Some(own) = &p.app_id {
+        if app != Some(own.as_str()) {
+            return Err(ApiError::forbidden(format!(
+                "this token is scoped to app {:?} and cannot {action} {scope} outside it",
+                p.app_name.as_deref().unwrap_or(own)
+            )));
+        }
+    }
+    if p.allows(scope, action, id, name) {
+        Ok(())
+    } else {
+        let which = name.unwrap_or(id);
+        Err(ApiError::forbidden(format!(
+            "this token does not allow {action} on {scope} {which:?} (needs claim {scope}:{action}:{which} or broader)"
+        )))
+    }
+}
+
+/// Refuses to grant `wanted` unless the caller holds all of it (no escalation).
+pub fn check_no_escalation(
+    p: &Principal,
+    wanted: &sigil_proto::ClaimSet,
+    field: &str,
+) -> ApiResult<()> {
+    let missing = wanted.not_covered_by(&p.effective);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = missing.iter().map(|c| c.to_string()).collect();
+    Err(ApiError::new(
+        ErrorCode::Escalation,
+        format!(
+            "cannot grant {field} beyond your own rights: {}",
+            list.join(", ")
+        ),
+    )
+    .with_field(field))
+}
+
+// ---------- audit ----------
+
+/// Writes one audit entry, in the caller's transaction.
+pub async fn audit(
+    c: &mut AnyConnection,
+    state: &AppState,
+    auth: &Auth,
+    org_id: &str,
+    action: &str,
+    target_type: &str,
+    target_id: Option<&str>,
+    details: serde_json::Value,
+) -> ApiResult<()> {
+    store::insert_audit(
+        c,
+        &AuditRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: org_id.to_string(),
+            actor_id: Some(auth.p.id.clone()),
+            actor_name: auth.p.name.clone(),
+            action: action.to_string(),
+            target_type: target_type.to_string(),
+            target_id: target_id.map(str::to_string),
+            details,
+            client_ip: auth.ip.map(|i| i.to_string()),
+            created_at: state.now(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------- pagination ----------
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 500;
+
+/// (decoded cursor, limit) from the query.
+pub fn page_params(cursor: Option<&str>, limit: Option<u32>) -> ApiResult<(Option<String>, i64)> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    let after = match cursor {
+        None | Some("") => None,
+        Some(c) => {
+            let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| {
+                ApiError::invalid("cursor", "invalid cursor: pass back a next_cursor")
+            })?;
+            Some(
+                String::from_utf8(bytes)
+                    .map_err(|_| ApiError::invalid("cursor", "invalid cursor"))?,
+            )
+        }
+    };
+    Ok((after, limit as i64))
+}
+
+/// Cuts a fetched `limit + 1` rows to a page, with the cursor of the last item.
+pub fn paginate<R, T>(
+    mut rows: Vec<R>,
+    limit: i64,
+    id: impl Fn(&R) -> String,
+    map: impl FnMut(R) -> T,
+) -> sigil_proto::api::Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| URL_SAFE_NO_PAD.encode(id(r)))
+    } else {
+        None
+    };
+    sigil_proto::api::Page {
+        items: rows.into_iter().map(map).collect(),
+        next_cursor,
+    }
+}
+
+pub fn to_uuid(s: &str) -> uuid::Uuid {
+    uuid::Uuid::parse_str(s).unwrap_or_default()
+}
+
+pub fn is_get(m: &Method) -> bool {
+    m == Method::GET
+}
