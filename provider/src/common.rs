@@ -1,0 +1,379 @@
+//! Pieces every resource and data source shares: the configured API client,
+//! schema builders, diagnostics made from API errors, set/claim comparison,
+//! and the one place that reads the clock.
+//!
+//! Errors are never built from secrets: the client keeps the bearer token out
+//! of its errors, and the JWT of a `sigil_token` only ever goes into state.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use sigil_proto::claims::ClaimSet;
+use sigil_proto::client::{Client, ClientError};
+use sigil_proto::ErrorCode;
+use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Description};
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// A configured client and the default org of the provider block.
+#[derive(Clone)]
+pub struct Api {
+    pub client: Client,
+    pub org: String,
+}
+
+/// What `ConfigureProvider` left for the resources.
+#[derive(Clone, Default)]
+enum Configured {
+    /// Not configured yet (e.g. `terraform validate`).
+    #[default]
+    No,
+    /// The provider block depends on values only known at apply (a token
+    /// made in the same run): plan-time server checks are skipped.
+    Deferred,
+    /// Ready to talk to the server.
+    Ready(Api),
+}
+
+/// The provider's configuration, shared by every resource and data source.
+/// Resources are built before `ConfigureProvider` runs, so they hold this handle.
+#[derive(Clone, Default)]
+pub struct Shared(Arc<RwLock<Configured>>);
+
+impl Shared {
+    fn get(&self) -> Configured {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_ready(&self, api: Api) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Configured::Ready(api);
+    }
+
+    pub fn set_deferred(&self) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Configured::Deferred;
+    }
+
+    /// The client, for an operation that cannot go without it (apply, read, import).
+    pub fn api(&self, diags: &mut Diagnostics) -> Option<Api> {
+        match self.get() {
+            Configured::Ready(api) => Some(api),
+            Configured::Deferred => {
+                diags.root_error(
+                    "The Sigil provider is not configured",
+                    "Its `endpoint`, `token` or `org` depends on a value that is not known yet. \
+                     Apply the resources it depends on first (see the bootstrap guide).",
+                );
+                None
+            }
+            Configured::No => {
+                diags.root_error(
+                    "The Sigil provider is not configured",
+                    "Terraform did not configure the provider before using it.",
+                );
+                None
+            }
+        }
+    }
+
+    /// The client for optional plan-time checks: `None` (silently) when unavailable.
+    pub fn plan_api(&self) -> Option<Api> {
+        match self.get() {
+            Configured::Ready(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The provider's org for planning a default: unknown when the provider
+    /// configuration itself is not known yet.
+    pub fn default_org(&self) -> Value<String> {
+        match self.get() {
+            Configured::Ready(api) => Value::Value(api.org),
+            _ => Value::Unknown,
+        }
+    }
+}
+
+/// The org a resource lives in: its own `org`, else the provider's.
+pub fn org_of(state_org: &Value<String>, api: &Api) -> String {
+    match state_org {
+        Value::Value(o) if !o.is_empty() => o.clone(),
+        _ => api.org.clone(),
+    }
+}
+
+/// The one clock of the provider.
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+/// Keeps the string already in state when it names the same instant as the
+/// server's answer, so `+02:00` vs `Z` or fractional seconds never make a diff.
+pub fn same_instant_or(prior: &Value<String>, server: OffsetDateTime) -> Value<String> {
+    if let Value::Value(p) = prior {
+        if parse_rfc3339(p).map(|t| t.unix_timestamp()) == Some(server.unix_timestamp()) {
+            return prior.clone();
+        }
+    }
+    Value::Value(rfc3339(server))
+}
+
+/// Keeps the id already in state when it is the same UUID as the server's.
+pub fn same_id_or(prior: &Value<String>, server: uuid::Uuid) -> Value<String> {
+    if let Value::Value(p) = prior {
+        if uuid::Uuid::parse_str(p).ok() == Some(server) {
+            return prior.clone();
+        }
+    }
+    Value::Value(server.to_string())
+}
+
+pub type StringSet = Value<BTreeSet<Value<String>>>;
+pub type StringMap = Value<BTreeMap<String, Value<String>>>;
+
+/// The strings of a set when the set and all its elements are known (null → empty).
+pub fn known_set(v: &StringSet) -> Option<Vec<String>> {
+    match v {
+        Value::Null => Some(Vec::new()),
+        Value::Unknown => None,
+        Value::Value(set) => set.iter().map(|e| e.as_ref_option().cloned()).collect(),
+    }
+}
+
+pub fn known_map(v: &StringMap) -> Option<BTreeMap<String, String>> {
+    match v {
+        Value::Null => Some(BTreeMap::new()),
+        Value::Unknown => None,
+        Value::Value(m) => m
+            .iter()
+            .map(|(k, e)| e.as_ref_option().map(|e| (k.clone(), e.clone())))
+            .collect(),
+    }
+}
+
+pub fn to_set(values: &[String]) -> StringSet {
+    Value::Value(values.iter().map(|s| Value::Value(s.clone())).collect())
+}
+
+pub fn to_map(values: &BTreeMap<String, String>) -> StringMap {
+    Value::Value(
+        values
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::Value(v.clone())))
+            .collect(),
+    )
+}
+
+/// Whether two lists of claims grant exactly the same rights. Used to keep
+/// the user's spelling in state when the server answers an equivalent one.
+pub fn same_claims(a: &[String], b: &[String]) -> bool {
+    match (ClaimSet::parse(a), ClaimSet::parse(b)) {
+        (Ok(x), Ok(y)) => x.is_subset_of(&y) && y.is_subset_of(&x),
+        _ => {
+            let x: BTreeSet<&String> = a.iter().collect();
+            let y: BTreeSet<&String> = b.iter().collect();
+            x == y
+        }
+    }
+}
+
+/// The claims to put in state: the prior set when equivalent to the server's,
+/// null when the server's list is empty and the prior was null.
+pub fn claims_state(prior: &StringSet, server: &[String]) -> StringSet {
+    if let Some(p) = known_set(prior) {
+        if prior.is_null() && server.is_empty() {
+            return Value::Null;
+        }
+        if !prior.is_null() && same_claims(&p, server) {
+            return prior.clone();
+        }
+    }
+    to_set(server)
+}
+
+/// Null for an empty optional string the user did not set, else the value.
+pub fn opt_string(prior: &Value<String>, server: Option<&str>) -> Value<String> {
+    match server {
+        Some(s) if !s.is_empty() => Value::Value(s.to_string()),
+        _ if prior.as_ref_option().is_some_and(|p| p.is_empty()) => prior.clone(),
+        _ => Value::Null,
+    }
+}
+
+/// Reports a failed API call as a diagnostic that carries the server's
+/// message and error code, on `attr` when the server named a field we map.
+pub fn api_error(
+    diags: &mut Diagnostics,
+    what: &str,
+    err: &ClientError,
+    field_to_attr: &dyn Fn(&str) -> Option<&'static str>,
+) {
+    match err {
+        ClientError::Api {
+            status,
+            code,
+            message,
+            field,
+        } => {
+            let hint = match code {
+                ErrorCode::Unauthenticated => {
+                    "\n\nThe server refused the provider's token: check `token` in the provider \
+                     block (or SIGIL_TOKEN); it may be expired or revoked."
+                }
+                ErrorCode::Forbidden | ErrorCode::Escalation => {
+                    "\n\nThe provider's token does not hold the claims this needs."
+                }
+                _ => "",
+            };
+            let detail = format!(
+                "The Sigil server answered HTTP {status} with error code `{code}`: {message}{hint}"
+            );
+            let summary = format!("{what}: {message} ({code})");
+            match field.as_deref().and_then(field_to_attr) {
+                Some(attr) => diags.error(summary, detail, AttributePath::new(attr)),
+                None => diags.root_error(summary, detail),
+            }
+        }
+        ClientError::Transport { endpoint, .. } => diags.root_error(
+            format!("{what}: cannot reach the Sigil server at {endpoint}"),
+            format!(
+                "{err}\n\nCheck `endpoint` in the provider block (or SIGIL_ENDPOINT) and that the \
+                 server is running. Nothing was removed from the state."
+            ),
+        ),
+        ClientError::Decode { .. } => diags.root_error(
+            format!("{what}: unexpected answer from the Sigil server"),
+            err.to_string(),
+        ),
+    }
+}
+
+/// No field maps to an attribute.
+pub fn no_field(_: &str) -> Option<&'static str> {
+    None
+}
+
+/// Attribute builders, so schemas read as tables.
+pub fn attr(
+    ty: AttributeType,
+    constraint: AttributeConstraint,
+    sensitive: bool,
+    doc: &str,
+) -> Attribute {
+    Attribute {
+        attr_type: ty,
+        description: Description::markdown(doc),
+        constraint,
+        sensitive,
+        deprecated: false,
+    }
+}
+
+pub fn string(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attr(AttributeType::String, constraint, false, doc)
+}
+
+pub fn string_set(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attr(
+        AttributeType::Set(Box::new(AttributeType::String)),
+        constraint,
+        false,
+        doc,
+    )
+}
+
+pub fn string_map(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attr(
+        AttributeType::Map(Box::new(AttributeType::String)),
+        constraint,
+        false,
+        doc,
+    )
+}
+
+pub fn object(fields: &[(&str, AttributeType)]) -> AttributeType {
+    AttributeType::Object(
+        fields
+            .iter()
+            .map(|(k, t)| (k.to_string(), t.clone()))
+            .collect::<HashMap<_, _>>(),
+    )
+}
+
+pub fn list_of_strings() -> AttributeType {
+    AttributeType::List(Box::new(AttributeType::String))
+}
+
+pub fn map_of_strings() -> AttributeType {
+    AttributeType::Map(Box::new(AttributeType::String))
+}
+
+/// Splits an import id `org/rest` into (org, rest), the org defaulting to the provider's.
+pub fn split_import_id(id: &str, api: &Api) -> (String, String) {
+    match id.split_once('/') {
+        Some((org, rest)) => (org.to_string(), rest.to_string()),
+        None => (api.org.clone(), id.to_string()),
+    }
+}
+
+/// Validates a string that must be a UUID, naming the attribute.
+pub fn check_uuid(diags: &mut Diagnostics, v: &Value<String>, name: &'static str, hint: &str) {
+    if let Value::Value(s) = v {
+        if uuid::Uuid::parse_str(s).is_err() {
+            diags.error(
+                format!("Invalid {name}"),
+                format!("invalid {name} {s:?}: expected an id (a UUID), {hint}"),
+                AttributePath::new(name),
+            );
+        }
+    }
+}
+
+/// Validates an optional `org` argument.
+pub fn check_org(diags: &mut Diagnostics, v: &Value<String>) {
+    if let Value::Value(s) = v {
+        if let Err(e) = sigil_proto::names::OrgName::parse(s) {
+            diags.error("Invalid org", e.to_string(), AttributePath::new("org"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_keep_the_users_spelling_when_equivalent() {
+        let prior = to_set(&["machines:get:*".into(), "machines:list:*".into()]);
+        let server = vec!["machines:get,list:*".to_string()];
+        assert_eq!(claims_state(&prior, &server), prior);
+        let other = vec!["machines:get:*".to_string()];
+        assert_eq!(claims_state(&prior, &other), to_set(&other));
+        assert_eq!(claims_state(&Value::Null, &[]), Value::Null);
+    }
+
+    #[test]
+    fn instants_keep_the_users_spelling() {
+        let prior = Value::Value("2030-01-31T14:00:00+02:00".to_string());
+        let server = parse_rfc3339("2030-01-31T12:00:00Z").unwrap();
+        assert_eq!(same_instant_or(&prior, server), prior);
+        let later = parse_rfc3339("2030-02-01T12:00:00Z").unwrap();
+        assert_eq!(
+            same_instant_or(&prior, later),
+            Value::Value("2030-02-01T12:00:00Z".into())
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The provider block: `endpoint`, `token` (sensitive), `org`, each falling
+//! back to `SIGIL_ENDPOINT`, `SIGIL_TOKEN`, `SIGIL_ORG`. Configuring checks the
+//! token once with `GET /v1/whoami`, so an unreachable server or a refused
+//! token is one clear diagnostic instead of one per resource.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use sigil_proto::client::{Client, ClientError};
+use sigil_proto::SecretString;
+use tf_provider::schema::{AttributeConstraint, Block, Description, Schema};
+use tf_provider::value::{Value, ValueEmpty};
+use tf_provider::{map, AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider};
+
+use crate::common::{api_error, attr, check_org, no_field, string, Api, Shared};
+
+pub const DEFAULT_ORG: &str = "default";
+
+#[derive(Serialize, Deserialize)]
+pub struct ProviderConfig {
+    pub endpoint: Value<String>,
+    pub token: Value<String>,
+    pub org: Value<String>,
+}
+
+#[derive(Default)]
+pub struct SigilProvider {
+    shared: Shared,
+}
+
+fn from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+#[async_trait]
+impl Provider for SigilProvider {
+    type Config<'a> = ProviderConfig;
+    type MetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        use AttributeConstraint::Optional;
+        Some(Schema {
+            version: 1,
+            block: Block {
+                version: 1,
+                description: Description::markdown(
+                    "Manage Sigil bots, their long-lived scoped tokens, revocations and apps.",
+                ),
+                attributes: map! {
+                    "endpoint" => string(Optional, "Base URL of the Sigil server, e.g. `https://sigil.example.com`. Defaults to `SIGIL_ENDPOINT`."),
+                    "token" => attr(tf_provider::schema::AttributeType::String, Optional, true, "Bearer token the provider acts with. Defaults to `SIGIL_TOKEN`."),
+                    "org" => string(Optional, "Default org of every resource and data source. Defaults to `SIGIL_ORG`, then `default`."),
+                },
+                ..Default::default()
+            },
+        })
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: ProviderConfig) -> Option<()> {
+        if let Value::Value(e) = &config.endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                diags.error(
+                    "Invalid endpoint",
+                    format!("invalid endpoint {e:?}: expected an http:// or https:// URL"),
+                    AttributePath::new("endpoint"),
+                );
+            }
+        }
+        check_org(diags, &config.org);
+        Some(())
+    }
+
+    async fn configure<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        _terraform_version: String,
+        config: ProviderConfig,
+    ) -> Option<()> {
+        if config.endpoint.is_unknown() || config.token.is_unknown() || config.org.is_unknown() {
+            // Known at apply only; resources will report it if they need the server before.
+            self.shared.set_deferred();
+            return Some(());
+        }
+        let endpoint = match config
+            .endpoint
+            .as_option()
+            .or_else(|| from_env("SIGIL_ENDPOINT"))
+        {
+            Some(e) => e,
+            None => {
+                diags.error(
+                    "Missing Sigil endpoint",
+                    "Set `endpoint` in the provider block or the SIGIL_ENDPOINT environment variable.",
+                    AttributePath::new("endpoint"),
+                );
+                return Some(());
+            }
+        };
+        let token = match config.token.as_option().or_else(|| from_env("SIGIL_TOKEN")) {
+            Some(t) => SecretString::new(t),
+            None => {
+                diags.error(
+                    "Missing Sigil token",
+                    "Set `token` in the provider block or the SIGIL_TOKEN environment variable.",
+                    AttributePath::new("token"),
+                );
+                return Some(());
+            }
+        };
+        let org = config
+            .org
+            .as_option()
+            .or_else(|| from_env("SIGIL_ORG"))
+            .unwrap_or_else(|| DEFAULT_ORG.to_string());
+        if let Err(e) = sigil_proto::names::OrgName::parse(&org) {
+            diags.error("Invalid org", e.to_string(), AttributePath::new("org"));
+            return Some(());
+        }
+        let client = match Client::new(&endpoint, Some(token)) {
+            Ok(c) => c,
+            Err(e) => {
+                api_error(diags, "Cannot configure the Sigil provider", &e, &no_field);
+                return Some(());
+            }
+        };
+        match client.whoami().await {
+            Ok(_) => self.shared.set_ready(Api { client, org }),
+            Err(e @ ClientError::Api { .. }) if e.status() == Some(401) => api_error(
+                diags,
+                "The Sigil server refused the provider's token",
+                &e,
+                &no_field,
+            ),
+            Err(e) => api_error(diags, "Cannot configure the Sigil provider", &e, &no_field),
+        }
+        Some(())
+    }
+
+    fn get_resources(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
+        let s = &self.shared;
+        Some(map! {
+            "app" => crate::app::AppResource(s.clone()),
+            "bot" => crate::bot::BotResource(s.clone()),
+            "token" => crate::token::TokenResource(s.clone()),
+            "token_revocation" => crate::token_revocation::RevocationResource(s.clone()),
+        })
+    }
+
+    fn get_data_sources(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
+        let s = &self.shared;
+        Some(map! {
+            "app" => crate::data_app::AppDataSource(s.clone()),
+            "bot" => crate::data_bot::BotDataSource(s.clone()),
+            "bots" => crate::data_bots::BotsDataSource(s.clone()),
+            "tokens" => crate::data_tokens::TokensDataSource(s.clone()),
+        })
+    }
+}
