@@ -74,7 +74,9 @@ pub enum Command {
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// Show who the current token belongs to, its org and effective claims.
-    #[command(after_help = "Examples:\n  sigil whoami\n  sigil whoami -o json\n  SIGIL_TOKEN=\"$TOKEN\" sigil whoami")]
+    #[command(
+        after_help = "Examples:\n  sigil whoami\n  sigil whoami -o json\n  SIGIL_TOKEN=\"$TOKEN\" sigil whoami"
+    )]
     Whoami,
     /// Check a token against a server and remember both for later commands.
     Login(session::LoginArgs),
@@ -98,7 +100,10 @@ pub fn main() -> ExitCode {
         Ok(ctx) => ctx,
         Err(e) => return e.report(),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return CliError::Failed(format!("cannot start the async runtime: {e}")).report(),
     };

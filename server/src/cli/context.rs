@@ -1,0 +1,219 @@
+//! Global flags and where each setting comes from.
+//!
+//! Precedence, highest first: the flag, the environment (`SIGIL_ENDPOINT`,
+//! `SIGIL_TOKEN`, `SIGIL_ORG`), the file `sigil login` wrote, a default. The
+//! stored token is only sent to the endpoint it was stored for: pointing the
+//! CLI at another server with `--endpoint` must not hand that server our token.
+
+use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
+use sigil_proto::client::Client;
+use sigil_proto::SecretString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use super::error::CliError;
+
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
+pub const DEFAULT_ORG: &str = "default";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Tables and human-readable times.
+    Table,
+    /// JSON, times in RFC 3339.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// URL of the Sigil server [default: from `sigil login`, else http://127.0.0.1:8080].
+    #[arg(long, env = "SIGIL_ENDPOINT", global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Bearer token to call the server with [default: from `sigil login`].
+    #[arg(
+        long,
+        env = "SIGIL_TOKEN",
+        global = true,
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// Organization to work in [default: from `sigil login`, else `default`].
+    #[arg(long, env = "SIGIL_ORG", global = true, value_name = "ORG")]
+    pub org: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// What `sigil login` stores, as JSON in a 0600 file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredLogin {
+    pub endpoint: String,
+    pub token: SecretString,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+}
+
+/// Everything a command needs: where to go, as whom, in which org, how to print.
+pub struct Ctx {
+    pub endpoint: String,
+    token: Option<SecretString>,
+    pub org: String,
+    /// Whether the org came from a flag or the environment (not a default).
+    pub org_explicit: bool,
+    /// Whether the endpoint came from a flag or the environment.
+    pub endpoint_explicit: bool,
+    /// Whether the token came from a flag or the environment (not the login file).
+    pub token_explicit: bool,
+    pub output: Output,
+    /// Standard input and standard error are both terminals: prompts are possible.
+    pub interactive: bool,
+    /// Standard output is a terminal.
+    pub stdout_tty: bool,
+}
+
+impl Ctx {
+    pub fn resolve(args: GlobalArgs) -> Result<Self, CliError> {
+        let stored = load_login()?;
+        let endpoint_explicit = args.endpoint.is_some();
+        let endpoint = args
+            .endpoint
+            .clone()
+            .or_else(|| stored.as_ref().map(|s| s.endpoint.clone()))
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+        let endpoint = endpoint.trim_end_matches('/').to_string();
+        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+            return Err(CliError::usage(format!(
+                "invalid --endpoint {endpoint:?}: expected a URL such as https://sigil.example.com or http://127.0.0.1:8080"
+            )));
+        }
+        let token_explicit = args.token.as_ref().is_some_and(|t| !t.trim().is_empty());
+        let token = match args.token.filter(|t| !t.trim().is_empty()) {
+            Some(t) => Some(SecretString::new(t.trim())),
+            None => stored
+                .as_ref()
+                .filter(|s| s.endpoint.trim_end_matches('/') == endpoint)
+                .map(|s| s.token.clone()),
+        };
+        let org_explicit = args.org.is_some();
+        let org = args
+            .org
+            .or_else(|| stored.as_ref().and_then(|s| s.org.clone()))
+            .unwrap_or_else(|| DEFAULT_ORG.to_string());
+        let ctx = Ctx {
+            endpoint,
+            token,
+            org,
+            org_explicit,
+            endpoint_explicit,
+            token_explicit,
+            output: args.output,
+            interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            stdout_tty: std::io::stdout().is_terminal(),
+        };
+        super::output::init_colour(ctx.stdout_tty);
+        Ok(ctx)
+    }
+
+    pub fn json(&self) -> bool {
+        self.output == Output::Json
+    }
+
+    /// A client with the resolved token; a usage error when there is none.
+    pub fn client(&self) -> Result<Client, CliError> {
+        let Some(token) = &self.token else {
+            return Err(CliError::usage(
+                "no token: pass --token, set SIGIL_TOKEN, or run `sigil login` first",
+            ));
+        };
+        Ok(Client::new(&self.endpoint, Some(token.clone()))?)
+    }
+
+    /// A client with an explicit token (for `sigil login`).
+    pub fn client_with(&self, token: SecretString) -> Result<Client, CliError> {
+        Ok(Client::new(&self.endpoint, Some(token))?)
+    }
+
+    pub fn token(&self) -> Option<&SecretString> {
+        self.token.as_ref()
+    }
+}
+
+/// `<config dir>/sigil/login.json`, e.g. `~/.config/sigil/login.json` on Linux.
+pub fn login_path() -> Result<PathBuf, CliError> {
+    let dir = dirs::config_dir().ok_or_else(|| {
+        CliError::failed("cannot find the user's config directory (set HOME or XDG_CONFIG_HOME)")
+    })?;
+    Ok(dir.join("sigil").join("login.json"))
+}
+
+pub fn load_login() -> Result<Option<StoredLogin>, CliError> {
+    let Ok(path) = login_path() else {
+        return Ok(None);
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(CliError::failed(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        CliError::failed(format!(
+            "{} is not a valid sigil login file ({e}); run `sigil login` again or `sigil logout`",
+            path.display()
+        ))
+    })
+}
+
+/// Writes the login file with mode 0600 (its directory 0700), atomically.
+pub fn save_login(login: &StoredLogin) -> Result<PathBuf, CliError> {
+    let path = login_path()?;
+    let fail = |what: &str, e: std::io::Error| CliError::failed(format!("cannot {what}: {e}"));
+    let dir = path
+        .parent()
+        .ok_or_else(|| CliError::failed("bad login file path"))?;
+    std::fs::create_dir_all(dir).map_err(|e| fail(&format!("create {}", dir.display()), e))?;
+    let body = serde_json::to_vec_pretty(login)
+        .map_err(|e| CliError::failed(format!("cannot encode the login file: {e}")))?;
+    let tmp = dir.join(".login.json.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+            opts.mode(0o600);
+            let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        let mut f = opts
+            .open(&tmp)
+            .map_err(|e| fail(&format!("write {}", tmp.display()), e))?;
+        f.write_all(&body)
+            .map_err(|e| fail(&format!("write {}", tmp.display()), e))?;
+        f.sync_all()
+            .map_err(|e| fail(&format!("write {}", tmp.display()), e))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| fail(&format!("write {}", path.display()), e))?;
+    Ok(path)
+}
+
+pub fn remove_login() -> Result<Option<PathBuf>, CliError> {
+    let path = login_path()?;
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(Some(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CliError::failed(format!(
+            "cannot remove {}: {e}",
+            path.display()
+        ))),
+    }
+}

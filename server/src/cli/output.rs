@@ -1,0 +1,195 @@
+//! How results reach the terminal: tables and key/value views with human
+//! times for people, JSON with RFC 3339 times for scripts, colour only on a
+//! terminal and never with `NO_COLOR` (or `TERM=dumb`).
+
+use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use time::OffsetDateTime;
+
+use super::error::CliError;
+
+static COLOUR: AtomicBool = AtomicBool::new(false);
+
+fn colour_allowed() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    !no_color && !dumb
+}
+
+/// Decides colour once, from the terminals and the environment.
+pub fn init_colour(stdout_tty: bool) {
+    let allowed = colour_allowed();
+    let out = allowed && stdout_tty;
+    COLOUR.store(out, Ordering::Relaxed);
+    console::set_colors_enabled(out);
+    console::set_colors_enabled_stderr(allowed && std::io::stderr().is_terminal());
+}
+
+pub fn colour() -> bool {
+    COLOUR.load(Ordering::Relaxed)
+}
+
+/// The CLI's one clock.
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// A borderless table, as kubectl and flyctl print them: bold headers when
+/// colour is on, wrapped to the terminal's width on a terminal.
+pub fn table(headers: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    if colour() {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    if std::io::stdout().is_terminal() {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    }
+    t.set_header(
+        headers
+            .iter()
+            .map(|h| Cell::new(h).add_attribute(Attribute::Bold)),
+    );
+    t
+}
+
+/// Prints a table with two spaces between columns and no trailing blanks.
+pub fn print_table(mut t: Table) {
+    let n = t.column_count();
+    for (i, col) in t.column_iter_mut().enumerate() {
+        col.set_padding((0, if i + 1 == n { 0 } else { 2 }));
+    }
+    for line in t.lines() {
+        println!("{}", line.trim_end());
+    }
+}
+
+/// A cell coloured by a token's status.
+pub fn status_cell(status: &str) -> Cell {
+    let c = Cell::new(status);
+    match status {
+        "active" => c.fg(Color::Green),
+        "revoked" => c.fg(Color::Red),
+        "expired" => c.fg(Color::DarkYellow),
+        _ => c,
+    }
+}
+
+/// Prints `key  value` lines, keys aligned, for one object.
+pub fn print_kv(rows: &[(&str, String)]) {
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        let key = format!("{k:width$}");
+        let key = console::style(key).bold();
+        let mut lines = v.lines();
+        println!("{key}  {}", lines.next().unwrap_or(""));
+        for more in lines {
+            println!("{:width$}  {more}", "");
+        }
+    }
+}
+
+/// Pretty JSON on stdout.
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
+    let s = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::failed(format!("cannot encode the answer as JSON: {e}")))?;
+    println!("{s}");
+    Ok(())
+}
+
+/// A notice for people, on stderr, so stdout stays the result.
+pub fn note(msg: &str) {
+    eprintln!("{msg}");
+}
+
+pub fn warn(msg: &str) {
+    eprintln!(
+        "{} {msg}",
+        console::style("warning:").yellow().bold().for_stderr()
+    );
+}
+
+/// `3m ago`, `in 99d`, `just now`: the largest unit, rounded down.
+pub fn relative(t: OffsetDateTime, now: OffsetDateTime) -> String {
+    let secs = (t - now).whole_seconds();
+    let abs = secs.unsigned_abs();
+    if abs < 5 {
+        return "just now".into();
+    }
+    let amount = if abs < 60 {
+        format!("{abs}s")
+    } else if abs < 3_600 {
+        format!("{}m", abs / 60)
+    } else if abs < 2 * 86_400 {
+        format!("{}h", abs / 3_600)
+    } else {
+        format!("{}d", abs / 86_400)
+    };
+    if secs > 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+/// `2025-06-01 12:00 UTC`
+pub fn absolute(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// `2025-06-01 12:00 UTC (in 99d)`, for views.
+pub fn when(t: OffsetDateTime, now: OffsetDateTime) -> String {
+    format!("{} ({})", absolute(t), relative(t, now))
+}
+
+/// An optional time for a table: relative, or `never`.
+pub fn relative_or(t: Option<OffsetDateTime>, now: OffsetDateTime, none: &str) -> String {
+    t.map(|t| relative(t, now))
+        .unwrap_or_else(|| none.to_string())
+}
+
+/// `-` for an empty cell, so columns stay visible.
+pub fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    #[test]
+    fn relative_times() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(1000);
+        assert_eq!(relative(now, now), "just now");
+        assert_eq!(relative(now + Duration::seconds(30), now), "in 30s");
+        assert_eq!(relative(now - Duration::minutes(3), now), "3m ago");
+        assert_eq!(relative(now + Duration::hours(36), now), "in 36h");
+        assert_eq!(relative(now + Duration::days(100), now), "in 100d");
+        assert_eq!(relative(now - Duration::days(3), now), "3d ago");
+    }
+
+    #[test]
+    fn absolute_times() {
+        let t = OffsetDateTime::UNIX_EPOCH + Duration::seconds(1_896_091_200);
+        assert_eq!(absolute(t), "2030-01-31 12:00 UTC");
+    }
+}
