@@ -22,11 +22,18 @@ mod provider;
 mod token;
 mod token_revocation;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--version" || a == "-v") {
         println!("terraform-provider-sigil {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
-    tf_provider::serve("sigil", provider::SigilProvider::default()).await
+    // tf-provider appends a captured backtrace to every diagnostic when
+    // RUST_BACKTRACE is set: users would get stack traces in their plan output
+    // (and Terraform 1.0 takes the word "panicking" in them for a crash). Set
+    // before any thread starts, so `Backtrace::capture` reads it first.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(tf_provider::serve("sigil", provider::SigilProvider::default()))
 }
