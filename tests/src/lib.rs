@@ -1,1 +1,214 @@
-//! Helpers for end-to-end tests: locate the built binaries, start a real server.
+//! Helpers for end-to-end tests: locate the built binaries, start a real
+//! `sigil server` process on a free port, and talk to it.
+//!
+//! The binaries are built by the test command (`cargo build --workspace --bins`)
+//! before the tests run; they are looked up in `CARGO_TARGET_DIR` (or the
+//! workspace's `target/`) under `debug/`.
+
+use sigil_proto::client::Client;
+use sigil_proto::SecretString;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// `<target>/debug/<name>`; panics with a hint when it was not built.
+pub fn bin(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let target = if target.is_absolute() { target } else { workspace().join(target) };
+    let p = target.join("debug").join(name);
+    assert!(p.exists(), "{} is missing: run `cargo build --workspace --bins` first", p.display());
+    p
+}
+
+/// The `sigil` binary.
+pub fn sigil_bin() -> PathBuf {
+    bin("sigil")
+}
+
+/// The Terraform provider binary.
+pub fn provider_bin() -> PathBuf {
+    bin("terraform-provider-sigil")
+}
+
+/// PostgreSQL admin URL for tests (`SIGIL_TEST_PG`), default the local server.
+pub fn pg_admin_url() -> String {
+    std::env::var("SIGIL_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A running `sigil server` process; killed on drop.
+pub struct TestServer {
+    pub endpoint: String,
+    pub owner_token: SecretString,
+    pub data_dir: tempfile::TempDir,
+    pub child: Child,
+    /// Lines the server printed on stderr so far are appended here by a thread.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// How to start a server.
+#[derive(Default, Clone)]
+pub struct ServerOptions {
+    /// `--database-url`; SQLite in the temp data dir when None.
+    pub database_url: Option<String>,
+    /// Extra flags.
+    pub args: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// Reuse this data dir (and its master key) instead of a fresh one.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl TestServer {
+    /// A fresh server on SQLite.
+    pub fn start() -> TestServer {
+        Self::start_with(ServerOptions::default())
+    }
+
+    pub fn start_with(opts: ServerOptions) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let dir = opts.data_dir.clone().unwrap_or_else(|| data_dir.path().to_path_buf());
+        let token_file = data_dir.path().join("owner.jwt");
+        let mut cmd = Command::new(sigil_bin());
+        cmd.arg("server")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&dir)
+            .arg("--bootstrap-token-file")
+            .arg(&token_file)
+            .args(&opts.args)
+            .env_remove("SIGIL_MASTER_KEY")
+            .env_remove("SIGIL_DATABASE_URL")
+            .env("SIGIL_LOG", "info")
+            .env("SIGIL_AUTH_FAILURES_PER_MINUTE", "100000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(url) = &opts.database_url {
+            cmd.arg("--database-url").arg(url);
+        }
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn sigil server");
+        let stderr = child.stderr.take().expect("stderr");
+        let stdout = child.stdout.take().expect("stdout");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        let _ = tx.send(addr.trim().to_string());
+                    }
+                    log.lock().expect("log").push(line);
+                }
+            });
+        }
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    log.lock().expect("log").push(line);
+                }
+            });
+        }
+        let endpoint = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(e) => e,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start; its log:\n{}", log.lock().expect("log").join("\n"));
+            }
+        };
+        let owner_token = std::fs::read_to_string(&token_file)
+            .map(|t| SecretString::new(t.trim()))
+            .unwrap_or_default();
+        TestServer { endpoint, owner_token, data_dir, child, log }
+    }
+
+    /// A client with the owner token.
+    pub fn client(&self) -> Client {
+        Client::new(&self.endpoint, Some(self.owner_token.clone())).expect("client")
+    }
+
+    /// A client with another token.
+    pub fn client_with(&self, token: &SecretString) -> Client {
+        Client::new(&self.endpoint, Some(token.clone())).expect("client")
+    }
+
+    /// Everything the server logged so far.
+    pub fn logs(&self) -> String {
+        self.log.lock().expect("log").join("\n")
+    }
+
+    /// Waits until `pred` holds for the log, or panics after `timeout`.
+    pub fn wait_for_log(&self, pred: impl Fn(&str) -> bool, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if pred(&self.logs()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("log condition not met in {timeout:?}; log:\n{}", self.logs());
+    }
+
+    /// Stops the server with SIGTERM-like kill and waits for it.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::mem::replace(&mut self.data_dir, dir)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh, empty PostgreSQL database; dropped (best effort) by [`PgDb::drop`].
+pub struct PgDb {
+    pub url: String,
+    name: String,
+}
+
+impl PgDb {
+    /// Creates `sigil_e2e_<random>` with `psql` against [`pg_admin_url`].
+    pub fn create() -> PgDb {
+        let name = format!("sigil_e2e_{}", uuid::Uuid::new_v4().simple());
+        let admin = pg_admin_url();
+        let out = Command::new("psql")
+            .arg(&admin)
+            .arg("-v")
+            .arg("ON_ERROR_STOP=1")
+            .arg("-c")
+            .arg(format!("CREATE DATABASE {name}"))
+            .output()
+            .expect("run psql (PostgreSQL client)");
+        assert!(out.status.success(), "CREATE DATABASE failed: {}", String::from_utf8_lossy(&out.stderr));
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+        PgDb { url: format!("{base}/{name}"), name }
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .arg(pg_admin_url())
+            .arg("-c")
+            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .output();
+    }
+}
