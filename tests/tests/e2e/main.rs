@@ -3,3 +3,4 @@
 //! `terraform`); build the binaries first with `cargo build --workspace --bins`.
 
 mod server;
+mod terraform;

