@@ -6,6 +6,9 @@
 //! Each test asserts what a user would notice: the plan's words and exit
 //! code, and whether a JWT is accepted by the server.
 
+// Test helpers panic on purpose: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -29,22 +32,33 @@ fn terraform_bin() -> PathBuf {
     p
 }
 
-/// One plugin directory for the whole test run, holding a link to the built provider.
+/// The plugin directory `terraform init -plugin-dir` installs from, holding a
+/// link to the built provider. Shared by every test process (nextest runs one
+/// process per test), so the link is made under a private name and renamed
+/// into place atomically.
 fn plugin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("sigil-tf-plugins-{}", std::process::id()));
-        let platform = dir.join(format!("registry.terraform.io/sigil/sigil/{VERSION}/linux_amd64"));
+        let bin = provider_bin();
+        let dir = bin.parent().unwrap().join("tf-plugins");
+        let platform = dir.join(format!(
+            "registry.terraform.io/sigil/sigil/{VERSION}/linux_amd64"
+        ));
         std::fs::create_dir_all(&platform).unwrap();
         let link = platform.join(format!("terraform-provider-sigil_v{VERSION}"));
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(provider_bin(), &link).unwrap();
+        let tmp = platform.join(format!(".link-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&bin, &tmp).unwrap();
+        std::fs::rename(&tmp, &link).unwrap();
         dir
     })
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 const PROVIDERS: &str = r#"
@@ -76,7 +90,11 @@ impl Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -97,7 +115,11 @@ impl Tf {
     fn config(&self, hcl: &str) {
         std::fs::write(self.path().join("main.tf"), format!("{PROVIDERS}\n{hcl}")).unwrap();
         if !self.path().join(".terraform").exists() {
-            self.ok(&["init", "-input=false", &format!("-plugin-dir={}", plugin_dir().display())]);
+            self.ok(&[
+                "init",
+                "-input=false",
+                &format!("-plugin-dir={}", plugin_dir().display()),
+            ]);
         }
     }
 
@@ -145,13 +167,18 @@ impl Tf {
     }
 
     fn state_list(&self) -> Vec<String> {
-        self.ok(&["state", "list"]).stdout.lines().map(str::to_string).collect()
+        self.ok(&["state", "list"])
+            .stdout
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 }
 
 /// Whether the server accepts `jwt` (its own API, with the token as bearer).
 fn accepted(server: &TestServer, jwt: &str) -> bool {
-    rt().block_on(server.client_with(&SecretString::new(jwt)).whoami()).is_ok()
+    rt().block_on(server.client_with(&SecretString::new(jwt)).whoami())
+        .is_ok()
 }
 
 fn owner(server: &TestServer) -> Client {
@@ -207,17 +234,28 @@ output "id" {{
     tf.config(&config("second", "100d"));
     let p = tf.plan();
     assert_eq!(p.code, 2, "{p:?}");
-    assert!(p.stdout.contains("sigil_token.ci will be updated in-place"), "{p:?}");
+    assert!(
+        p.stdout.contains("sigil_token.ci will be updated in-place"),
+        "{p:?}"
+    );
     tf.apply();
     assert_eq!(tf.output("id"), id1);
-    assert!(accepted(&server, &jwt1), "a label change keeps the JWT valid");
-    let t = rt().block_on(owner(&server).get_token("default", id1.parse().unwrap())).unwrap();
+    assert!(
+        accepted(&server, &jwt1),
+        "a label change keeps the JWT valid"
+    );
+    let t = rt()
+        .block_on(owner(&server).get_token("default", id1.parse().unwrap()))
+        .unwrap();
     assert_eq!(t.label.as_deref(), Some("second"));
 
     // Expiry: replacement; the old JWT is refused, the new one accepted.
     tf.config(&config("second", "90d"));
     let p = tf.plan();
-    assert!(p.stdout.contains("sigil_token.ci must be replaced"), "{p:?}");
+    assert!(
+        p.stdout.contains("sigil_token.ci must be replaced"),
+        "{p:?}"
+    );
     assert!(p.stdout.contains("forces replacement"), "{p:?}");
     tf.apply();
     let jwt2 = tf.output("jwt");
@@ -228,7 +266,8 @@ output "id" {{
     assert_eq!(tf.plan().code, 0);
 
     // Revoked out of band: the refresh drops it and the plan issues a new one.
-    rt().block_on(owner(&server).revoke_token("default", id2.parse().unwrap(), Some("leak"))).unwrap();
+    rt().block_on(owner(&server).revoke_token("default", id2.parse().unwrap(), Some("leak")))
+        .unwrap();
     let p = tf.plan();
     assert_eq!(p.code, 2, "{p:?}");
     assert!(p.stdout.contains("sigil_token.ci will be created"), "{p:?}");
@@ -236,11 +275,21 @@ output "id" {{
 
     // A refused token (401) fails the plan: nothing is planned, nothing leaves the state.
     let before = tf.state_list();
-    let bad = tf.run_in(tf.path(), &["plan", "-input=false", "-detailed-exitcode"], &jwt1);
+    let bad = tf.run_in(
+        tf.path(),
+        &["plan", "-input=false", "-detailed-exitcode"],
+        &jwt1,
+    );
     assert_eq!(bad.code, 1, "{bad:?}");
-    assert!(bad.stderr.contains("unauthenticated"), "the error carries the server's code: {bad:?}");
+    assert!(
+        bad.stderr.contains("unauthenticated"),
+        "the error carries the server's code: {bad:?}"
+    );
     assert!(!bad.stdout.contains("will be created"), "{bad:?}");
-    assert!(!bad.all().contains(&jwt1), "the JWT never appears in output");
+    assert!(
+        !bad.all().contains(&jwt1),
+        "the JWT never appears in output"
+    );
     assert_eq!(tf.state_list(), before);
 
     // An unreachable server is an error too, never a re-creation.
@@ -263,9 +312,17 @@ output "id" {{
     tf.ok(&["destroy", "-auto-approve", "-input=false"]);
     assert!(!accepted(&server, &jwt3));
     let c = owner(&server);
-    assert!(rt().block_on(c.get_bot("default", "ci-bot")).unwrap_err().is_not_found());
-    let live = rt().block_on(c.list_all_tokens("default", &TokenFilter::default())).unwrap();
-    assert!(live.iter().all(|t| t.owner != "ci-bot"), "no token of the bot is live");
+    assert!(rt()
+        .block_on(c.get_bot("default", "ci-bot"))
+        .unwrap_err()
+        .is_not_found());
+    let live = rt()
+        .block_on(c.list_all_tokens("default", &TokenFilter::default()))
+        .unwrap();
+    assert!(
+        live.iter().all(|t| t.owner != "ci-bot"),
+        "no token of the bot is live"
+    );
 }
 
 #[test]
@@ -306,16 +363,28 @@ output "id" {
     // Someone shortens the token to 30 minutes: it is now inside rotate_before.
     let soon = time::OffsetDateTime::now_utc() + time::Duration::minutes(30);
     let req = UpdateToken {
-        expires_at: Some(soon.format(&time::format_description::well_known::Rfc3339).unwrap()),
+        expires_at: Some(
+            soon.format(&time::format_description::well_known::Rfc3339)
+                .unwrap(),
+        ),
         ..Default::default()
     };
-    rt().block_on(owner(&server).update_token("default", id1.parse().unwrap(), &req)).unwrap();
+    rt().block_on(owner(&server).update_token("default", id1.parse().unwrap(), &req))
+        .unwrap();
 
     let plan_file = tf.path().join("rotate.tfplan");
-    let p = tf.run(&["plan", "-input=false", "-detailed-exitcode", &format!("-out={}", plan_file.display())]);
+    let p = tf.run(&[
+        "plan",
+        "-input=false",
+        "-detailed-exitcode",
+        &format!("-out={}", plan_file.display()),
+    ]);
     assert_eq!(p.code, 2, "{p:?}");
     assert!(p.stdout.contains("must be replaced"), "{p:?}");
-    assert!(p.all().contains("Token rotation planned"), "the plan says why: {p:?}");
+    assert!(
+        p.all().contains("Token rotation planned"),
+        "the plan says why: {p:?}"
+    );
     assert!(p.all().contains("rotate_before"), "{p:?}");
 
     // The saved plan applies as shown.
@@ -324,8 +393,13 @@ output "id" {
     assert_ne!(id1, id2);
     assert!(accepted(&server, &jwt2));
     // grace_period: the old token still works, but only for about 10 more minutes.
-    assert!(accepted(&server, &jwt1), "grace_period keeps the old token valid");
-    let old = rt().block_on(owner(&server).get_token("default", id1.parse().unwrap())).unwrap();
+    assert!(
+        accepted(&server, &jwt1),
+        "grace_period keeps the old token valid"
+    );
+    let old = rt()
+        .block_on(owner(&server).get_token("default", id1.parse().unwrap()))
+        .unwrap();
     assert!(old.expires_at <= time::OffsetDateTime::now_utc() + time::Duration::minutes(11));
     assert_eq!(tf.plan().code, 0, "the new token is outside the window");
 }
@@ -337,13 +411,22 @@ fn revocation_resource_revokes_a_token_issued_elsewhere() {
     let rt = rt();
     rt.block_on(c.create_bot(
         "default",
-        &CreateBot { username: "leaky".into(), permissions: vec!["machines:get:*".into()], ..Default::default() },
+        &CreateBot {
+            username: "leaky".into(),
+            permissions: vec!["machines:get:*".into()],
+            ..Default::default()
+        },
     ))
     .unwrap();
     let issue = |label: &str| {
         rt.block_on(c.issue_token(
             "default",
-            &IssueToken { owner: "leaky".into(), label: Some(label.into()), expiry: Some("1d".into()), ..Default::default() },
+            &IssueToken {
+                owner: "leaky".into(),
+                label: Some(label.into()),
+                expiry: Some("1d".into()),
+                ..Default::default()
+            },
             None,
         ))
         .unwrap()
@@ -351,7 +434,8 @@ fn revocation_resource_revokes_a_token_issued_elsewhere() {
     let leaked = issue("leaked");
     let other = issue("other");
     let already = issue("already");
-    rt.block_on(c.revoke_token("default", already.metadata.id, Some("earlier"))).unwrap();
+    rt.block_on(c.revoke_token("default", already.metadata.id, Some("earlier")))
+        .unwrap();
     assert!(accepted(&server, leaked.token.expose()));
 
     let tf = Tf::new(&server);
@@ -369,9 +453,17 @@ resource "sigil_token_revocation" "already" {{
         leaked.metadata.id, already.metadata.id
     ));
     tf.apply();
-    assert!(!accepted(&server, leaked.token.expose()), "revoked on create");
-    assert!(accepted(&server, other.token.expose()), "the bot's other tokens are untouched");
-    let t = rt.block_on(c.get_token("default", leaked.metadata.id)).unwrap();
+    assert!(
+        !accepted(&server, leaked.token.expose()),
+        "revoked on create"
+    );
+    assert!(
+        accepted(&server, other.token.expose()),
+        "the bot's other tokens are untouched"
+    );
+    let t = rt
+        .block_on(c.get_token("default", leaked.metadata.id))
+        .unwrap();
     assert_eq!(t.status, "revoked");
     assert_eq!(tf.plan().code, 0, "{:?}", tf.plan());
 
@@ -388,7 +480,11 @@ fn bad_input_fails_at_plan_naming_the_attribute() {
     let bot = rt()
         .block_on(c.create_bot(
             "default",
-            &CreateBot { username: "narrow".into(), permissions: vec!["machines:get:*".into()], ..Default::default() },
+            &CreateBot {
+                username: "narrow".into(),
+                permissions: vec!["machines:get:*".into()],
+                ..Default::default()
+            },
         ))
         .unwrap();
     let tf = Tf::new(&server);
@@ -430,15 +526,31 @@ resource "sigil_token" "grace" {{
         ("Invalid username", r#"username    = "Not Valid""#),
         ("Invalid permission", r#"permissions = ["machines:get"]"#),
         ("Invalid expiry", r#"expiry = "10 days""#),
-        ("Conflicting expiry and expires_at", r#"expires_at = "2030-01-01T00:00:00Z""#),
+        (
+            "Conflicting expiry and expires_at",
+            r#"expires_at = "2030-01-01T00:00:00Z""#,
+        ),
         ("Invalid claim", r#"claims = ["machines:get:*", "bots"]"#),
         ("Invalid grace_period", r#"grace_period = "forever""#),
     ] {
-        let at = p.stderr.find(&format!("Error: {summary}")).unwrap_or_else(|| panic!("{summary}: {p:?}"));
-        let block: String = p.stderr[at..].lines().take(6).collect::<Vec<_>>().join("\n");
-        assert!(block.contains(source_line), "{summary} points at its attribute: {block}");
+        let at = p
+            .stderr
+            .find(&format!("Error: {summary}"))
+            .unwrap_or_else(|| panic!("{summary}: {p:?}"));
+        let block: String = p.stderr[at..]
+            .lines()
+            .take(6)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            block.contains(source_line),
+            "{summary} points at its attribute: {block}"
+        );
     }
-    assert!(p.stderr.contains("100d"), "duration errors show the accepted forms: {p:?}");
+    assert!(
+        p.stderr.contains("100d"),
+        "duration errors show the accepted forms: {p:?}"
+    );
 
     // A claim beyond the bot's permissions: caught at plan, on `claims`, with the server's code.
     tf.config(&format!(
@@ -452,11 +564,25 @@ resource "sigil_token" "wide" {{
     ));
     let p = tf.plan();
     assert_eq!(p.code, 1, "{p:?}");
-    assert!(p.stderr.contains("Claims beyond the bot's permissions"), "{p:?}");
+    assert!(
+        p.stderr.contains("Claims beyond the bot's permissions"),
+        "{p:?}"
+    );
     assert!(p.stderr.contains("claims_exceed_owner"), "{p:?}");
-    assert!(p.stderr.contains(r#"claims = ["machines:get,delete:*"]"#), "{p:?}");
+    assert!(
+        p.stderr.contains(r#"claims = ["machines:get,delete:*"]"#),
+        "{p:?}"
+    );
 
-    let tokens = rt().block_on(c.list_all_tokens("default", &TokenFilter { owner: Some("narrow".into()), ..Default::default() })).unwrap();
+    let tokens = rt()
+        .block_on(c.list_all_tokens(
+            "default",
+            &TokenFilter {
+                owner: Some("narrow".into()),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
     assert!(tokens.is_empty(), "nothing was issued");
 }
 
@@ -479,7 +605,12 @@ fn import_a_bot_and_a_token() {
     let issued = rt
         .block_on(c.issue_token(
             "default",
-            &IssueToken { owner: "imported".into(), label: Some("by-hand".into()), expiry: Some("30d".into()), ..Default::default() },
+            &IssueToken {
+                owner: "imported".into(),
+                label: Some("by-hand".into()),
+                expiry: Some("30d".into()),
+                ..Default::default()
+            },
             None,
         ))
         .unwrap();
@@ -500,13 +631,24 @@ resource "sigil_token" "t" {
 "#,
     );
     tf.ok(&["import", "-input=false", "sigil_bot.b", "default/imported"]);
-    tf.ok(&["import", "-input=false", "sigil_token.t", &issued.metadata.id.to_string()]);
+    tf.ok(&[
+        "import",
+        "-input=false",
+        "sigil_token.t",
+        &issued.metadata.id.to_string(),
+    ]);
     let p = tf.plan();
-    assert!(!p.stdout.contains("must be replaced"), "an import never replaces: {p:?}");
+    assert!(
+        !p.stdout.contains("must be replaced"),
+        "an import never replaces: {p:?}"
+    );
     assert!(!p.stdout.contains("will be created"), "{p:?}");
     tf.apply();
     assert_eq!(tf.plan().code, 0, "settled after one apply");
-    assert!(accepted(&server, issued.token.expose()), "the imported token keeps working");
+    assert!(
+        accepted(&server, issued.token.expose()),
+        "the imported token keeps working"
+    );
     let show = tf.ok(&["state", "show", "sigil_token.t"]).stdout;
     assert!(show.contains(&bot.id.to_string()), "{show}");
 
@@ -541,7 +683,11 @@ fn module_example_applies_twice_and_destroys_cleanly() {
     let server = TestServer::start();
     let tf = Tf::new(&server);
     copy_examples(tf.path());
-    tf.ok(&["init", "-input=false", &format!("-plugin-dir={}", plugin_dir().display())]);
+    tf.ok(&[
+        "init",
+        "-input=false",
+        &format!("-plugin-dir={}", plugin_dir().display()),
+    ]);
     tf.apply();
     let web = tf.output("ci_web_token");
     let api = tf.output("ci_api_token");
@@ -550,10 +696,17 @@ fn module_example_applies_twice_and_destroys_cleanly() {
     let c = owner(&server);
     let bots = rt().block_on(c.list_all_bots("default")).unwrap();
     let names: Vec<&str> = bots.iter().map(|b| b.username.as_str()).collect();
-    assert!(names.contains(&"ci-web") && names.contains(&"ci-api"), "{names:?}");
+    assert!(
+        names.contains(&"ci-web") && names.contains(&"ci-api"),
+        "{names:?}"
+    );
     tf.ok(&["destroy", "-auto-approve", "-input=false"]);
     assert!(!accepted(&server, &web) && !accepted(&server, &api));
-    assert!(rt().block_on(c.list_all_bots("default")).unwrap().iter().all(|b| !b.username.starts_with("ci-")));
+    assert!(rt()
+        .block_on(c.list_all_bots("default"))
+        .unwrap()
+        .iter()
+        .all(|b| !b.username.starts_with("ci-")));
 }
 
 #[test]
@@ -564,7 +717,11 @@ fn every_example_is_formatted_and_valid() {
         .current_dir(workspace().join("examples"))
         .output()
         .unwrap();
-    assert!(fmt.status.success(), "terraform fmt -check: {}", String::from_utf8_lossy(&fmt.stdout));
+    assert!(
+        fmt.status.success(),
+        "terraform fmt -check: {}",
+        String::from_utf8_lossy(&fmt.stdout)
+    );
 
     let scratch = tempfile::tempdir().unwrap();
     copy_examples(scratch.path());
@@ -583,13 +740,20 @@ fn every_example_is_formatted_and_valid() {
         let has_terraform_block = std::fs::read_dir(&root).unwrap().any(|e| {
             let p = e.unwrap().path();
             p.extension().is_some_and(|x| x == "tf")
-                && std::fs::read_to_string(&p).unwrap().contains("required_providers")
+                && std::fs::read_to_string(&p)
+                    .unwrap()
+                    .contains("required_providers")
         });
         if !has_terraform_block {
             std::fs::write(root.join("providers_test.tf"), PROVIDERS).unwrap();
         }
         for args in [
-            vec!["init".to_string(), "-input=false".into(), "-backend=false".into(), format!("-plugin-dir={}", plugin_dir().display())],
+            vec![
+                "init".to_string(),
+                "-input=false".into(),
+                "-backend=false".into(),
+                format!("-plugin-dir={}", plugin_dir().display()),
+            ],
             vec!["validate".to_string()],
         ] {
             let out = Command::new(&tf_bin)
