@@ -295,15 +295,24 @@ async fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), CliError> {
     // Looking the bot up first names what is about to go, and turns a typo
     // into "not found" before any question is asked.
     let bot = client.get_bot(&ctx.org, &a.name).await?;
-    let tokens = match bot.token_count {
-        0 => "it holds no live token".to_string(),
-        1 => "its 1 live token will be revoked".to_string(),
-        n => format!("its {n} live tokens will be revoked"),
+    let (before, after) = match bot.token_count {
+        0 => (
+            "it holds no live token".to_string(),
+            "it held no live token".to_string(),
+        ),
+        1 => (
+            "its 1 live token will be revoked".to_string(),
+            "its 1 live token was revoked".to_string(),
+        ),
+        n => (
+            format!("its {n} live tokens will be revoked"),
+            format!("its {n} live tokens were revoked"),
+        ),
     };
     prompt::confirm(
         ctx,
         a.yes,
-        &format!("Delete bot {} ({tokens})?", bot.username),
+        &format!("Delete bot {} ({before})?", bot.username),
     )?;
     client.delete_bot(&ctx.org, &bot.id.to_string()).await?;
     if ctx.json() {
@@ -314,7 +323,7 @@ async fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), CliError> {
             "revoked_tokens": bot.token_count,
         }));
     }
-    println!("Deleted bot {}; {tokens}.", bot.username);
+    println!("Deleted bot {}; {after}.", bot.username);
     Ok(())
 }
 

@@ -46,10 +46,22 @@ pub fn table(headers: &[&str]) -> Table {
     } else {
         t.force_no_tty();
     }
-    if std::io::stdout().is_terminal() {
-        t.set_content_arrangement(ContentArrangement::Dynamic);
-    } else {
-        t.set_content_arrangement(ContentArrangement::Disabled);
+    // Wrap to the terminal's width on a terminal whose width is known; never
+    // in a pipe, where a line per row is what grep and awk expect.
+    let width = std::io::stdout()
+        .is_terminal()
+        .then(|| console::Term::stdout().size_checked())
+        .flatten()
+        .map(|(_, cols)| cols)
+        .filter(|cols| *cols >= 40);
+    match width {
+        Some(cols) => {
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+            t.set_width(cols);
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
     }
     t.set_header(
         headers
@@ -115,21 +127,24 @@ pub fn warn(msg: &str) {
     );
 }
 
-/// `3m ago`, `in 99d`, `just now`: the largest unit, rounded down.
+/// `3m ago`, `in 100d`, `just now`: the largest unit that fits, rounded.
 pub fn relative(t: OffsetDateTime, now: OffsetDateTime) -> String {
     let secs = (t - now).whole_seconds();
     let abs = secs.unsigned_abs();
     if abs < 5 {
         return "just now".into();
     }
+    // Rounded to the nearest unit: a 100-day token issued a second ago
+    // expires "in 100d", not "in 99d".
+    let round = |unit: u64| (abs + unit / 2) / unit;
     let amount = if abs < 60 {
         format!("{abs}s")
-    } else if abs < 3_600 {
-        format!("{}m", abs / 60)
-    } else if abs < 2 * 86_400 {
-        format!("{}h", abs / 3_600)
+    } else if abs < 3_600 - 30 {
+        format!("{}m", round(60))
+    } else if abs < 2 * 86_400 - 1_800 {
+        format!("{}h", round(3_600))
     } else {
-        format!("{}d", abs / 86_400)
+        format!("{}d", round(86_400))
     };
     if secs > 0 {
         format!("in {amount}")
@@ -185,6 +200,15 @@ mod tests {
         assert_eq!(relative(now + Duration::hours(36), now), "in 36h");
         assert_eq!(relative(now + Duration::days(100), now), "in 100d");
         assert_eq!(relative(now - Duration::days(3), now), "3d ago");
+        assert_eq!(
+            relative(now + Duration::days(100) - Duration::seconds(2), now),
+            "in 100d"
+        );
+        assert_eq!(
+            relative(now + Duration::hours(24) - Duration::seconds(2), now),
+            "in 24h"
+        );
+        assert_eq!(relative(now + Duration::seconds(3_599), now), "in 1h");
     }
 
     #[test]

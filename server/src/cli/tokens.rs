@@ -64,7 +64,8 @@ gives TYPE:*:ID. --allow entries are TYPE:UUID, TYPE:* or *:*."
   sigil tokens list -c id,user,expires-at,label,status
   sigil tokens list -o json | jq '.[] | select(.label == \"ci\") | .id'
 
-Columns for -c: id, user, created-by, created-at, expires-at, label, scopes, allow-list,
+Default columns: id, user, expires-at, label, scopes, allow-list, last-used (and status
+with --include-revoked). Columns for -c: id, user, created-by, created-at, expires-at, label, scopes, allow-list,
 app, last-used, status, claims."
     )]
     List(ListArgs),
@@ -139,15 +140,16 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ViewArgs {
     /// Token id, or a label that one token has.
+    // Not named `token`: clap ids are shared with the global `--token`.
     #[arg(value_name = "ID|LABEL")]
-    pub token: String,
+    pub id_or_label: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// Token ids (or labels).
     #[arg(value_name = "ID", required = true, num_args = 1..)]
-    pub tokens: Vec<String>,
+    pub ids: Vec<String>,
     /// Why, kept in the audit log.
     #[arg(long)]
     pub reason: Option<String>,
@@ -427,11 +429,11 @@ const ALL_COLUMNS: &[(&str, Column)] = &[
 ];
 
 /// What a person reads in 120 columns: the app of an app-scoped token is in
-/// ALLOW LIST (as `app:NAME`); APP, CREATED AT, CLAIMS and STATUS on request.
+/// ALLOW LIST (as `app:NAME`); CREATED BY (often an email), APP, CREATED AT
+/// and CLAIMS on request with `-c`, STATUS with `--include-revoked`.
 const DEFAULT_COLUMNS: &[Column] = &[
     Column::Id,
     Column::User,
-    Column::CreatedBy,
     Column::ExpiresAt,
     Column::Label,
     Column::Scopes,
@@ -661,7 +663,7 @@ fn print_token(t: &Token) {
 
 async fn view(ctx: &Ctx, a: ViewArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
-    let t = resolve(ctx, &client, &a.token).await?;
+    let t = resolve(ctx, &client, &a.id_or_label).await?;
     if ctx.json() {
         return output::print_json(&t);
     }
@@ -674,7 +676,7 @@ async fn view(ctx: &Ctx, a: ViewArgs) -> Result<(), CliError> {
 async fn revoke(ctx: &Ctx, a: RevokeArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
     let mut targets: Vec<Token> = Vec::new();
-    for key in &a.tokens {
+    for key in &a.ids {
         let t = resolve(ctx, &client, key).await?;
         if !targets.iter().any(|x| x.id == t.id) {
             targets.push(t);

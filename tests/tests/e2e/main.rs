@@ -2,5 +2,6 @@
 //! processes (the `sigil` server and CLI, the Terraform provider under real
 //! `terraform`); build the binaries first with `cargo build --workspace --bins`.
 
+mod cli;
 mod server;
 mod terraform;

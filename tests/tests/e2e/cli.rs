@@ -1,0 +1,1003 @@
+//! The real `sigil` CLI against a real server process: every command's happy
+//! path and main errors, JSON parsed and checked, exit codes (1 for a failed
+//! operation, 2 for a usage error), the issue wizard and the confirmations
+//! answered through a pseudo-terminal, and the rule that a JWT never reaches
+//! stderr or a table.
+
+use serde_json::Value;
+use sigil_e2e::{sigil_bin, TestServer};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// What one run of the CLI gave.
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `sigil` against one server, as the owner unless told otherwise, with
+/// its own config dir (so `sigil login` files never touch the real user's).
+struct Sigil<'a> {
+    srv: &'a TestServer,
+    config: tempfile::TempDir,
+}
+
+impl<'a> Sigil<'a> {
+    fn new(srv: &'a TestServer) -> Self {
+        Sigil {
+            srv,
+            config: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A command with a clean environment: no SIGIL_* of the caller's, our
+    /// config dir, the owner's endpoint and token.
+    fn bare(&self) -> Command {
+        let mut cmd = Command::new(sigil_bin());
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("SIGIL_") || k == "NO_COLOR" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("XDG_CONFIG_HOME", self.config.path())
+            .env("HOME", self.config.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = self.bare();
+        cmd.env("SIGIL_ENDPOINT", &self.srv.endpoint)
+            .env("SIGIL_TOKEN", self.srv.owner_token.expose());
+        cmd
+    }
+
+    /// A command for a pseudo-terminal: it keeps the standard streams rexpect
+    /// gives it (the pty), where [`Sigil::cmd`] would point stdin at /dev/null.
+    fn tty(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cmd();
+        cmd.args(args)
+            .env("TERM", "xterm")
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        cmd
+    }
+
+    fn login_file(&self) -> PathBuf {
+        self.config.path().join("sigil").join("login.json")
+    }
+
+    fn run_cmd(&self, mut cmd: Command, args: &[&str]) -> Out {
+        let out = cmd.args(args).output().unwrap();
+        let out = Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        // Invariants of every run: no JWT on stderr (every JWT starts with
+        // `eyJ`, base64 of `{"`), no colour outside a terminal, and outside
+        // `tokens issue` no JWT on stdout either.
+        assert!(
+            !out.stderr.contains("eyJ"),
+            "a JWT reached stderr of {args:?}:\n{}",
+            out.stderr
+        );
+        assert!(
+            !out.stdout.contains('\x1b') && !out.stderr.contains('\x1b'),
+            "colour without a terminal: {args:?}"
+        );
+        let issuing = args.windows(2).any(|w| w == ["tokens", "issue"]);
+        assert!(
+            issuing || !out.stdout.contains("eyJ"),
+            "a JWT reached stdout of {args:?}:\n{}",
+            out.stdout
+        );
+        out
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        self.run_cmd(self.cmd(), args)
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.code, 0,
+            "sigil {args:?} failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        out.stdout
+    }
+
+    /// Runs with `-o json` and parses stdout.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        let stdout = self.ok(&all);
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("sigil {args:?}: not JSON ({e}):\n{stdout}"))
+    }
+
+    /// Runs and expects exit `code`; returns stderr.
+    fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.code, code,
+            "sigil {args:?}: expected exit {code}:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        assert!(
+            out.stderr.contains("error:"),
+            "no error message: {}",
+            out.stderr
+        );
+        out.stderr
+    }
+
+    /// Issues a token (JSON) and returns (id, jwt).
+    fn issue(&self, args: &[&str]) -> (String, String) {
+        let mut all = vec!["tokens", "issue"];
+        all.extend(args);
+        let v = self.json(&all);
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["token"].as_str().unwrap().to_string(),
+        )
+    }
+}
+
+fn rfc3339(v: &Value) -> OffsetDateTime {
+    OffsetDateTime::parse(
+        v.as_str().unwrap_or_else(|| panic!("not a string: {v}")),
+        &Rfc3339,
+    )
+    .unwrap_or_else(|e| panic!("not RFC 3339: {v}: {e}"))
+}
+
+fn days_from_now(t: OffsetDateTime) -> f64 {
+    (t - OffsetDateTime::now_utc()).as_seconds_f64() / 86_400.0
+}
+
+#[test]
+fn sym_walkthrough_create_issue_list_revoke() {
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+
+    // Create the bot.
+    let out = s.run(&[
+        "bots",
+        "create",
+        "steve",
+        "--description",
+        "CI bot",
+        "--permission",
+        "machines:get,list:*",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("Created bot steve"), "{}", out.stderr);
+    assert!(out.stdout.contains("machines:get,list:*"), "{}", out.stdout);
+
+    // Issue a 100-day token with a label: the JWT alone on stdout, the warning on stderr.
+    let out = s.run(&["tokens", "issue", "-u", "steve", "-e", "100d", "-l", "ci"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let jwt = out.stdout.trim().to_string();
+    assert_eq!(
+        out.stdout,
+        format!("{jwt}\n"),
+        "stdout must be the JWT and nothing else"
+    );
+    assert_eq!(jwt.split('.').count(), 3, "not a JWT: {jwt}");
+    assert!(
+        out.stderr.contains("cannot be shown again"),
+        "{}",
+        out.stderr
+    );
+
+    // The token works: the CLI with --token speaks as the bot.
+    let me: Value = {
+        let mut cmd = s.cmd();
+        cmd.env_remove("SIGIL_TOKEN");
+        let out = s.run_cmd(cmd, &["whoami", "-o", "json", "--token", &jwt]);
+        assert_eq!(out.code, 0, "{out:?}");
+        serde_json::from_str(&out.stdout).unwrap()
+    };
+    assert_eq!(me["name"], "steve");
+    assert_eq!(me["kind"], "bot");
+    assert_eq!(me["claims"], serde_json::json!(["machines:get,list:*"]));
+    let id = me["token_id"].as_str().unwrap().to_string();
+
+    // List: the table shows it, without the JWT; JSON has RFC 3339 times.
+    let table = s.ok(&["tokens", "list"]);
+    let header = table.lines().next().unwrap();
+    for col in [
+        "ID",
+        "USER",
+        "EXPIRES AT",
+        "LABEL",
+        "SCOPES",
+        "ALLOW LIST",
+        "LAST USED",
+    ] {
+        assert!(header.contains(col), "missing column {col}: {header}");
+    }
+    let row = table
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("{id} not listed:\n{table}"));
+    assert!(
+        row.contains("steve") && row.contains(" ci ") && row.contains("in 100d"),
+        "{row}"
+    );
+    assert!(
+        row.contains("machines:get,list") && row.contains("machines:*"),
+        "{row}"
+    );
+    let list = s.json(&["tokens", "list", "-u", "steve"]);
+    let items = list.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    let t = &items[0];
+    assert_eq!(t["id"], id.as_str());
+    assert_eq!(t["label"], "ci");
+    assert_eq!(t["owner"], "steve");
+    assert_eq!(t["status"], "active");
+    assert!(t.get("token").is_none(), "a list must never carry the JWT");
+    let d = days_from_now(rfc3339(&t["expires_at"]));
+    assert!((99.9..=100.0).contains(&d), "expires in {d} days");
+    rfc3339(&t["created_at"]);
+
+    // View by id and by label.
+    assert_eq!(s.json(&["tokens", "view", &id])["label"], "ci");
+    let view = s.ok(&["tokens", "view", "ci"]);
+    assert!(view.contains(&id) && view.contains("active"), "{view}");
+
+    // Revoke, with a reason; without a terminal and --yes it refuses (exit 2).
+    let err = s.fails(2, &["tokens", "revoke", &id]);
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(s.json(&["tokens", "view", &id])["status"], "active");
+    let out = s.ok(&["tokens", "revoke", &id, "--reason", "walkthrough", "--yes"]);
+    assert!(out.contains("Revoked token"), "{out}");
+    let v = s.json(&["tokens", "view", &id]);
+    assert_eq!(v["status"], "revoked");
+    assert_eq!(v["revoke_reason"], "walkthrough");
+    rfc3339(&v["revoked_at"]);
+
+    // The revoked token is refused by the CLI: exit 1, the server's message and code.
+    let mut cmd = s.cmd();
+    cmd.env("SIGIL_TOKEN", &jwt);
+    let out = s.run_cmd(cmd, &["whoami"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("unauthenticated") && out.stderr.contains("revoked"),
+        "{}",
+        out.stderr
+    );
+
+    // Gone from the default list, there with --include-revoked and a STATUS column.
+    assert!(!s.ok(&["tokens", "list"]).contains(&id));
+    let table = s.ok(&["tokens", "list", "--include-revoked"]);
+    assert!(table.lines().next().unwrap().contains("STATUS"));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(&id) && l.contains("revoked")),
+        "{table}"
+    );
+    // Revoking again is fine (idempotent).
+    s.ok(&["tokens", "revoke", &id, "--yes"]);
+}
+
+#[test]
+fn bots_commands_and_their_errors() {
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+
+    let bot = s.json(&[
+        "bots",
+        "create",
+        "deployer",
+        "-d",
+        "Deploys prod",
+        "-p",
+        "machines:get:*",
+        "-p",
+        "apps:get,list:*",
+        "--identity",
+        "github=deploy-bot",
+    ]);
+    assert_eq!(bot["username"], "deployer");
+    assert_eq!(bot["description"], "Deploys prod");
+    assert_eq!(
+        bot["permissions"],
+        serde_json::json!(["machines:get:*", "apps:get,list:*"])
+    );
+    assert_eq!(bot["identities"]["github"], "deploy-bot");
+    rfc3339(&bot["created_at"]);
+    s.ok(&["bots", "create", "steve"]);
+
+    // Errors: a taken name is the server's conflict (exit 1); a bad name,
+    // a bad claim or a bad identity never leave the CLI (exit 2).
+    let err = s.fails(1, &["bots", "create", "steve"]);
+    assert!(err.contains("conflict"), "{err}");
+    let err = s.fails(2, &["bots", "create", "Steve!"]);
+    assert!(err.contains("[a-z0-9][a-z0-9._-]{0,62}"), "{err}");
+    let err = s.fails(2, &["bots", "create", "x", "--permission", "machines:get"]);
+    assert!(err.contains("scope:action:specific"), "{err}");
+    let err = s.fails(2, &["bots", "create", "x", "--identity", "slack"]);
+    assert!(err.contains("SERVICE=ID"), "{err}");
+    let err = s.fails(1, &["bots", "view", "nobody"]);
+    assert!(err.contains("not_found"), "{err}");
+
+    // List: table and JSON.
+    let table = s.ok(&["bots", "list"]);
+    let header = table.lines().next().unwrap();
+    for col in ["USERNAME", "TOKENS", "CREATED", "DESCRIPTION"] {
+        assert!(header.contains(col), "{header}");
+    }
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("deployer") && l.contains("Deploys prod")),
+        "{table}"
+    );
+    let names: Vec<String> = s
+        .json(&["bots", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["username"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"steve".to_string()) && names.contains(&"deployer".to_string()));
+
+    // Identities, one service at a time.
+    let v = s.json(&[
+        "bots",
+        "update-identity",
+        "steve",
+        "--service",
+        "slack",
+        "--id",
+        "U024BE7LH",
+    ]);
+    assert_eq!(v["identities"]["slack"], "U024BE7LH");
+    let v = s.json(&[
+        "bots",
+        "update-identity",
+        "steve",
+        "--service",
+        "slack",
+        "--id",
+        "U999",
+    ]);
+    assert_eq!(v["identities"]["slack"], "U999");
+    let view = s.ok(&["bots", "view", "steve"]);
+    assert!(view.contains("slack: U999"), "{view}");
+    let err = s.fails(2, &["bots", "update-identity", "steve"]);
+    assert!(err.contains("--service"), "{err}");
+    let err = s.fails(2, &["bots", "update-identity", "steve", "--service", "aws"]);
+    assert!(err.contains("--id"), "{err}");
+    let err = s.fails(2, &["bots", "delete-identity", "steve"]);
+    assert!(err.contains("--service"), "{err}");
+    let v = s.json(&[
+        "bots",
+        "delete-identity",
+        "steve",
+        "--service",
+        "slack",
+        "--yes",
+    ]);
+    assert!(v["identities"].get("slack").is_none(), "{v}");
+
+    // Update: description and permissions.
+    let v = s.json(&[
+        "bots",
+        "update",
+        "steve",
+        "-d",
+        "now described",
+        "-p",
+        "machines:list:*",
+    ]);
+    assert_eq!(v["description"], "now described");
+    assert_eq!(v["permissions"], serde_json::json!(["machines:list:*"]));
+    s.fails(2, &["bots", "update", "steve"]);
+
+    // Delete: refused without a terminal or --yes, then done.
+    let err = s.fails(2, &["bots", "delete", "steve"]);
+    assert!(err.contains("--yes"), "{err}");
+    s.ok(&["bots", "view", "steve"]);
+    let v = s.json(&["bots", "delete", "steve", "--yes"]);
+    assert_eq!(v["deleted"], true);
+    s.fails(1, &["bots", "view", "steve"]);
+    s.fails(1, &["bots", "delete", "steve", "--yes"]);
+}
+
+#[test]
+fn bots_delete_revokes_every_token_of_the_bot() {
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+    s.ok(&["bots", "create", "steve", "-p", "machines:*:*"]);
+    s.ok(&["bots", "create", "other", "-p", "machines:*:*"]);
+    let (id1, jwt1) = s.issue(&["-u", "steve", "-e", "1d"]);
+    let (id2, jwt2) = s.issue(&["-u", "steve", "-e", "2d", "-l", "second"]);
+    let (id3, jwt3) = s.issue(&["-u", "other", "-e", "1d"]);
+    assert_eq!(s.json(&["bots", "view", "steve"])["token_count"], 2);
+
+    let out = s.ok(&["bots", "delete", "steve", "--yes"]);
+    assert!(out.contains("2 live tokens were revoked"), "{out}");
+
+    for (id, jwt) in [(&id1, &jwt1), (&id2, &jwt2)] {
+        assert_eq!(s.json(&["tokens", "view", id])["status"], "revoked");
+        let mut cmd = s.cmd();
+        cmd.env("SIGIL_TOKEN", jwt);
+        let out = s.run_cmd(cmd, &["whoami"]);
+        assert_eq!(out.code, 1, "a token of a deleted bot still works: {out:?}");
+    }
+    // The other bot's token is untouched.
+    assert_eq!(s.json(&["tokens", "view", &id3])["status"], "active");
+    let mut cmd = s.cmd();
+    cmd.env("SIGIL_TOKEN", &jwt3);
+    assert_eq!(s.run_cmd(cmd, &["whoami"]).code, 0);
+}
+
+#[test]
+fn tokens_issue_claims_scopes_allow_lists_apps_and_errors() {
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+    s.ok(&[
+        "bots",
+        "create",
+        "steve",
+        "-p",
+        "machines:get,list:*",
+        "-p",
+        "bots:get:*",
+    ]);
+    let m1 = "48de76fd-c5c7-4b05-9f70-52af9a996d38";
+
+    // Default claims: all of the owner's permissions.
+    let v = s.json(&["tokens", "issue", "-u", "steve", "-e", "1h"]);
+    assert_eq!(
+        v["claims"],
+        serde_json::json!(["machines:get,list:*", "bots:get:*"])
+    );
+    assert_eq!(v["scope"], "org");
+    let d = days_from_now(rfc3339(&v["expires_at"])) * 24.0;
+    assert!((0.9..=1.0).contains(&d), "expires in {d} hours");
+
+    // --claim, --scope × --allow.
+    let v = s.json(&[
+        "tokens",
+        "issue",
+        "-u",
+        "steve",
+        "--claim",
+        "machines:get:*",
+    ]);
+    assert_eq!(v["claims"], serde_json::json!(["machines:get:*"]));
+    let allow = format!("machines:{m1}");
+    let v = s.json(&[
+        "tokens",
+        "issue",
+        "-u",
+        "steve",
+        "--scope",
+        "machines:get",
+        "--allow",
+        &allow,
+    ]);
+    assert_eq!(
+        v["claims"],
+        serde_json::json!([format!("machines:get:{m1}")])
+    );
+    let v = s.json(&[
+        "tokens", "issue", "-u", "steve", "--scope", "bots:get", "--allow", "*:*",
+    ]);
+    assert_eq!(v["claims"], serde_json::json!(["bots:get:*"]));
+    let list = s.ok(&["tokens", "list", "-c", "id,scopes,allow-list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.contains("machines:get") && l.contains(&allow)),
+        "{list}"
+    );
+
+    // Absolute expiry.
+    let at = (OffsetDateTime::now_utc() + time::Duration::days(3))
+        .replace_nanosecond(0)
+        .unwrap();
+    let at_s = at.format(&Rfc3339).unwrap();
+    let v = s.json(&["tokens", "issue", "-u", "steve", "-e", &at_s]);
+    assert_eq!(rfc3339(&v["expires_at"]), at);
+
+    // Usage errors (exit 2), checked before anything is sent.
+    let err = s.fails(
+        2,
+        &[
+            "tokens",
+            "issue",
+            "-u",
+            "steve",
+            "--allow",
+            "machines:not-a-uuid",
+        ],
+    );
+    assert!(
+        err.contains("invalid allow_list entry") && err.contains("TYPE:UUID, TYPE:* or *:*"),
+        "{err}"
+    );
+    let err = s.fails(
+        2,
+        &[
+            "tokens",
+            "issue",
+            "-u",
+            "steve",
+            "--allow",
+            &format!("*:{m1}"),
+        ],
+    );
+    assert!(err.contains("invalid allow_list entry"), "{err}");
+    let err = s.fails(
+        2,
+        &[
+            "tokens", "issue", "-u", "steve", "--scope", "bots:get", "--allow", &allow,
+        ],
+    );
+    assert!(err.contains("matches no --allow"), "{err}");
+    let err = s.fails(2, &["tokens", "issue", "-u", "steve", "-e", "10years"]);
+    assert!(err.contains("100d") && err.contains("RFC 3339"), "{err}");
+    let err = s.fails(
+        2,
+        &["tokens", "issue", "-u", "steve", "--claim", "machines"],
+    );
+    assert!(err.contains("scope:action:specific"), "{err}");
+    let err = s.fails(2, &["tokens", "issue", "-e", "1d"]);
+    assert!(
+        err.contains("missing --username") && err.contains("no terminal"),
+        "{err}"
+    );
+    s.fails(2, &["tokens", "issue", "-u", "steve", "--bogus"]);
+    s.fails(2, &["tokens", "list", "-c", "id,bogus"]);
+    s.fails(2, &["tokens", "list", "--scope", "everything"]);
+
+    // Server refusals (exit 1) carry the server's message and code.
+    let err = s.fails(
+        1,
+        &[
+            "tokens",
+            "issue",
+            "-u",
+            "steve",
+            "--claim",
+            "machines:delete:*",
+        ],
+    );
+    assert!(err.contains("claims_exceed_owner"), "{err}");
+    let err = s.fails(1, &["tokens", "issue", "-u", "nobody"]);
+    assert!(err.contains("not_found"), "{err}");
+    let err = s.fails(
+        1,
+        &["tokens", "view", "01960000-0000-7000-8000-000000000000"],
+    );
+    assert!(err.contains("not_found"), "{err}");
+    let err = s.fails(1, &["tokens", "view", "no-such-label"]);
+    assert!(err.contains("no-such-label"), "{err}");
+    s.fails(
+        1,
+        &[
+            "tokens",
+            "revoke",
+            "01960000-0000-7000-8000-000000000000",
+            "--yes",
+        ],
+    );
+
+    // App-scoped tokens and the list filters.
+    let app = s.json(&["apps", "create", "web"]);
+    assert_eq!(app["name"], "web");
+    let v = s.json(&[
+        "tokens", "issue", "-u", "steve", "--app", "web", "-e", "7d", "-l", "deploy",
+    ]);
+    assert_eq!(v["scope"], "app");
+    assert_eq!(v["app"], "web");
+    let app_id = v["id"].as_str().unwrap().to_string();
+    let only_app = s.json(&["tokens", "list", "--scope", "app"]);
+    assert_eq!(only_app.as_array().unwrap().len(), 1);
+    assert_eq!(only_app[0]["id"], app_id.as_str());
+    assert_eq!(
+        s.json(&["tokens", "list", "--app", "web"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let org_scoped = s.json(&["tokens", "list", "--scope", "org"]);
+    assert!(org_scoped
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["scope"] == "org"));
+    let table = s.ok(&["tokens", "list", "--scope", "app"]);
+    assert!(table.contains("app:web"), "{table}");
+
+    // Revoke several at once, by id and by label.
+    let (a, _) = s.issue(&["-u", "steve", "-l", "one"]);
+    let (b, _) = s.issue(&["-u", "steve", "-l", "two"]);
+    let v = s.json(&[
+        "tokens", "revoke", &a, "two", "--yes", "--reason", "rotation",
+    ]);
+    let revoked: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(revoked, vec![a.as_str(), b.as_str()]);
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["status"] == "revoked"));
+}
+
+#[test]
+fn apps_orgs_keys_and_whoami() {
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+
+    // whoami
+    let me = s.json(&["whoami"]);
+    assert_eq!(me["org"], "default");
+    assert_eq!(me["kind"], "user");
+    assert_eq!(me["claims"], serde_json::json!(["*:*:*"]));
+    rfc3339(&me["expires_at"]);
+    let out = s.ok(&["whoami"]);
+    assert!(
+        out.contains("*:*:*") && out.contains(&srv.endpoint),
+        "{out}"
+    );
+
+    // apps
+    s.ok(&["apps", "create", "web"]);
+    s.json(&["apps", "create", "billing"]);
+    let err = s.fails(1, &["apps", "create", "web"]);
+    assert!(err.contains("conflict"), "{err}");
+    s.fails(2, &["apps", "create", "Web_App"]);
+    let apps = s.json(&["apps", "list"]);
+    let names: Vec<&str> = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{apps}");
+    assert!(names.contains(&"web") && names.contains(&"billing"));
+    let table = s.ok(&["apps", "list"]);
+    assert!(
+        table.starts_with("NAME") && table.contains("billing"),
+        "{table}"
+    );
+    s.fails(2, &["apps", "delete", "web"]);
+    s.ok(&["apps", "delete", "web", "--yes"]);
+    assert_eq!(s.json(&["apps", "list"]).as_array().unwrap().len(), 1);
+    s.fails(1, &["apps", "delete", "web", "--yes"]);
+
+    // orgs, and --org to work in another one
+    let org = s.json(&["orgs", "create", "acme", "--max-token-lifetime", "30d"]);
+    assert_eq!(org["name"], "acme");
+    assert_eq!(org["max_token_lifetime"], 30 * 86_400);
+    s.fails(2, &["orgs", "create", "Acme Corp"]);
+    s.fails(
+        2,
+        &["orgs", "create", "acme2", "--max-token-lifetime", "forever"],
+    );
+    s.fails(1, &["orgs", "create", "acme"]);
+    let orgs = s.json(&["orgs", "list"]);
+    assert!(orgs.as_array().unwrap().iter().any(|o| o["name"] == "acme"));
+    assert!(s.ok(&["orgs", "list"]).contains("acme"));
+    s.ok(&["bots", "create", "robot", "--org", "acme", "-p", "x:y:*"]);
+    let mut cmd = s.cmd();
+    cmd.env("SIGIL_ORG", "acme");
+    assert!(s.run_cmd(cmd, &["bots", "list"]).stdout.contains("robot"));
+    assert!(
+        !s.ok(&["bots", "list"]).contains("robot"),
+        "the default org must not see acme's bots"
+    );
+    let err = s.fails(
+        1,
+        &[
+            "tokens", "issue", "--org", "acme", "-u", "robot", "-e", "60d",
+        ],
+    );
+    assert!(err.contains("lifetime_exceeded"), "{err}");
+
+    // keys rotate: a new kid; tokens signed before keep working.
+    s.ok(&["bots", "create", "steve", "-p", "machines:get:*"]);
+    let (_, jwt) = s.issue(&["-u", "steve", "-e", "1d"]);
+    let k1 = s.json(&["keys", "rotate"]);
+    let k2 = s.json(&["keys", "rotate"]);
+    assert!(k1["kid"].is_string() && k1["kid"] != k2["kid"], "{k1} {k2}");
+    rfc3339(&k1["created_at"]);
+    let mut cmd = s.cmd();
+    cmd.env("SIGIL_TOKEN", &jwt);
+    assert_eq!(s.run_cmd(cmd, &["whoami"]).code, 0);
+    // A bot without `keys` rights is refused, with the server's code.
+    let mut cmd = s.cmd();
+    cmd.env("SIGIL_TOKEN", &jwt);
+    let out = s.run_cmd(cmd, &["keys", "rotate"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("forbidden"), "{}", out.stderr);
+}
+
+#[test]
+fn login_stores_a_private_file_that_later_commands_use() {
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+
+    // Nothing configured: a usage error that says what to do.
+    let out = s.run_cmd(s.bare(), &["bots", "list"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("sigil login"), "{}", out.stderr);
+
+    // Login with flags; the token is checked first.
+    let bad = s.run_cmd(
+        s.bare(),
+        &["login", "--endpoint", &srv.endpoint, "--token", "nope"],
+    );
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(!s.login_file().exists());
+    let out = s.run_cmd(
+        s.bare(),
+        &[
+            "login",
+            "--endpoint",
+            &srv.endpoint,
+            "--token",
+            srv.owner_token.expose(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("Logged in"), "{}", out.stdout);
+    let path = s.login_file();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the login file must be private");
+    }
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(stored["endpoint"], srv.endpoint.as_str());
+    assert_eq!(stored["org"], "default");
+
+    // Later commands use it when flags and environment are absent.
+    let out = s.run_cmd(s.bare(), &["whoami", "-o", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let me: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(me["kind"], "user");
+    // A flag wins over the file, and the stored token is never sent to another endpoint.
+    let out = s.run_cmd(s.bare(), &["whoami", "--token", "nope"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let out = s.run_cmd(s.bare(), &["whoami", "--endpoint", "http://127.0.0.1:9"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("no token"), "{}", out.stderr);
+
+    // The token can come on stdin too; then logout forgets it.
+    let mut cmd = s.bare();
+    cmd.args(["login", "--endpoint", &srv.endpoint])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{}", srv.owner_token.expose()).unwrap();
+    }
+    assert!(child.wait_with_output().unwrap().status.success());
+    let out = s.run_cmd(s.bare(), &["logout"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!path.exists());
+    assert_eq!(s.run_cmd(s.bare(), &["whoami"]).code, 2);
+}
+
+#[test]
+fn usage_errors_unreachable_servers_and_help() {
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+
+    // Unknown commands and flags: clap's exit 2.
+    s.fails(2, &["bots", "frobnicate"]);
+    s.fails(2, &["tokens", "list", "--nope"]);
+    s.fails(2, &["-o", "yaml", "bots", "list"]);
+    s.fails(2, &["whoami", "--endpoint", "not-a-url"]);
+
+    // A bad token: exit 1 with the code and a hint.
+    let mut cmd = s.cmd();
+    cmd.env("SIGIL_TOKEN", "not-a-token");
+    let out = s.run_cmd(cmd, &["bots", "list"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("unauthenticated") && out.stderr.contains("hint:"),
+        "{}",
+        out.stderr
+    );
+
+    // Nobody listening: exit 1 naming the endpoint.
+    let mut cmd = s.cmd();
+    cmd.env("SIGIL_ENDPOINT", "http://127.0.0.1:9");
+    let out = s.run_cmd(cmd, &["bots", "list"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("cannot reach") && out.stderr.contains("127.0.0.1:9"),
+        "{}",
+        out.stderr
+    );
+
+    // -h everywhere, with examples.
+    for cmd in [
+        vec!["bots", "create"],
+        vec!["bots", "list"],
+        vec!["bots", "view"],
+        vec!["bots", "update"],
+        vec!["bots", "delete"],
+        vec!["bots", "update-identity"],
+        vec!["bots", "delete-identity"],
+        vec!["tokens", "issue"],
+        vec!["tokens", "list"],
+        vec!["tokens", "view"],
+        vec!["tokens", "revoke"],
+        vec!["apps", "create"],
+        vec!["apps", "list"],
+        vec!["apps", "delete"],
+        vec!["orgs", "create"],
+        vec!["orgs", "list"],
+        vec!["keys", "rotate"],
+        vec!["whoami"],
+        vec!["login"],
+        vec!["logout"],
+    ] {
+        let mut args = cmd.clone();
+        args.push("-h");
+        let out = s.ok(&args);
+        assert!(
+            out.contains("Examples:") && out.contains("sigil "),
+            "no examples in {cmd:?} -h:\n{out}"
+        );
+    }
+    let top = s.ok(&["--help"]);
+    for sub in [
+        "bots", "tokens", "apps", "orgs", "keys", "whoami", "login", "server",
+    ] {
+        assert!(top.contains(sub), "{sub} missing from --help");
+    }
+    let issue_help = s.ok(&["tokens", "issue", "--help"]);
+    for flag in [
+        "--username",
+        "--expiry",
+        "--label",
+        "--claim",
+        "--scope",
+        "--allow",
+        "--app",
+    ] {
+        assert!(
+            issue_help.contains(flag),
+            "{flag} missing from tokens issue --help"
+        );
+    }
+    // The token given in the environment is never echoed by --help.
+    assert!(!s.ok(&["--help"]).contains(srv.owner_token.expose()));
+}
+
+/// The issue wizard and a confirmation, answered through a pseudo-terminal.
+#[test]
+fn wizard_and_confirmations_on_a_terminal() {
+    use rexpect::session::spawn_command;
+    const TIMEOUT_MS: Option<u64> = Some(30_000);
+
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+    s.ok(&[
+        "bots",
+        "create",
+        "steve",
+        "-d",
+        "CI bot",
+        "-p",
+        "machines:get:*",
+    ]);
+
+    // `tokens issue` without flags asks for the bot, the expiry and the label.
+    let mut cmd = s.tty(&["tokens", "issue"]);
+    cmd.env("NO_COLOR", "1");
+    let mut p = spawn_command(cmd, TIMEOUT_MS).unwrap();
+    p.exp_string("Bot").unwrap();
+    p.exp_string("steve").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Expiry").unwrap();
+    p.send_line("30d").unwrap();
+    p.exp_string("Label").unwrap();
+    p.send_line("from-the-wizard").unwrap();
+    let (_, jwt) = p
+        .exp_regex(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+        .unwrap();
+    p.exp_string("cannot be shown again").unwrap();
+    p.exp_eof().unwrap();
+    let t = s.json(&["tokens", "view", "from-the-wizard"]);
+    assert_eq!(t["owner"], "steve");
+    let wizard_id = t["id"].as_str().unwrap().to_string();
+    let d = days_from_now(rfc3339(&t["expires_at"]));
+    assert!((29.9..=30.0).contains(&d), "expires in {d} days");
+    let mut check = s.cmd();
+    check.env("SIGIL_TOKEN", &jwt);
+    let me = s.run_cmd(check, &["whoami", "-o", "json"]);
+    assert_eq!(me.code, 0, "the wizard's token does not work: {me:?}");
+
+    // With -u given, nothing is asked: the server's default lifetime applies.
+    let mut cmd = s.tty(&["tokens", "issue", "-u", "steve", "-l", "second"]);
+    cmd.env("NO_COLOR", "1");
+    let mut p = spawn_command(cmd, TIMEOUT_MS).unwrap();
+    p.exp_regex(r"eyJ[A-Za-z0-9_-]+\.").unwrap();
+    p.exp_eof().unwrap();
+
+    // A bad answer is refused and asked again.
+    let mut cmd = s.tty(&["tokens", "issue", "-l", "third"]);
+    cmd.env("NO_COLOR", "1");
+    let mut p = spawn_command(cmd, TIMEOUT_MS).unwrap();
+    p.exp_string("Bot").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Expiry").unwrap();
+    p.send_line("soon").unwrap();
+    p.exp_string("invalid --expiry").unwrap();
+    p.send_line("2h").unwrap();
+    p.exp_regex(r"eyJ[A-Za-z0-9_-]+\.").unwrap();
+    p.exp_eof().unwrap();
+    let d = days_from_now(rfc3339(&s.json(&["tokens", "view", "third"])["expires_at"])) * 24.0;
+    assert!((1.9..=2.0).contains(&d), "expires in {d} hours");
+
+    // Colour on a terminal, and none with NO_COLOR.
+    let cmd = s.tty(&["bots", "list"]);
+    let mut p = spawn_command(cmd, TIMEOUT_MS).unwrap();
+    let out = p.exp_eof().unwrap();
+    assert!(
+        out.contains("\x1b[") && out.contains("steve"),
+        "no colour on a terminal: {out:?}"
+    );
+    let mut cmd = s.tty(&["bots", "list"]);
+    cmd.env("NO_COLOR", "1");
+    let mut p = spawn_command(cmd, TIMEOUT_MS).unwrap();
+    let out = p.exp_eof().unwrap();
+    assert!(
+        !out.contains('\x1b') && out.contains("steve"),
+        "colour despite NO_COLOR: {out:?}"
+    );
+
+    // A destructive command asks; "n" keeps everything, "y" goes ahead.
+    let mut cmd = s.tty(&["bots", "delete", "steve"]);
+    cmd.env("NO_COLOR", "1");
+    let mut p = spawn_command(cmd, TIMEOUT_MS).unwrap();
+    p.exp_string("Delete bot steve").unwrap();
+    p.send("n").unwrap();
+    p.flush().unwrap();
+    p.exp_string("cancelled").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(s.json(&["bots", "view", "steve"])["username"], "steve");
+    let mut cmd = s.tty(&["bots", "delete", "steve"]);
+    cmd.env("NO_COLOR", "1");
+    let mut p = spawn_command(cmd, TIMEOUT_MS).unwrap();
+    p.exp_string("Delete bot steve").unwrap();
+    p.send("y").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Deleted bot steve").unwrap();
+    p.exp_eof().unwrap();
+    s.fails(1, &["bots", "view", "steve"]);
+    let revoked = s.json(&["tokens", "view", &wizard_id]);
+    assert_eq!(revoked["status"], "revoked");
+}
