@@ -773,3 +773,121 @@ fn every_example_is_formatted_and_valid() {
         }
     }
 }
+
+#[test]
+fn bot_updates_in_place_data_sources_read_and_a_deleted_bot_is_recreated() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    let config = |description: &str, permissions: &str, github: &str| {
+        format!(
+            r#"
+resource "sigil_app" "web" {{
+  name = "web"
+}}
+
+resource "sigil_bot" "b" {{
+  username    = "dsbot"
+  description = "{description}"
+  permissions = [{permissions}]
+  identities  = {{ github = "{github}" }}
+}}
+
+resource "sigil_token" "t" {{
+  bot_id = sigil_bot.b.id
+  app_id = sigil_app.web.id
+  expiry = "1d"
+}}
+
+data "sigil_bot" "b" {{
+  username   = sigil_bot.b.username
+  depends_on = [sigil_bot.b]
+}}
+
+data "sigil_bots" "all" {{
+  depends_on = [sigil_bot.b]
+}}
+
+data "sigil_app" "web" {{
+  name = sigil_app.web.name
+}}
+
+data "sigil_tokens" "t" {{
+  bot_id     = sigil_bot.b.id
+  depends_on = [sigil_token.t]
+}}
+
+output "bot_id" {{
+  value = sigil_bot.b.id
+}}
+
+output "ds_bot_id" {{
+  value = data.sigil_bot.b.id
+}}
+
+output "ds_bot_permissions" {{
+  value = join(" ", sort(data.sigil_bot.b.permissions))
+}}
+
+output "ds_bots" {{
+  value = join(",", [for b in data.sigil_bots.all.bots : b.username])
+}}
+
+output "ds_app_matches" {{
+  value = data.sigil_app.web.id == sigil_app.web.id
+}}
+
+output "ds_token" {{
+  value = "${{length(data.sigil_tokens.t.tokens)}} ${{data.sigil_tokens.t.tokens[0].scope}} ${{data.sigil_tokens.t.tokens[0].app_id == sigil_app.web.id}}"
+}}
+"#
+        )
+    };
+    tf.config(&config("one", r#""machines:get:*""#, "dsbot"));
+    tf.apply();
+    assert_eq!(tf.output("ds_bot_id"), tf.output("bot_id"));
+    assert_eq!(tf.output("ds_bot_permissions"), "machines:get:*");
+    assert_eq!(tf.output("ds_bots"), "dsbot");
+    assert_eq!(tf.output("ds_app_matches"), "true");
+    assert_eq!(tf.output("ds_token"), "1 app true");
+    assert_eq!(tf.plan().code, 0, "{:?}", tf.plan());
+
+    // Description, permissions and identities change in place: same bot, same token.
+    let bot_id = tf.output("bot_id");
+    tf.config(&config(
+        "two",
+        r#""machines:get:*", "machines:list:*""#,
+        "dsbot-2",
+    ));
+    let p = tf.plan();
+    assert!(
+        p.stdout.contains("sigil_bot.b will be updated in-place"),
+        "{p:?}"
+    );
+    assert!(!p.stdout.contains("must be replaced"), "{p:?}");
+    tf.apply();
+    assert_eq!(tf.output("bot_id"), bot_id);
+    let b = rt()
+        .block_on(owner(&server).get_bot("default", "dsbot"))
+        .unwrap();
+    assert_eq!(b.description, "two");
+    assert_eq!(
+        b.identities.get("github").map(String::as_str),
+        Some("dsbot-2")
+    );
+    assert_eq!(
+        tf.output("ds_bot_permissions"),
+        "machines:get:* machines:list:*"
+    );
+    assert_eq!(tf.plan().code, 0);
+
+    // Deleted outside Terraform (with its tokens): the plan creates both again.
+    rt().block_on(owner(&server).delete_bot("default", &bot_id))
+        .unwrap();
+    let p = tf.plan();
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(p.stdout.contains("sigil_bot.b will be created"), "{p:?}");
+    assert!(p.stdout.contains("sigil_token.t will be created"), "{p:?}");
+    tf.apply();
+    assert_ne!(tf.output("bot_id"), bot_id);
+    assert_eq!(tf.plan().code, 0);
+}
