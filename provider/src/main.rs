@@ -35,5 +35,8 @@ fn main() -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(tf_provider::serve("sigil", provider::SigilProvider::default()))
+        .block_on(tf_provider::serve(
+            "sigil",
+            provider::SigilProvider::default(),
+        ))
 }
