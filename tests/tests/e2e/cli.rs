@@ -4,6 +4,9 @@
 //! answered through a pseudo-terminal, and the rule that a JWT never reaches
 //! stderr or a table.
 
+// Helpers outside `#[test]` functions panic on purpose too: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::Value;
 use sigil_e2e::{sigil_bin, TestServer};
 use std::path::PathBuf;
