@@ -34,6 +34,8 @@ CREATE TABLE signing_keys (
     public_key TEXT NOT NULL,
     private_key_enc TEXT NOT NULL,
     created_at BIGINT NOT NULL,
+    -- Insertion order: the newest key signs (created_at alone ties within a second).
+    seq BIGINT NOT NULL DEFAULT 0,
     -- The latest `exp` of any token this key signed: the key stays in the JWKS until then.
     max_token_exp BIGINT NOT NULL DEFAULT 0
 );

@@ -424,7 +424,8 @@ pub async fn delete_app(c: &mut AnyConnection, id: &str) -> Result<(), sqlx::Err
 
 pub async fn insert_key(c: &mut AnyConnection, k: &KeyRow) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO signing_keys (kid, public_key, private_key_enc, created_at, max_token_exp) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO signing_keys (kid, public_key, private_key_enc, created_at, max_token_exp, seq) \
+         VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM signing_keys))",
     )
     .bind(&k.kid)
     .bind(&k.public_key)
@@ -438,7 +439,7 @@ pub async fn insert_key(c: &mut AnyConnection, k: &KeyRow) -> Result<(), sqlx::E
 
 /// All keys, newest first.
 pub async fn all_keys(c: &mut AnyConnection) -> Result<Vec<KeyRow>, sqlx::Error> {
-    sqlx::query("SELECT kid, public_key, private_key_enc, created_at, max_token_exp FROM signing_keys ORDER BY created_at DESC, kid DESC")
+    sqlx::query("SELECT kid, public_key, private_key_enc, created_at, max_token_exp FROM signing_keys ORDER BY seq DESC, created_at DESC")
         .fetch_all(c)
         .await?
         .iter()
@@ -605,6 +606,20 @@ pub async fn revoke_token(
     reason: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    if c.backend_name() == "PostgreSQL" {
+        // Revoking transactions take turns (readers are not blocked), so
+        // `revocations.seq` values commit in increasing order: a watcher that
+        // has seen seq N can never later find a smaller one committing, and
+        // "everything after my cursor" is exact. Taken before the UPDATE so two
+        // revokers never hold a token row while waiting for each other.
+        sqlx::query("LOCK TABLE revocations IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *c)
+            .await?;
+        // Delivered to other replicas when (and only if) this transaction commits.
+        sqlx::query("NOTIFY sigil_revocations")
+            .execute(&mut *c)
+            .await?;
+    }
     let n = sqlx::query(
         "UPDATE tokens SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 WHERE id = $4 AND revoked_at IS NULL",
     )
@@ -753,14 +768,12 @@ pub async fn put_idempotent(
     now: i64,
     expire_before: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "DELETE FROM idempotency WHERE (principal_id = $1 AND idem_key = $2) OR created_at < $3",
-    )
-    .bind(principal_id)
-    .bind(key)
-    .bind(expire_before)
-    .execute(&mut *c)
-    .await?;
+    // Only expired entries go: deleting a live one with the same key would let
+    // a concurrent retry slip past the primary key and mint a second token.
+    sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
+        .bind(expire_before)
+        .execute(&mut *c)
+        .await?;
     sqlx::query(
         "INSERT INTO idempotency (principal_id, idem_key, request_hash, response_enc, created_at) VALUES ($1, $2, $3, $4, $5)",
     )

@@ -1,0 +1,328 @@
+//! Every forged or invalid token of SPEC §3 is refused with 401 — and the
+//! refusal does not depend on which route is asked.
+
+use crate::{both, msg, Ctx};
+use axum::http::StatusCode;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+use sigil_server::domain::jwt::{self, Payload};
+use sigil_server::domain::keys::{generate_signing_key, LoadedKey, MasterKey};
+
+both!(
+    forged_tokens_are_refused,
+    time_bounds_have_zero_leeway,
+    revoked_deleted_shrunk,
+    other_org_and_other_app,
+    rate_limit_on_failures
+);
+
+fn b64(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+fn parts(t: &str) -> (Value, Value, String) {
+    let p: Vec<&str> = t.split('.').collect();
+    let h = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p[0]).unwrap()).unwrap();
+    let b = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p[1]).unwrap()).unwrap();
+    (h, b, p[2].to_string())
+}
+
+async fn refused(c: &Ctx, token: &str, why: &str) {
+    for path in ["/v1/whoami", "/v1/orgs/default/bots"] {
+        let (s, v) = c.get(path, token).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{why} on {path}: {v}");
+        assert!(
+            token.len() < 8 || !msg(&v).contains(token),
+            "the error must not echo the token"
+        );
+    }
+}
+
+/// The real payload of a token, re-signed with `key`.
+fn resign(key: &LoadedKey, payload: &Value) -> String {
+    let p: Payload = serde_json::from_value(payload.clone()).unwrap();
+    jwt::sign(key, &p).unwrap().expose().to_string()
+}
+
+async fn forged_tokens_are_refused(c: Ctx) {
+    let good = c.bot_token("steve", &["*:*:*"]).await;
+    assert_eq!(c.get("/v1/whoami", &good).await.0, StatusCode::OK);
+    let (h, body, sig) = parts(&good);
+    let jwks = c.call("GET", "/.well-known/jwks.json", None, None).await.1;
+    let x = jwks["keys"][0]["x"].as_str().unwrap().to_string();
+
+    // alg: none, with and without a signature.
+    let none = json!({"alg": "none", "typ": "JWT", "kid": h["kid"]});
+    refused(&c, &format!("{}.{}.", b64(&none), b64(&body)), "alg none").await;
+    refused(
+        &c,
+        &format!("{}.{}.{sig}", b64(&none), b64(&body)),
+        "alg none with sig",
+    )
+    .await;
+
+    // HMAC with the public key as the secret (the classic confusion attack).
+    for secret in [x.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(&x).unwrap()] {
+        let mut hdr = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        hdr.kid = h["kid"].as_str().map(str::to_string);
+        let t = jsonwebtoken::encode(
+            &hdr,
+            &body,
+            &jsonwebtoken::EncodingKey::from_secret(&secret),
+        )
+        .unwrap();
+        refused(&c, &t, "HS256 with the public key").await;
+    }
+
+    // Unknown kid.
+    let mut h2 = h.clone();
+    h2["kid"] = json!("no-such-key");
+    refused(
+        &c,
+        &format!("{}.{}.{sig}", b64(&h2), b64(&body)),
+        "unknown kid",
+    )
+    .await;
+    // No kid at all.
+    let mut h3 = h.clone();
+    h3.as_object_mut().unwrap().remove("kid");
+    refused(&c, &format!("{}.{}.{sig}", b64(&h3), b64(&body)), "no kid").await;
+
+    // A foreign key: a valid EdDSA signature by a key we never issued, claiming our kid.
+    let m = MasterKey::generate();
+    let nk = generate_signing_key(&m).unwrap();
+    let mut foreign = LoadedKey::load(&m, &nk.kid, &nk.public_x, &nk.private_sealed, 0, 0).unwrap();
+    refused(&c, &resign(&foreign, &body), "foreign key, own kid").await;
+    foreign.kid = h["kid"].as_str().unwrap().to_string();
+    let t = resign(&foreign, &body);
+    assert_eq!(parts(&t).0["kid"], h["kid"]);
+    refused(&c, &t, "foreign key with our kid").await;
+
+    // Tampered payload: more claims, same signature.
+    let mut tampered = body.clone();
+    tampered["claims"] = json!(["*:*:*", "keys:*:*"]);
+    tampered["exp"] = json!(body["exp"].as_i64().unwrap() + 1_000_000);
+    refused(
+        &c,
+        &format!("{}.{}.{sig}", b64(&h), b64(&tampered)),
+        "tampered payload",
+    )
+    .await;
+    // Truncated and garbage.
+    refused(&c, &good[..good.len() - 3], "truncated signature").await;
+    refused(&c, "not.a.jwt", "garbage").await;
+    refused(&c, "", "empty").await;
+    // The real key, but a payload whose jti is unknown.
+    let key = c.state.signing_key().unwrap();
+    let mut unknown = body.clone();
+    unknown["jti"] = json!(uuid::Uuid::new_v4().to_string());
+    refused(&c, &resign(&key, &unknown), "unknown jti").await;
+    // Wrong issuer, signed with our own key.
+    let mut iss = body.clone();
+    iss["iss"] = json!("https://evil.example");
+    refused(&c, &resign(&key, &iss), "wrong issuer").await;
+    // Someone else's sub on a real jti.
+    let mut sub = body.clone();
+    sub["sub"] = json!(uuid::Uuid::new_v4().to_string());
+    refused(&c, &resign(&key, &sub), "sub does not match the token row").await;
+    // Missing `Bearer`.
+    let (s, _) = c.call("GET", "/v1/whoami", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // After all that, the real one still works.
+    assert_eq!(c.get("/v1/whoami", &good).await.0, StatusCode::OK);
+}
+
+async fn time_bounds_have_zero_leeway(c: Ctx) {
+    c.bot("steve", &["*:*:*"]).await;
+    let (_, t) = c
+        .issue_as(&c.owner.clone(), json!({"owner": "steve", "expiry": "60s"}))
+        .await;
+    c.advance(59);
+    assert_eq!(c.get("/v1/whoami", &t).await.0, StatusCode::OK);
+    c.advance(1);
+    let (s, v) = c.get("/v1/whoami", &t).await;
+    assert_eq!(
+        (s, msg(&v)),
+        (StatusCode::UNAUTHORIZED, "the bearer token has expired")
+    );
+    // Not yet valid: our key, a real row, nbf one second ahead.
+    let (_, t) = c.issue("steve").await;
+    let (_, mut body, _) = parts(&t);
+    let now = c.state.now();
+    body["nbf"] = json!(now + 1);
+    let key = c.state.signing_key().unwrap();
+    let early = resign(&key, &body);
+    let (s, v) = c.get("/v1/whoami", &early).await;
+    assert_eq!(
+        (s, msg(&v)),
+        (
+            StatusCode::UNAUTHORIZED,
+            "the bearer token is not valid yet"
+        )
+    );
+    c.advance(1);
+    assert_eq!(c.get("/v1/whoami", &early).await.0, StatusCode::OK);
+}
+
+async fn revoked_deleted_shrunk(c: Ctx) {
+    c.bot("steve", &["bots:get,list:*", "apps:list:*"]).await;
+    let (id, t) = c.issue("steve").await;
+    let (_, t2) = c.issue("steve").await;
+    assert_eq!(c.get("/v1/orgs/default/apps", &t).await.0, StatusCode::OK);
+    // Shrinking the bot shrinks its tokens at once.
+    let (s, _) = c
+        .call(
+            "PATCH",
+            "/v1/orgs/default/bots/steve",
+            Some(&c.owner),
+            Some(json!({"permissions": ["bots:get,list:*"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        c.get("/v1/orgs/default/apps", &t).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(c.get("/v1/orgs/default/bots", &t).await.0, StatusCode::OK);
+    let (_, me) = c.get("/v1/whoami", &t).await;
+    assert_eq!(me["claims"], json!(["bots:get,list:*"]));
+    // Growing the bot back does not grow beyond what the token was issued with.
+    c.call(
+        "PATCH",
+        "/v1/orgs/default/bots/steve",
+        Some(&c.owner),
+        Some(json!({"permissions": ["*:*:*"]})),
+    )
+    .await;
+    assert_eq!(c.get("/v1/orgs/default/apps", &t).await.0, StatusCode::OK);
+    assert_eq!(
+        c.call("POST", "/v1/keys/rotate", Some(&t), Some(json!({})))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    // Revoked.
+    c.call(
+        "DELETE",
+        &format!("/v1/orgs/default/tokens/{id}"),
+        Some(&c.owner),
+        None,
+    )
+    .await;
+    refused(&c, &t, "revoked").await;
+    // Owner deleted: its other token dies with it, in the same transaction.
+    assert_eq!(
+        c.call(
+            "DELETE",
+            "/v1/orgs/default/bots/steve",
+            Some(&c.owner),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    refused(&c, &t2, "owner deleted").await;
+}
+
+async fn other_org_and_other_app(c: Ctx) {
+    c.post("/v1/orgs", &c.owner, json!({"name": "acme"})).await;
+    c.post(
+        "/v1/orgs/acme/bots",
+        &c.owner,
+        json!({"username": "acme-ci", "permissions": ["*:*:*"]}),
+    )
+    .await;
+    let (_, v) = c
+        .post(
+            "/v1/orgs/acme/tokens",
+            &c.owner,
+            json!({"owner": "acme-ci"}),
+        )
+        .await;
+    let acme = v["token"].as_str().unwrap().to_string();
+    let (id, _) = c.issue("owner@sigil.local").await;
+    // Even with *:*:* in its own org, default's objects are not there for it.
+    for (m, path) in [
+        ("GET", format!("/v1/orgs/default/tokens/{id}")),
+        ("DELETE", format!("/v1/orgs/default/tokens/{id}")),
+        ("GET", "/v1/orgs/default/audit".into()),
+    ] {
+        let (s, _) = c.call(m, &path, Some(&acme), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{m} {path}");
+    }
+    // Asking for default's token under acme's path finds nothing either.
+    assert_eq!(
+        c.get(&format!("/v1/orgs/acme/tokens/{id}"), &acme).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, v) = c
+        .get(&format!("/v1/orgs/default/tokens/{id}"), &c.owner)
+        .await;
+    assert_eq!(v["status"], "active", "nothing was revoked");
+    // Other app.
+    c.post("/v1/orgs/default/apps", &c.owner, json!({"name": "web"}))
+        .await;
+    c.post("/v1/orgs/default/apps", &c.owner, json!({"name": "api"}))
+        .await;
+    c.bot("svc", &["*:*:*"]).await;
+    let (_, v) = c
+        .post(
+            "/v1/orgs/default/tokens",
+            &c.owner,
+            json!({"owner": "svc", "app": "web"}),
+        )
+        .await;
+    let web = v["token"].as_str().unwrap().to_string();
+    let (api_id, _) = c
+        .issue_as(&c.owner.clone(), json!({"owner": "svc", "app": "api"}))
+        .await;
+    assert_eq!(
+        c.get(&format!("/v1/orgs/default/tokens/{api_id}"), &web)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        c.call(
+            "DELETE",
+            &format!("/v1/orgs/default/tokens/{api_id}"),
+            Some(&web),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        c.get("/v1/orgs/default/tokens?app=api", &web).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn rate_limit_on_failures(c: Ctx) {
+    let settings = sigil_server::state::Settings {
+        auth_failures_per_minute: 3,
+        ..Default::default()
+    };
+    let db = match c.backend {
+        sigil_server::store::Backend::Sqlite => crate::harness::Db::Sqlite,
+        sigil_server::store::Backend::Postgres => crate::harness::Db::Postgres,
+    };
+    let c = Ctx::with_settings(db, settings).await;
+    for _ in 0..3 {
+        assert_eq!(c.get("/v1/whoami", "bad").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (s, v) = c.get("/v1/whoami", &c.owner.clone()).await;
+    assert_eq!(
+        (s, crate::code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "even a good token waits out the window"
+    );
+    c.advance(60);
+    assert_eq!(
+        c.get("/v1/whoami", &c.owner.clone()).await.0,
+        StatusCode::OK
+    );
+}

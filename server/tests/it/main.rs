@@ -1,0 +1,11 @@
+//! Integration tests of the REST API: `app(state).oneshot(request)`, no
+//! sockets. Every test body runs twice, on SQLite and on a fresh PostgreSQL
+//! database (`SIGIL_TEST_PG`, default the local server), through [`both!`].
+//! One test binary for the crate (link time on 2 cores is the cost).
+
+mod forged;
+mod harness;
+mod invariants;
+mod routes;
+
+pub use harness::*;
