@@ -76,7 +76,12 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn resolve(args: GlobalArgs) -> Result<Self, CliError> {
-        let stored = load_login()?;
+        // A broken login file must not lock the user out of `--token`, nor of
+        // `sigil logout` and `sigil login`, which replace it.
+        let stored = load_login().unwrap_or_else(|e| {
+            super::output::warn(&format!("ignoring the login file: {e}"));
+            None
+        });
         let endpoint_explicit = args.endpoint.is_some();
         let endpoint = args
             .endpoint

@@ -802,6 +802,15 @@ fn login_stores_a_private_file_that_later_commands_use() {
         writeln!(stdin, "{}", srv.owner_token.expose()).unwrap();
     }
     assert!(child.wait_with_output().unwrap().status.success());
+    // A corrupt login file is ignored with a warning, and logout still works.
+    std::fs::write(&path, "{not json").unwrap();
+    let out = s.run(&["whoami"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("ignoring the login file"),
+        "{}",
+        out.stderr
+    );
     let out = s.run_cmd(s.bare(), &["logout"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(!path.exists());
@@ -980,6 +989,24 @@ fn wizard_and_confirmations_on_a_terminal() {
     assert!(
         !out.contains('\x1b') && out.contains("steve"),
         "colour despite NO_COLOR: {out:?}"
+    );
+
+    // update-identity without --service offers the known services, then asks for the id.
+    let mut cmd = s.tty(&["bots", "update-identity", "steve"]);
+    cmd.env("NO_COLOR", "1");
+    let mut p = spawn_command(cmd, TIMEOUT_MS).unwrap();
+    p.exp_string("Service").unwrap();
+    p.exp_string("slack").unwrap();
+    p.send("\r").unwrap(); // the first: aws
+    p.flush().unwrap();
+    p.exp_string("Identity of steve in aws").unwrap();
+    p.send_line("arn:aws:iam::123456789012:user/steve").unwrap();
+    p.exp_string("Set the aws identity").unwrap();
+    p.exp_eof().unwrap();
+    let bot = s.json(&["bots", "view", "steve"]);
+    assert_eq!(
+        bot["identities"]["aws"],
+        "arn:aws:iam::123456789012:user/steve"
     );
 
     // A destructive command asks; "n" keeps everything, "y" goes ahead.
