@@ -292,6 +292,38 @@ output "id" {{
     );
     assert_eq!(tf.state_list(), before);
 
+    // A token that may not read tokens (403 on refresh) fails the plan the same way.
+    let c = owner(&server);
+    rt().block_on(c.create_bot(
+        "default",
+        &CreateBot {
+            username: "limited".into(),
+            permissions: vec!["machines:get:*".into()],
+            ..Default::default()
+        },
+    ))
+    .unwrap();
+    let limited = rt()
+        .block_on(c.issue_token(
+            "default",
+            &IssueToken {
+                owner: "limited".into(),
+                expiry: Some("1h".into()),
+                ..Default::default()
+            },
+            None,
+        ))
+        .unwrap();
+    let denied = tf.run_in(
+        tf.path(),
+        &["plan", "-input=false", "-detailed-exitcode"],
+        limited.token.expose(),
+    );
+    assert_eq!(denied.code, 1, "{denied:?}");
+    assert!(denied.stderr.contains("forbidden"), "{denied:?}");
+    assert!(!denied.stdout.contains("will be created"), "{denied:?}");
+    assert_eq!(tf.state_list(), before);
+
     // An unreachable server is an error too, never a re-creation.
     let down = Command::new(terraform_bin())
         .args(["plan", "-input=false", "-detailed-exitcode", "-no-color"])
