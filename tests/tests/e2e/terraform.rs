@@ -923,3 +923,47 @@ output "ds_token" {{
     assert_ne!(tf.output("bot_id"), bot_id);
     assert_eq!(tf.plan().code, 0);
 }
+
+#[test]
+fn keepers_force_a_new_token_and_the_old_one_is_revoked() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    let config = |generation: u32| {
+        format!(
+            r#"
+resource "sigil_bot" "b" {{
+  username    = "keeper"
+  permissions = ["machines:get:*"]
+}}
+
+resource "sigil_token" "t" {{
+  bot_id  = sigil_bot.b.id
+  keepers = {{ generation = "{generation}" }}
+}}
+
+output "jwt" {{
+  value     = sigil_token.t.token
+  sensitive = true
+}}
+"#
+        )
+    };
+    tf.config(&config(1));
+    tf.apply();
+    let jwt1 = tf.output("jwt");
+    assert_eq!(
+        tf.plan().code,
+        0,
+        "server-default expiry and claims are stable"
+    );
+    tf.config(&config(2));
+    let p = tf.plan();
+    assert!(p.stdout.contains("sigil_token.t must be replaced"), "{p:?}");
+    tf.apply();
+    let jwt2 = tf.output("jwt");
+    assert!(
+        !accepted(&server, &jwt1),
+        "the old token is revoked on replacement"
+    );
+    assert!(accepted(&server, &jwt2));
+}
