@@ -66,7 +66,7 @@ pub fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
 /// The master key: SIGIL_MASTER_KEY, else --master-key-file, else <data-dir>/master.key (generated).
 fn master_key(args: &ServerArgs) -> anyhow::Result<MasterKey> {
     if let Ok(v) = std::env::var("SIGIL_MASTER_KEY") {
-        return Ok(MasterKey::from_base64(&v).context("SIGIL_MASTER_KEY")?);
+        return MasterKey::from_base64(&v).context("SIGIL_MASTER_KEY");
     }
     match &args.master_key_file {
         Some(p) => Ok(MasterKey::load_or_create(p, false)?),
@@ -101,19 +101,51 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         announce_bootstrap(&args, &token)?;
     }
 
+    // One stop signal for both servers and for long-lived gRPC streams, which
+    // would otherwise keep a graceful shutdown waiting forever.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    crate::replication::spawn(state.clone(), url.clone());
+    let grpc_routes = crate::grpc::routes(state.clone(), stop_rx.clone()).await?;
+    let grpc_task = match args.grpc_listen {
+        Some(grpc_addr) => {
+            let l = tokio::net::TcpListener::bind(grpc_addr)
+                .await
+                .with_context(|| format!("cannot listen on {grpc_addr} (--grpc-listen)"))?;
+            eprintln!("grpc listening on http://{}", l.local_addr()?);
+            Some(tokio::spawn(crate::grpc::serve(
+                grpc_routes.clone(),
+                l,
+                stopped(stop_rx.clone()),
+            )))
+        }
+        None => None,
+    };
+
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr: SocketAddr = listener.local_addr()?;
     eprintln!("listening on http://{addr}");
     eprintln!("  point the CLI and Terraform at it: export SIGIL_ENDPOINT=http://{addr}");
-    let app = crate::http::app(state.clone());
+    // gRPC is also answered on the REST port (by content-type).
+    let app = crate::grpc::with_rest(crate::http::app(state.clone()), grpc_routes);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(stopped(stop_rx))
     .await?;
+    if let Some(t) = grpc_task {
+        t.await??;
+    }
     tracing::info!("shut down");
     Ok(())
 }

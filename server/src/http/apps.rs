@@ -59,8 +59,7 @@ async fn create(
         &auth,
         &org.id,
         "app.create",
-        "app",
-        Some(&row.id),
+        ("app", Some(&row.id)),
         serde_json::json!({"name": row.name}),
     )
     .await?;
@@ -150,8 +149,7 @@ async fn remove(
         &auth,
         &org.id,
         "app.delete",
-        "app",
-        Some(&row.id),
+        ("app", Some(&row.id)),
         serde_json::json!({"name": row.name, "revoked_tokens": revoked}),
     )
     .await?;

@@ -140,8 +140,7 @@ async fn create(
         &auth,
         &org.id,
         "bot.create",
-        "bot",
-        Some(&row.id),
+        ("bot", Some(&row.id)),
         serde_json::json!({"username": row.name, "permissions": row.permissions.to_strings()}),
     )
     .await?;
@@ -232,8 +231,7 @@ async fn update(
         &auth,
         &org.id,
         "bot.update",
-        "bot",
-        Some(&row.id),
+        ("bot", Some(&row.id)),
         serde_json::to_value(&req).unwrap_or_default(),
     )
     .await?;
@@ -269,8 +267,7 @@ async fn remove(
         &auth,
         &org.id,
         "bot.delete",
-        "bot",
-        Some(&row.id),
+        ("bot", Some(&row.id)),
         serde_json::json!({"username": row.name, "revoked_tokens": revoked}),
     )
     .await?;
@@ -334,8 +331,7 @@ async fn change_identity(
         &auth,
         &org.id,
         action,
-        "bot",
-        Some(&row.id),
+        ("bot", Some(&row.id)),
         serde_json::json!({"service": service.as_str()}),
     )
     .await?;

@@ -309,15 +309,14 @@ pub fn check_no_escalation(
 
 // ---------- audit ----------
 
-/// Writes one audit entry, in the caller's transaction.
+/// Writes one audit entry, in the caller's transaction. `target` is (type, id).
 pub async fn audit(
     c: &mut AnyConnection,
     state: &AppState,
     auth: &Auth,
     org_id: &str,
     action: &str,
-    target_type: &str,
-    target_id: Option<&str>,
+    (target_type, target_id): (&str, Option<&str>),
     details: serde_json::Value,
 ) -> ApiResult<()> {
     store::insert_audit(

@@ -112,8 +112,7 @@ async fn revoke(State(state): State<AppState>, req: Request) -> ApiResult<Status
                     a,
                     &row.org_id,
                     "token.revoke",
-                    "token",
-                    Some(&row.id),
+                    ("token", Some(&row.id)),
                     serde_json::json!({"via": "rfc7009"}),
                 )
                 .await?

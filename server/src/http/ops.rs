@@ -180,8 +180,7 @@ async fn rotate(
         &auth,
         &auth.p.org_id,
         "key.rotate",
-        "key",
-        Some(&kid),
+        ("key", Some(&kid)),
         serde_json::json!({}),
     )
     .await?;

@@ -70,8 +70,7 @@ async fn create(
         &auth,
         &row.id,
         "org.create",
-        "org",
-        Some(&row.id),
+        ("org", Some(&row.id)),
         serde_json::json!({"name": row.name}),
     )
     .await?;

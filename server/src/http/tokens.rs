@@ -233,8 +233,7 @@ async fn issue(
         &auth,
         &org.id,
         "token.issue",
-        "token",
-        Some(&id),
+        ("token", Some(&id)),
         serde_json::json!({
             "owner": owner.name, "label": row.label, "claims": claims.to_strings(),
             "app": row.app_name, "expires_at": exp,
@@ -523,8 +522,7 @@ async fn update(
         &auth,
         &org.id,
         "token.update",
-        "token",
-        Some(&row.id),
+        ("token", Some(&row.id)),
         serde_json::Value::Object(details),
     )
     .await?;
@@ -570,8 +568,7 @@ async fn revoke(
             &auth,
             &org.id,
             "token.revoke",
-            "token",
-            Some(&row.id),
+            ("token", Some(&row.id)),
             serde_json::json!({"reason": reason}),
         )
         .await?;

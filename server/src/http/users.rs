@@ -83,8 +83,7 @@ async fn create(
         &auth,
         &org.id,
         "user.create",
-        "user",
-        Some(&row.id),
+        ("user", Some(&row.id)),
         serde_json::json!({"email": row.name, "permissions": row.permissions.to_strings()}),
     )
     .await?;
@@ -161,8 +160,7 @@ async fn update(
         &auth,
         &org.id,
         "user.update",
-        "user",
-        Some(&row.id),
+        ("user", Some(&row.id)),
         serde_json::to_value(&req).unwrap_or_default(),
     )
     .await?;
@@ -198,8 +196,7 @@ async fn remove(
         &auth,
         &org.id,
         "user.delete",
-        "user",
-        Some(&row.id),
+        ("user", Some(&row.id)),
         serde_json::json!({"email": row.name, "revoked_tokens": revoked.len()}),
     )
     .await?;
