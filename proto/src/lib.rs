@@ -11,6 +11,7 @@
 //! - [`secret`]: [`secret::SecretString`], whose `Debug` never shows the secret.
 //! - [`client`]: the typed async HTTP client (feature `client`).
 //! - [`v1`]: the generated gRPC verification API (`sigil.v1.Verifier`).
+//! - `verifier` (feature `verifier`): offline verification for resource servers.
 
 pub mod api;
 pub mod claims;
@@ -20,6 +21,8 @@ pub mod duration;
 pub mod error;
 pub mod names;
 pub mod secret;
+#[cfg(feature = "verifier")]
+pub mod verifier;
 
 /// The generated gRPC types and services of `proto/sigil/v1/verifier.proto`.
 #[allow(clippy::all, clippy::unwrap_used, clippy::expect_used)]

@@ -37,8 +37,18 @@ pub async fn authenticate(
         .key(&kid)
         .await
         .ok_or(AuthError::Rejected(Reject::UnknownKey))?;
-    let payload: Payload =
-        jwt::verify(token, &key, &state.settings.issuer, now).map_err(AuthError::Rejected)?;
+    // The signature check is the costly step: a token verified before under
+    // this (still present) key skips it. Times are re-checked on a hit; the
+    // database checks below always run (see `verify_cache` for the trade-off).
+    let payload: std::sync::Arc<Payload> = match state.verify_cache.get(token, &kid, now) {
+        Some(p) => p,
+        None => {
+            let p = jwt::verify(token, &key, &state.settings.issuer, now)
+                .map_err(AuthError::Rejected)?;
+            state.verify_cache.insert(token, &kid, &p);
+            std::sync::Arc::new(p)
+        }
+    };
 
     let mut conn = state
         .store

@@ -42,8 +42,11 @@ pub struct Inner {
     pub settings: Settings,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
-    /// Wakes revocation watchers (gRPC WatchRevocations) on this replica.
-    pub revocations: tokio::sync::broadcast::Sender<()>,
+    /// Announces a committed revocation on this replica: empties the
+    /// verification cache and wakes revocation watchers (gRPC WatchRevocations).
+    pub revocations: crate::replication::RevocationSignal,
+    /// SHA-256(token) → verified JWT payload; see [`crate::verify_cache`].
+    pub verify_cache: Arc<crate::verify_cache::VerifyCache>,
 }
 
 impl std::ops::Deref for AppState {
@@ -61,7 +64,7 @@ impl AppState {
         clock: Clock,
         settings: Settings,
     ) -> anyhow::Result<Self> {
-        let (tx, _) = tokio::sync::broadcast::channel(64);
+        let verify_cache = Arc::new(crate::verify_cache::VerifyCache::default());
         let state = AppState(Arc::new(Inner {
             store,
             master,
@@ -71,7 +74,8 @@ impl AppState {
             settings,
             metrics: Metrics::default(),
             limiter: RateLimiter::default(),
-            revocations: tx,
+            revocations: crate::replication::RevocationSignal::new(verify_cache.clone()),
+            verify_cache,
         }));
         let mut conn = state.store.pool.acquire().await?;
         if store::all_keys(&mut conn).await?.is_empty() {

@@ -5,6 +5,9 @@
 //! before the tests run; they are looked up in `CARGO_TARGET_DIR` (or the
 //! workspace's `target/`) under `debug/`.
 
+// Test support: a failed expectation here is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use sigil_proto::client::Client;
 use sigil_proto::SecretString;
 use std::io::{BufRead, BufReader};
@@ -14,7 +17,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// `<target>/debug/<name>`; panics with a hint when it was not built.
@@ -22,9 +28,17 @@ pub fn bin(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"));
-    let target = if target.is_absolute() { target } else { workspace().join(target) };
+    let target = if target.is_absolute() {
+        target
+    } else {
+        workspace().join(target)
+    };
     let p = target.join("debug").join(name);
-    assert!(p.exists(), "{} is missing: run `cargo build --workspace --bins` first", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        p.display()
+    );
     p
 }
 
@@ -40,12 +54,15 @@ pub fn provider_bin() -> PathBuf {
 
 /// PostgreSQL admin URL for tests (`SIGIL_TEST_PG`), default the local server.
 pub fn pg_admin_url() -> String {
-    std::env::var("SIGIL_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("SIGIL_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A running `sigil server` process; killed on drop.
 pub struct TestServer {
     pub endpoint: String,
+    /// `http://ADDR` of the gRPC API when started with `--grpc-listen`.
+    pub grpc_endpoint: Option<String>,
     pub owner_token: SecretString,
     pub data_dir: tempfile::TempDir,
     pub child: Child,
@@ -74,7 +91,10 @@ impl TestServer {
 
     pub fn start_with(opts: ServerOptions) -> TestServer {
         let data_dir = tempfile::tempdir().expect("tempdir");
-        let dir = opts.data_dir.clone().unwrap_or_else(|| data_dir.path().to_path_buf());
+        let dir = opts
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.path().to_path_buf());
         let token_file = data_dir.path().join("owner.jwt");
         let mut cmd = Command::new(sigil_bin());
         cmd.arg("server")
@@ -126,13 +146,28 @@ impl TestServer {
             Ok(e) => e,
             Err(_) => {
                 let _ = child.kill();
-                panic!("server did not start; its log:\n{}", log.lock().expect("log").join("\n"));
+                panic!(
+                    "server did not start; its log:\n{}",
+                    log.lock().expect("log").join("\n")
+                );
             }
         };
+        // Printed before the REST line, so already in the log.
+        let grpc_endpoint = log.lock().expect("log").iter().find_map(|l| {
+            l.strip_prefix("grpc listening on ")
+                .map(|a| a.trim().to_string())
+        });
         let owner_token = std::fs::read_to_string(&token_file)
             .map(|t| SecretString::new(t.trim()))
             .unwrap_or_default();
-        TestServer { endpoint, owner_token, data_dir, child, log }
+        TestServer {
+            endpoint,
+            grpc_endpoint,
+            owner_token,
+            data_dir,
+            child,
+            log,
+        }
     }
 
     /// A client with the owner token.
@@ -159,7 +194,10 @@ impl TestServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("log condition not met in {timeout:?}; log:\n{}", self.logs());
+        panic!(
+            "log condition not met in {timeout:?}; log:\n{}",
+            self.logs()
+        );
     }
 
     /// Stops the server with SIGTERM-like kill and waits for it.
@@ -197,9 +235,19 @@ impl PgDb {
             .arg(format!("CREATE DATABASE {name}"))
             .output()
             .expect("run psql (PostgreSQL client)");
-        assert!(out.status.success(), "CREATE DATABASE failed: {}", String::from_utf8_lossy(&out.stderr));
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
-        PgDb { url: format!("{base}/{name}"), name }
+        assert!(
+            out.status.success(),
+            "CREATE DATABASE failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin);
+        PgDb {
+            url: format!("{base}/{name}"),
+            name,
+        }
     }
 }
 
@@ -208,7 +256,10 @@ impl Drop for PgDb {
         let _ = Command::new("psql")
             .arg(pg_admin_url())
             .arg("-c")
-            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
             .output();
     }
 }

@@ -3,5 +3,6 @@
 //! `terraform`); build the binaries first with `cargo build --workspace --bins`.
 
 mod cli;
+mod grpc;
 mod server;
 mod terraform;

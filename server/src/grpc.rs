@@ -1,0 +1,325 @@
+//! The gRPC verification API, `sigil.v1.Verifier` (`proto/sigil/v1/verifier.proto`),
+//! with the standard health service and server reflection (v1 and v1alpha).
+//!
+//! # Verify
+//! Runs [`authenticate`] — the very function the REST API authenticates its
+//! own callers with — so a token is valid here exactly when it would be
+//! accepted by REST. Unauthenticated: the caller proves possession of the
+//! token it asks about, nothing more is revealed than the token's own rights.
+//! `valid` is true only when the token is valid *and*, if `required_claim` was
+//! given, its effective rights cover it (`reason = not_allowed` otherwise), so
+//! a resource server that only looks at `valid` is never too permissive.
+//! When the database cannot be reached the call fails with `UNAVAILABLE`:
+//! the verifier fails closed, never answering from a stale view.
+//!
+//! # WatchRevocations
+//! Needs `authorization: Bearer <token>` metadata whose effective rights allow
+//! `revocations:list:*` (as `GET /v1/revocations`); it sees its own org's
+//! revocations, or every org's for a root-org administrator. The watcher's
+//! token is re-checked on every wake-up, so revoking it ends the stream.
+//! Replays every revocation after `since` in cursor order, then stays live:
+//! woken by local revocations, by other replicas (LISTEN/NOTIFY, see
+//! [`crate::replication`]), and by a periodic catch-up. Cursors commit in
+//! increasing order (`store::revoke_token` serializes revoking transactions
+//! on PostgreSQL; SQLite has one writer), so "everything after my cursor" is
+//! exact: a client that reconnects with the last cursor it saw misses nothing.
+
+use crate::auth::{authenticate, AuthError};
+use crate::domain::principal::Principal;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+use sigil_proto::v1::verifier_server::{Verifier, VerifierServer};
+use sigil_proto::v1::{RevocationEvent, VerifyRequest, VerifyResponse, WatchRevocationsRequest};
+use sigil_proto::{Claim, ClaimSet, ErrorCode, SecretString};
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+/// Events read per query when replaying.
+const BATCH: i64 = 500;
+/// A watch stream re-reads the table this often even without a wake-up.
+const WATCH_POLL: Duration = Duration::from_secs(5);
+
+/// The `sigil.v1.Verifier` implementation.
+#[derive(Clone)]
+pub struct VerifierService {
+    state: AppState,
+    /// Becomes true when the server shuts down: ends the watch streams.
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl VerifierService {
+    pub fn new(state: AppState, stop: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self { state, stop }
+    }
+}
+
+fn server_status(e: ApiError) -> Status {
+    match e.code {
+        ErrorCode::Unavailable => Status::unavailable(e.message),
+        _ => Status::internal(e.message),
+    }
+}
+
+fn bearer<T>(req: &Request<T>) -> Option<SecretString> {
+    let v = req.metadata().get("authorization")?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| SecretString::new(rest.trim()))
+}
+
+/// Authenticates a watcher and checks it may list revocations.
+async fn authorize_watch(state: &AppState, token: &SecretString) -> Result<Principal, Status> {
+    let p = match authenticate(state, token.expose(), true).await {
+        Ok(p) => p,
+        Err(AuthError::Rejected(r)) => return Err(Status::unauthenticated(r.message())),
+        Err(AuthError::Server(e)) => return Err(server_status(e)),
+    };
+    crate::http::authorize(&p, "revocations", "list", "*", None, p.app_id.as_deref())
+        .map_err(|e| Status::permission_denied(e.message))?;
+    Ok(p)
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<RevocationEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Verifier for VerifierService {
+    async fn verify(
+        &self,
+        request: Request<VerifyRequest>,
+    ) -> Result<Response<VerifyResponse>, Status> {
+        let req = request.into_inner();
+        let required = match req.required_claim.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(
+                Claim::parse(c)
+                    .map_err(|e| Status::invalid_argument(format!("required_claim: {e}")))?,
+            ),
+        };
+        let resp = match authenticate(&self.state, &req.token, true).await {
+            Ok(p) => {
+                let allowed = required
+                    .map(|c| ClaimSet(vec![c]).is_subset_of(&p.effective))
+                    .unwrap_or(true);
+                VerifyResponse {
+                    valid: allowed,
+                    reason: if allowed { "" } else { "not_allowed" }.into(),
+                    claims: p.effective.to_strings(),
+                    org: p.org_name,
+                    app: p.app_name.unwrap_or_default(),
+                    owner: p.id,
+                    expires_at: p.expires_at,
+                    token_id: p.token_id,
+                    kind: p.kind,
+                    allowed,
+                    owner_name: p.name,
+                }
+            }
+            Err(AuthError::Rejected(r)) => VerifyResponse {
+                valid: false,
+                reason: r.code().into(),
+                ..Default::default()
+            },
+            Err(AuthError::Server(e)) => return Err(server_status(e)),
+        };
+        Ok(Response::new(resp))
+    }
+
+    type WatchRevocationsStream = EventStream;
+
+    async fn watch_revocations(
+        &self,
+        request: Request<WatchRevocationsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let token = bearer(&request).ok_or_else(|| {
+            Status::unauthenticated(
+                "missing bearer token: send `authorization: Bearer <token>` metadata",
+            )
+        })?;
+        let p = authorize_watch(&self.state, &token).await?;
+        let since = i64::try_from(request.into_inner().since).unwrap_or(i64::MAX);
+        // Subscribe before the first read, so a revocation committed between
+        // the replay and the wait still wakes the loop.
+        let wake = self.state.revocations.subscribe();
+        let (tx, rx) = mpsc::channel(128);
+        tokio::spawn(watch(
+            self.state.clone(),
+            token,
+            p,
+            since,
+            wake,
+            self.stop.clone(),
+            tx,
+        ));
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
+
+/// Sends every revocation after `cursor` the watcher may see, then waits for news.
+async fn watch(
+    state: AppState,
+    token: SecretString,
+    mut p: Principal,
+    mut cursor: i64,
+    mut wake: tokio::sync::broadcast::Receiver<()>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    tx: mpsc::Sender<Result<RevocationEvent, Status>>,
+) {
+    loop {
+        let all_orgs = p.in_root_org && p.app_id.is_none() && p.allows("orgs", "get", "*", None);
+        loop {
+            let rows = match state.store.pool.acquire().await {
+                Ok(mut conn) => store::revocations_since(&mut conn, cursor, BATCH).await,
+                Err(e) => Err(e),
+            };
+            let rows = match rows {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(Err(server_status(e.into()))).await;
+                    return;
+                }
+            };
+            let full = rows.len() as i64 >= BATCH;
+            for r in rows {
+                cursor = r.seq;
+                if !(all_orgs || r.org_name == p.org_name) {
+                    continue;
+                }
+                let ev = RevocationEvent {
+                    token_id: r.token_id,
+                    revoked_at: r.revoked_at,
+                    cursor: u64::try_from(r.seq).unwrap_or(0),
+                    org: r.org_name,
+                    checkpoint: false,
+                };
+                if tx.send(Ok(ev)).await.is_err() {
+                    return;
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        // Caught up: tells the client its view is complete up to `cursor`
+        // (and, being sent at least every WATCH_POLL, that the stream is alive).
+        let checkpoint = RevocationEvent {
+            cursor: u64::try_from(cursor).unwrap_or(0),
+            checkpoint: true,
+            ..Default::default()
+        };
+        if tx.send(Ok(checkpoint)).await.is_err() {
+            return;
+        }
+        let stopping = tokio::select! {
+            r = wake.recv() => matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)),
+            _ = tokio::time::sleep(WATCH_POLL) => false,
+            _ = tx.closed() => return,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        if stopping {
+            let _ = tx
+                .send(Err(Status::unavailable(
+                    "the server is shutting down; reconnect with your last cursor",
+                )))
+                .await;
+            return;
+        }
+        // The watcher's own token may have been revoked or its rights shrunk.
+        match authorize_watch(&state, &token).await {
+            Ok(np) => p = np,
+            Err(s) => {
+                let _ = tx.send(Err(s)).await;
+                return;
+            }
+        }
+    }
+}
+
+/// The gRPC routes: Verifier, health, reflection (v1 and v1alpha). Also keeps
+/// the health status in step with the database: NOT_SERVING while it is unreachable.
+pub async fn routes(
+    state: AppState,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tonic::service::Routes> {
+    let (mut reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_serving::<VerifierServer<VerifierService>>()
+        .await;
+    tokio::spawn(track_health(state.clone(), reporter));
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(sigil_proto::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(sigil_proto::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    Ok(tonic::service::Routes::new(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(VerifierServer::new(VerifierService::new(state, stop))))
+}
+
+async fn track_health(state: AppState, mut reporter: tonic_health::server::HealthReporter) {
+    let mut serving = true;
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let ok = state.store.ping().await.is_ok();
+        if ok != serving {
+            serving = ok;
+            if ok {
+                reporter
+                    .set_serving::<VerifierServer<VerifierService>>()
+                    .await;
+                reporter
+                    .set_service_status("", tonic_health::ServingStatus::Serving)
+                    .await;
+            } else {
+                tracing::warn!("database unreachable: gRPC health is NOT_SERVING");
+                reporter
+                    .set_not_serving::<VerifierServer<VerifierService>>()
+                    .await;
+                reporter
+                    .set_service_status("", tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
+        }
+    }
+}
+
+/// Serves the gRPC API alone on `listener` until `shutdown` resolves.
+pub async fn serve(
+    routes: tonic::service::Routes,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let incoming = tonic::transport::server::TcpIncoming::from_listener(listener, true, None)
+        .map_err(|e| anyhow::anyhow!("gRPC listener: {e}"))?;
+    tonic::transport::Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}
+
+/// The REST router, with gRPC requests (`content-type: application/grpc…`)
+/// routed to the gRPC services instead: one port can serve both.
+pub fn with_rest(rest: axum::Router, grpc: tonic::service::Routes) -> axum::Router {
+    use tower::ServiceExt;
+    let grpc = grpc.into_axum_router();
+    axum::Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+        let is_grpc = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/grpc"));
+        let svc = if is_grpc { grpc.clone() } else { rest.clone() };
+        svc.oneshot(req)
+    }))
+}

@@ -1,0 +1,142 @@
+//! Revocations across replicas.
+//!
+//! Every replica checks revocation in the shared database on every
+//! authentication (see [`crate::verify_cache`] for why), so a token revoked on
+//! one replica is refused by every other at once. What must still travel
+//! between replicas is the *news* of a revocation, for two consumers:
+//! `WatchRevocations` streams (offline verifiers must learn within a second)
+//! and each replica's verification cache.
+//!
+//! - [`RevocationSignal`] is how a revocation is announced on this replica:
+//!   the REST revoke paths call `state.revocations.send(())` after their
+//!   commit; that empties the verification cache synchronously (before the
+//!   revoke call returns) and wakes this replica's watch streams.
+//! - On PostgreSQL, `store::revoke_token` also runs `pg_notify` inside the
+//!   revoking transaction, so the notification is delivered exactly when the
+//!   revocation commits. [`spawn`] runs a dedicated `PgListener` (the store's
+//!   pool is `sqlx::Any`, which cannot LISTEN) that re-announces it locally.
+//! - A catch-up loop reads the highest revocation cursor every second and
+//!   announces when it moved, so a notification lost to a dropped listener
+//!   connection delays the news by at most a second, and never loses it.
+
+use crate::state::AppState;
+use crate::store::Backend;
+use crate::verify_cache::VerifyCache;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// The PostgreSQL channel revocations are announced on.
+pub const CHANNEL: &str = "sigil_revocations";
+
+/// How often the catch-up loop reads the revocation table.
+pub const CATCH_UP: Duration = Duration::from_secs(1);
+
+/// Signing keys are reloaded every this many catch-up ticks.
+const KEY_RELOAD_TICKS: u64 = 5;
+
+/// Announces revocations on this replica; see the module documentation.
+#[derive(Clone)]
+pub struct RevocationSignal {
+    tx: broadcast::Sender<()>,
+    cache: Arc<VerifyCache>,
+}
+
+impl RevocationSignal {
+    pub fn new(cache: Arc<VerifyCache>) -> Self {
+        let (tx, _) = broadcast::channel(64);
+        Self { tx, cache }
+    }
+
+    /// A revocation was committed: empties the verification cache, then wakes
+    /// the watchers. Never fails; the result mirrors `broadcast::Sender::send`
+    /// (an error only means nobody is watching).
+    pub fn send(&self, _: ()) -> Result<usize, broadcast::error::SendError<()>> {
+        self.cache.clear();
+        self.tx.send(())
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<()> {
+        self.tx.subscribe()
+    }
+}
+
+/// Starts the PostgreSQL listener (when on PostgreSQL) and the catch-up loop.
+pub fn spawn(state: AppState, database_url: String) {
+    if state.store.backend == Backend::Postgres {
+        tokio::spawn(listen(state.clone(), database_url));
+    }
+    tokio::spawn(catch_up(state));
+}
+
+/// LISTEN on [`CHANNEL`], forever; reconnects with a capped backoff. After a
+/// reconnect it announces once, since notifications may have been missed.
+async fn listen(state: AppState, url: String) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut l) => match l.listen(CHANNEL).await {
+                Ok(()) => {
+                    tracing::info!("listening for revocations from other replicas");
+                    backoff = Duration::from_millis(200);
+                    let _ = state.revocations.send(());
+                    loop {
+                        match l.try_recv().await {
+                            Ok(Some(_)) => {
+                                let _ = state.revocations.send(());
+                            }
+                            // The connection was lost; PgListener reconnects on the next call.
+                            Ok(None) => {
+                                let _ = state.revocations.send(());
+                            }
+                            Err(e) => {
+                                tracing::warn!("revocation listener failed: {e}");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("cannot LISTEN for revocations: {e}"),
+            },
+            Err(e) => tracing::warn!("revocation listener cannot connect: {e}"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Announces whenever the newest revocation cursor moved since the last look.
+/// Also reloads the signing keys every 5 seconds, so a key rotated on
+/// another replica is published in this replica's JWKS too.
+async fn catch_up(state: AppState) {
+    let mut last: Option<i64> = None;
+    let mut tick = tokio::time::interval(CATCH_UP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut n: u64 = 0;
+    loop {
+        tick.tick().await;
+        n += 1;
+        if n.is_multiple_of(KEY_RELOAD_TICKS) {
+            if let Err(e) = state.reload_keys().await {
+                tracing::debug!("periodic key reload failed: {e:#}");
+            }
+        }
+        match max_seq(&state).await {
+            Ok(seq) => {
+                if last.is_some_and(|l| l != seq) {
+                    let _ = state.revocations.send(());
+                }
+                last = Some(seq);
+            }
+            Err(e) => tracing::debug!("revocation catch-up failed: {e}"),
+        }
+    }
+}
+
+async fn max_seq(state: &AppState) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM revocations")
+        .fetch_one(&state.store.pool)
+        .await?;
+    row.try_get::<i64, _>("m")
+}

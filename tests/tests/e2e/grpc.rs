@@ -1,0 +1,625 @@
+//! The gRPC verification API of real server processes: Verify (same checks as
+//! REST), WatchRevocations (replay, live, resume from a cursor), reflection and
+//! health, replicas on one PostgreSQL, the verification cache under concurrent
+//! revoke and verify, failing closed without a database, and the offline
+//! verifier library.
+
+// Clippy's test exemption covers #[test] fns only, not this module's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use sigil_e2e::{pg_admin_url, PgDb, ServerOptions, TestServer};
+use sigil_proto::api::{CreateBot, IssueToken, IssuedToken, UpdateBot};
+use sigil_proto::v1::verifier_client::VerifierClient;
+use sigil_proto::v1::{RevocationEvent, VerifyRequest, VerifyResponse, WatchRevocationsRequest};
+use sigil_proto::SecretString;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tonic::transport::Channel;
+use tonic::Code;
+
+const MASTER: &str = "c2lnaWwtdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE=";
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn grpc_opts(database_url: Option<String>) -> ServerOptions {
+    ServerOptions {
+        database_url,
+        args: vec!["--grpc-listen".into(), "127.0.0.1:0".into()],
+        env: vec![("SIGIL_MASTER_KEY".into(), MASTER.into())],
+        ..Default::default()
+    }
+}
+
+/// Two replicas on one fresh PostgreSQL database; A bootstrapped it.
+fn replicas() -> (PgDb, TestServer, TestServer) {
+    let db = PgDb::create();
+    let a = TestServer::start_with(grpc_opts(Some(db.url.clone())));
+    let b = TestServer::start_with(grpc_opts(Some(db.url.clone())));
+    (db, a, b)
+}
+
+async fn verifier(s: &TestServer) -> VerifierClient<Channel> {
+    let ep = s
+        .grpc_endpoint
+        .clone()
+        .expect("server printed its gRPC address");
+    VerifierClient::connect(ep).await.unwrap()
+}
+
+async fn verify(
+    c: &mut VerifierClient<Channel>,
+    token: &SecretString,
+    claim: Option<&str>,
+) -> VerifyResponse {
+    c.verify(VerifyRequest {
+        token: token.expose().to_string(),
+        required_claim: claim.map(str::to_string),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+async fn watch(
+    c: &mut VerifierClient<Channel>,
+    token: &SecretString,
+    since: u64,
+) -> Result<tonic::Streaming<RevocationEvent>, tonic::Status> {
+    let mut req = tonic::Request::new(WatchRevocationsRequest { since });
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", token.expose()).parse().unwrap(),
+    );
+    c.watch_revocations(req).await.map(|r| r.into_inner())
+}
+
+/// Reads events until a checkpoint; returns the revoked token ids and the checkpoint's cursor.
+async fn until_checkpoint(s: &mut tonic::Streaming<RevocationEvent>) -> (Vec<String>, u64) {
+    let mut ids = Vec::new();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), s.message())
+            .await
+            .expect("an event within 10s")
+            .unwrap()
+            .expect("stream open");
+        if ev.checkpoint {
+            assert!(ev.token_id.is_empty());
+            return (ids, ev.cursor);
+        }
+        ids.push(ev.token_id);
+    }
+}
+
+async fn bot_with_token(s: &TestServer, name: &str, perms: &[&str]) -> IssuedToken {
+    let owner = s.client();
+    owner
+        .create_bot(
+            "default",
+            &CreateBot {
+                username: name.into(),
+                permissions: perms.iter().map(|p| p.to_string()).collect(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    issue(s, name).await
+}
+
+async fn issue(s: &TestServer, bot: &str) -> IssuedToken {
+    s.client()
+        .issue_token(
+            "default",
+            &IssueToken {
+                owner: bot.into(),
+                expiry: Some("1d".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+/// Polls `f` until it holds; panics after `within`.
+async fn eventually<F, Fut>(within: Duration, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if f().await {
+            return;
+        }
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn sqlite_verify_reasons_claims_and_the_rest_port() {
+    let s = TestServer::start_with(grpc_opts(None));
+    rt().block_on(async {
+        let t = bot_with_token(&s, "ci", &["machines:get,list:*", "bots:list:*"]).await;
+        let mut c = verifier(&s).await;
+
+        let r = verify(&mut c, &t.token, None).await;
+        assert!(r.valid && r.allowed, "{r:?}");
+        assert_eq!(r.reason, "");
+        assert_eq!(r.owner_name, "ci");
+        assert_eq!(r.kind, "bot");
+        assert_eq!(r.org, "default");
+        assert_eq!(r.token_id, t.metadata.id.to_string());
+        assert_eq!(r.claims, vec!["machines:get,list:*", "bots:list:*"]);
+        // Again: served from the verification cache, same answer.
+        assert_eq!(verify(&mut c, &t.token, None).await, r);
+
+        let ok = verify(&mut c, &t.token, Some("machines:get:48de76fd")).await;
+        assert!(ok.valid && ok.allowed);
+        let no = verify(&mut c, &t.token, Some("machines:get,delete:48de76fd")).await;
+        assert!(!no.valid && !no.allowed);
+        assert_eq!(no.reason, "not_allowed");
+        let bad = c
+            .verify(VerifyRequest {
+                token: t.token.expose().into(),
+                required_claim: Some("machines".into()),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code(), Code::InvalidArgument);
+
+        // Effective rights: shrinking the bot shrinks the token at once.
+        s.client()
+            .update_bot(
+                "default",
+                "ci",
+                &UpdateBot {
+                    permissions: Some(vec!["machines:get:*".into()]),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let r = verify(&mut c, &t.token, Some("machines:list:x")).await;
+        assert_eq!((r.valid, r.reason.as_str()), (false, "not_allowed"));
+        assert_eq!(r.claims, vec!["machines:get:*"]);
+
+        // Refusals carry the stable reason codes.
+        let garbage = verify(&mut c, &SecretString::new("not-a-jwt"), None).await;
+        assert_eq!(
+            (garbage.valid, garbage.reason.as_str()),
+            (false, "malformed")
+        );
+        // This token's header and payload under another token's signature.
+        let other = issue(&s, "ci").await;
+        let (head, _) = t.token.expose().rsplit_once('.').unwrap();
+        let (_, sig) = other.token.expose().rsplit_once('.').unwrap();
+        let tampered = format!("{head}.{sig}");
+        let r = verify(&mut c, &SecretString::new(tampered), None).await;
+        assert_eq!((r.valid, r.reason.as_str()), (false, "bad_signature"));
+
+        s.client()
+            .revoke_token("default", t.metadata.id, None)
+            .await
+            .unwrap();
+        let r = verify(&mut c, &t.token, None).await;
+        assert_eq!((r.valid, r.reason.as_str()), (false, "revoked"));
+
+        // gRPC is answered on the REST port too.
+        let t2 = issue(&s, "ci").await;
+        let mut on_rest = VerifierClient::connect(s.endpoint.clone()).await.unwrap();
+        assert!(verify(&mut on_rest, &t2.token, None).await.valid);
+        assert!(
+            !s.logs().contains(t.token.expose()),
+            "JWT leaked into the log"
+        );
+    });
+}
+
+#[test]
+fn reflection_lists_the_services_and_health_serves() {
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    let s = TestServer::start_with(grpc_opts(None));
+    rt().block_on(async {
+        let ep = s.grpc_endpoint.clone().unwrap();
+        let channel = tonic::transport::Endpoint::from_shared(ep)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut refl = ServerReflectionClient::new(channel.clone());
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut resp = refl
+            .server_reflection_info(tokio_stream::iter(vec![req]))
+            .await
+            .unwrap()
+            .into_inner();
+        let msg = resp.message().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else {
+            panic!("{msg:?}")
+        };
+        let names: HashSet<String> = list.service.into_iter().map(|s| s.name).collect();
+        for want in [
+            "sigil.v1.Verifier",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+        ] {
+            assert!(names.contains(want), "{want} missing from {names:?}");
+        }
+        // The descriptor of the Verifier service can be fetched (what grpcurl `describe` does).
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(
+                "sigil.v1.Verifier".into(),
+            )),
+        };
+        let mut resp = refl
+            .server_reflection_info(tokio_stream::iter(vec![req]))
+            .await
+            .unwrap()
+            .into_inner();
+        let msg = resp.message().await.unwrap().unwrap();
+        assert!(
+            matches!(
+                msg.message_response,
+                Some(MessageResponse::FileDescriptorResponse(_))
+            ),
+            "{msg:?}"
+        );
+
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        for service in ["", "sigil.v1.Verifier"] {
+            let r = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(
+                r.status,
+                tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+            );
+        }
+    });
+}
+
+#[test]
+fn watch_needs_a_token_allowing_revocations_list() {
+    let s = TestServer::start_with(grpc_opts(None));
+    rt().block_on(async {
+        let mut c = verifier(&s).await;
+        let err = c
+            .watch_revocations(WatchRevocationsRequest { since: 0 })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+        let err = watch(&mut c, &SecretString::new("nope"), 0)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+        let weak = bot_with_token(&s, "weak", &["machines:get:*"]).await;
+        let err = watch(&mut c, &weak.token, 0).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+
+        // A watcher whose own token is revoked is cut off.
+        let w = bot_with_token(&s, "watcher", &["revocations:list:*"]).await;
+        let mut stream = watch(&mut c, &w.token, 0).await.unwrap();
+        until_checkpoint(&mut stream).await;
+        s.client()
+            .revoke_token("default", w.metadata.id, None)
+            .await
+            .unwrap();
+        let end = loop {
+            match tokio::time::timeout(Duration::from_secs(10), stream.message())
+                .await
+                .expect("stream ends")
+            {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("stream ended without a status"),
+                Err(status) => break status,
+            }
+        };
+        assert_eq!(end.code(), Code::Unauthenticated);
+    });
+}
+
+#[test]
+fn replicas_share_verification_and_revocation_within_a_second() {
+    let (_db, a, b) = replicas();
+    rt().block_on(async {
+        let t = bot_with_token(&a, "shared", &["bots:list:*"]).await;
+        let mut ga = verifier(&a).await;
+        let mut gb = verifier(&b).await;
+        // Issued on A, valid on B over gRPC (and on A).
+        assert!(verify(&mut gb, &t.token, None).await.valid);
+        assert!(verify(&mut ga, &t.token, None).await.valid);
+        assert_eq!(
+            b.client_with(&t.token).whoami().await.unwrap().name,
+            "shared"
+        );
+
+        let mut stream = watch(&mut gb, &a.owner_token, 0).await.unwrap();
+        let (before, _) = until_checkpoint(&mut stream).await;
+        assert!(before.is_empty());
+
+        a.client()
+            .revoke_token("default", t.metadata.id, Some("leaked"))
+            .await
+            .unwrap();
+        let revoked_at = Instant::now();
+        // B refuses it over REST and gRPC within a second.
+        eventually(Duration::from_secs(1), "B's REST refuses", || async {
+            b.client_with(&t.token)
+                .whoami()
+                .await
+                .err()
+                .and_then(|e| e.status())
+                == Some(401)
+        })
+        .await;
+        eventually(Duration::from_secs(1), "B's gRPC refuses", || {
+            let mut gb = gb.clone();
+            let tok = t.token.clone();
+            async move { verify(&mut gb, &tok, None).await.reason == "revoked" }
+        })
+        .await;
+        // B's watch stream delivers the revocation made on A within a second.
+        let (ids, _) = until_checkpoint(&mut stream).await;
+        let ids = if ids.is_empty() {
+            until_checkpoint(&mut stream).await.0
+        } else {
+            ids
+        };
+        assert_eq!(ids, vec![t.metadata.id.to_string()]);
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "watch took {:?}",
+            revoked_at.elapsed()
+        );
+        assert!(
+            b.logs()
+                .contains("listening for revocations from other replicas"),
+            "{}",
+            b.logs()
+        );
+    });
+}
+
+#[test]
+fn a_client_resuming_from_its_cursor_misses_nothing() {
+    let (_db, a, b) = replicas();
+    rt().block_on(async {
+        let first = bot_with_token(&a, "first", &["bots:list:*"]).await;
+        a.client()
+            .revoke_token("default", first.metadata.id, None)
+            .await
+            .unwrap();
+        let mut ga = verifier(&a).await;
+        let mut stream = watch(&mut ga, &a.owner_token, 0).await.unwrap();
+        let (ids, cursor) = until_checkpoint(&mut stream).await;
+        assert_eq!(ids, vec![first.metadata.id.to_string()]);
+        drop(stream); // disconnect
+
+        // Revoked on B while the client is away, one by deleting a bot.
+        let mut missed = Vec::new();
+        for i in 0..3 {
+            let t = issue(&a, "first").await;
+            if i == 1 {
+                b.client_with(&a.owner_token)
+                    .revoke_by_value(&t.token)
+                    .await
+                    .unwrap();
+            } else {
+                b.client_with(&a.owner_token)
+                    .revoke_token("default", t.metadata.id, None)
+                    .await
+                    .unwrap();
+            }
+            missed.push(t.metadata.id.to_string());
+        }
+        let other = bot_with_token(&a, "doomed", &["bots:list:*"]).await;
+        b.client_with(&a.owner_token)
+            .delete_bot("default", "doomed")
+            .await
+            .unwrap();
+        missed.push(other.metadata.id.to_string());
+
+        let mut stream = watch(&mut ga, &a.owner_token, cursor).await.unwrap();
+        let (ids, next) = until_checkpoint(&mut stream).await;
+        assert_eq!(
+            ids, missed,
+            "replay after the cursor, in order, nothing else"
+        );
+        assert!(next > cursor);
+        // And from the last cursor: nothing again.
+        let mut stream = watch(&mut ga, &a.owner_token, next).await.unwrap();
+        assert!(until_checkpoint(&mut stream).await.0.is_empty());
+    });
+}
+
+#[test]
+fn never_valid_after_revoke_returned_under_concurrent_verify() {
+    let (_db, a, b) = replicas();
+    rt().block_on(async {
+        a.client()
+            .create_bot(
+                "default",
+                &CreateBot {
+                    username: "busy".into(),
+                    permissions: vec!["bots:list:*".into()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut tokens = Vec::new();
+        for _ in 0..12 {
+            tokens.push(issue(&a, "busy").await);
+        }
+        let ga = verifier(&a).await;
+        let gb = verifier(&b).await;
+        // token index → when its revoke call returned.
+        let revoked: Arc<Mutex<Vec<Option<Instant>>>> =
+            Arc::new(Mutex::new(vec![None; tokens.len()]));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut checkers = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            for c in [ga.clone(), gb.clone()] {
+                let (tok, revoked, stop, mut c) =
+                    (t.token.clone(), revoked.clone(), stop.clone(), c);
+                checkers.push(tokio::spawn(async move {
+                    let (mut valid, mut refused) = (0u32, 0u32);
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        let started = Instant::now();
+                        let r = verify(&mut c, &tok, None).await;
+                        let done_before =
+                            revoked.lock().unwrap()[i].is_some_and(|at| at <= started);
+                        if r.valid {
+                            assert!(
+                                !done_before,
+                                "token {i} answered valid after its revoke returned"
+                            );
+                            valid += 1;
+                        } else {
+                            assert_eq!(r.reason, "revoked");
+                            refused += 1;
+                        }
+                    }
+                    (valid, refused)
+                }));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await; // the caches are warm
+        for (i, t) in tokens.iter().enumerate() {
+            let replica = if i % 2 == 0 { &a } else { &b };
+            replica
+                .client_with(&a.owner_token)
+                .revoke_token("default", t.metadata.id, None)
+                .await
+                .unwrap();
+            revoked.lock().unwrap()[i] = Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (mut valid, mut refused) = (0, 0);
+        for c in checkers {
+            let (v, r) = c.await.unwrap();
+            valid += v;
+            refused += r;
+        }
+        assert!(
+            valid > 0 && refused > 0,
+            "both phases were exercised: {valid} valid, {refused} refused"
+        );
+    });
+}
+
+#[test]
+fn a_replica_that_loses_its_database_fails_closed() {
+    let db = PgDb::create();
+    let s = TestServer::start_with(grpc_opts(Some(db.url.clone())));
+    rt().block_on(async {
+        let t = bot_with_token(&s, "orphan", &["bots:list:*"]).await;
+        let mut c = verifier(&s).await;
+        assert!(verify(&mut c, &t.token, None).await.valid);
+        let name = db.url.rsplit('/').next().unwrap().to_string();
+        let out = std::process::Command::new("psql")
+            .arg(pg_admin_url())
+            .arg("-c")
+            .arg(format!("DROP DATABASE {name} WITH (FORCE)"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let http = reqwest::Client::new();
+        eventually(Duration::from_secs(10), "/readyz answers 503", || async {
+            http.get(format!("{}/readyz", s.endpoint))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .ok()
+                == Some(503)
+        })
+        .await;
+        // The cached signature does not make it valid: Verify fails, never "valid".
+        let err = c
+            .verify(VerifyRequest {
+                token: t.token.expose().into(),
+                required_claim: None,
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.code(), Code::Unavailable | Code::Internal),
+            "{err:?}"
+        );
+        assert!(!err.message().contains(t.token.expose()));
+    });
+}
+
+#[test]
+fn offline_verifier_learns_revocations_from_the_stream() {
+    use sigil_proto::verifier::{TokenVerifier, VerifierConfig, VerifyError};
+    let (_db, a, b) = replicas();
+    rt().block_on(async {
+        let watcher = bot_with_token(&a, "resource-server", &["revocations:list:*"]).await;
+        let user = bot_with_token(&a, "caller", &["machines:get:*"]).await;
+        let mut cfg = VerifierConfig::new(b.endpoint.clone(), watcher.token.clone());
+        cfg.grpc_endpoint = b.grpc_endpoint.clone();
+        cfg.jwks_min_refresh = Duration::from_millis(500);
+        let v = TokenVerifier::start(cfg).await.unwrap();
+        let ok = v.verify(user.token.expose()).await.unwrap();
+        assert_eq!(ok.id, user.metadata.id.to_string());
+        assert!(ok.allows("machines", "get", "m1"));
+        assert!(!ok.allows("machines", "delete", "m1"));
+        assert_eq!(
+            v.verify("garbage").await.unwrap_err(),
+            VerifyError::Malformed
+        );
+
+        // Revoked through replica A; the verifier, subscribed to B, learns within a second.
+        a.client()
+            .revoke_token("default", user.metadata.id, None)
+            .await
+            .unwrap();
+        eventually(Duration::from_secs(1), "offline verifier refuses", || {
+            let v = v.clone();
+            let tok = user.token.clone();
+            async move { v.verify(tok.expose()).await.err() == Some(VerifyError::Revoked) }
+        })
+        .await;
+
+        // A key rotated on A after start: B publishes it within seconds, and the
+        // verifier fetches the JWKS again on first sight of the new kid.
+        a.client().rotate_keys().await.unwrap();
+        let fresh = issue(&a, "caller").await;
+        eventually(
+            Duration::from_secs(15),
+            "offline verifier accepts a token of the new key",
+            || {
+                let v = v.clone();
+                let tok = fresh.token.clone();
+                async move { v.verify(tok.expose()).await.is_ok() }
+            },
+        )
+        .await;
+    });
+}
