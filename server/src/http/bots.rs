@@ -38,7 +38,11 @@ async fn bot_json(
     p: PrincipalRow,
 ) -> ApiResult<Bot> {
     let token_count = store::count_live_tokens(c, &p.id, state.now()).await?;
-    Ok(Bot {
+    Ok(bot_view(org, p, token_count))
+}
+
+fn bot_view(org: &OrgRow, p: PrincipalRow, token_count: i64) -> Bot {
+    Bot {
         id: to_uuid(&p.id),
         org: org.name.clone(),
         username: p.name,
@@ -48,7 +52,7 @@ async fn bot_json(
         token_count,
         created_at: to_time(p.created_at),
         updated_at: to_time(p.updated_at),
-    })
+    }
 }
 
 const MAX_DESCRIPTION: usize = 1024;
@@ -161,15 +165,17 @@ async fn list(
     authorize(&auth.p, "bots", "list", "*", None, None)?;
     let rows =
         store::list_principals(&mut conn, &org.id, "bot", after.as_deref(), limit + 1).await?;
-    let page = paginate(rows, limit, |r| r.id.clone(), |r| r);
-    let mut items = Vec::with_capacity(page.items.len());
-    for r in page.items {
-        items.push(bot_json(&mut conn, &state, &org, r).await?);
-    }
-    Ok(Json(Page {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    // One grouped count for the page, not one query per bot.
+    let counts = store::live_token_counts(&mut conn, &org.id, state.now()).await?;
+    Ok(Json(paginate(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        |r| {
+            let n = counts.get(&r.id).copied().unwrap_or(0);
+            bot_view(&org, r, n)
+        },
+    )))
 }
 
 async fn find(conn: &mut AnyConnection, org: &OrgRow, bot: &str) -> ApiResult<PrincipalRow> {

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::store::{self, AuditRow, OrgRow};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -389,8 +389,4 @@ pub fn paginate<R, T>(
 
 pub fn to_uuid(s: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(s).unwrap_or_default()
-}
-
-pub fn is_get(m: &Method) -> bool {
-    m == Method::GET
 }

@@ -345,6 +345,25 @@ pub async fn count_live_tokens(
         .try_get("n")
 }
 
+/// Live tokens per owner in an org, for `bots list`.
+pub async fn live_token_counts(
+    c: &mut AnyConnection,
+    org_id: &str,
+    now: i64,
+) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+    sqlx::query(
+        "SELECT owner_id, COUNT(*) AS n FROM tokens WHERE org_id = $1 AND revoked_at IS NULL \
+         AND expires_at > $2 GROUP BY owner_id",
+    )
+    .bind(org_id)
+    .bind(now)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("owner_id")?, r.try_get("n")?)))
+    .collect()
+}
+
 // ---------- apps ----------
 
 pub async fn insert_app(c: &mut AnyConnection, a: &AppRow) -> Result<(), sqlx::Error> {
