@@ -17,7 +17,7 @@
 //!   gets all of its owner's permissions (the server's default).
 
 use clap::{Args, Subcommand, ValueEnum};
-use sigil_proto::api::{IssueToken, IssuedToken, Token, TokenFilter};
+use sigil_proto::api::{IssueToken, IssuedToken, Token, TokenFilter, UpdateToken};
 use sigil_proto::client::Client;
 use sigil_proto::duration::{Expiry, ACCEPTED_FORMS};
 use sigil_proto::names::Username;
@@ -75,6 +75,12 @@ app, last-used, status, claims."
         after_help = "Examples:\n  sigil tokens view 0196f3c2-7b1e-7c4a-9d55-1f2e3a4b5c6d\n  sigil tokens view ci -o json   # by label, when one live token has it"
     )]
     View(ViewArgs),
+    /// Change a token's label, or shorten (never extend) its expiry.
+    #[command(after_help = "Examples:
+  sigil tokens update 0196f3c2-7b1e-7c4a-9d55-1f2e3a4b5c6d --label deploy-prod
+  sigil tokens update ci --expiry 1h      # shorten: the token dies within the hour
+  sigil tokens update ci --label \"\"      # clear the label")]
+    Update(UpdateArgs),
     /// Revoke tokens by id (or label), at once and for good.
     #[command(
         visible_alias = "delete",
@@ -146,6 +152,19 @@ pub struct ViewArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Token id, or a label that one token has.
+    #[arg(value_name = "ID|LABEL")]
+    pub id_or_label: String,
+    /// The new label; an empty string clears it.
+    #[arg(short = 'l', long)]
+    pub label: Option<String>,
+    /// A new, earlier expiry: a duration from now or an RFC 3339 time.
+    #[arg(short = 'e', long, value_name = "DURATION|TIME")]
+    pub expiry: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// Token ids (or labels).
     #[arg(value_name = "ID", required = true, num_args = 1..)]
@@ -163,6 +182,7 @@ pub async fn run(ctx: &Ctx, cmd: TokensCommand) -> Result<(), CliError> {
         TokensCommand::Issue(a) => issue(ctx, a).await,
         TokensCommand::List(a) => list(ctx, a).await,
         TokensCommand::View(a) => view(ctx, a).await,
+        TokensCommand::Update(a) => update(ctx, a).await,
         TokensCommand::Revoke(a) => revoke(ctx, a).await,
     }
 }
@@ -667,6 +687,34 @@ async fn view(ctx: &Ctx, a: ViewArgs) -> Result<(), CliError> {
     if ctx.json() {
         return output::print_json(&t);
     }
+    print_token(&t);
+    Ok(())
+}
+
+// ---- update ----
+
+async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
+    if a.label.is_none() && a.expiry.is_none() {
+        return Err(CliError::usage(
+            "nothing to change: pass --label or --expiry",
+        ));
+    }
+    let mut req = UpdateToken {
+        label: a.label,
+        ..Default::default()
+    };
+    match a.expiry.as_deref().map(parse_expiry).transpose()? {
+        Some(Expiry::In(_)) => req.expiry = a.expiry.map(|e| e.trim().to_string()),
+        Some(Expiry::At(_)) => req.expires_at = a.expiry.map(|e| e.trim().to_string()),
+        None => {}
+    }
+    let client = ctx.client()?;
+    let t = resolve(ctx, &client, &a.id_or_label).await?;
+    let t = client.update_token(&ctx.org, t.id, &req).await?;
+    if ctx.json() {
+        return output::print_json(&t);
+    }
+    output::note(&format!("Updated token {}.", t.id));
     print_token(&t);
     Ok(())
 }

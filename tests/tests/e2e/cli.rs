@@ -259,6 +259,18 @@ fn sym_walkthrough_create_issue_list_revoke() {
     let view = s.ok(&["tokens", "view", "ci"]);
     assert!(view.contains(&id) && view.contains("active"), "{view}");
 
+    // Update: relabel, shorten; extending is the server's refusal.
+    let v = s.json(&["tokens", "update", &id, "--label", "ci-main"]);
+    assert_eq!(v["label"], "ci-main");
+    let v = s.json(&["tokens", "update", "ci-main", "--expiry", "50d"]);
+    let d = days_from_now(rfc3339(&v["expires_at"]));
+    assert!((49.9..=50.0).contains(&d), "expires in {d} days");
+    let err = s.fails(1, &["tokens", "update", &id, "--expiry", "200d"]);
+    assert!(err.contains("expiry_extension"), "{err}");
+    s.fails(2, &["tokens", "update", &id]);
+    s.fails(2, &["tokens", "update", &id, "--expiry", "later"]);
+    s.json(&["tokens", "update", &id, "--label", "ci"]);
+
     // Revoke, with a reason; without a terminal and --yes it refuses (exit 2).
     let err = s.fails(2, &["tokens", "revoke", &id]);
     assert!(err.contains("--yes"), "{err}");
@@ -862,6 +874,7 @@ fn usage_errors_unreachable_servers_and_help() {
         vec!["tokens", "issue"],
         vec!["tokens", "list"],
         vec!["tokens", "view"],
+        vec!["tokens", "update"],
         vec!["tokens", "revoke"],
         vec!["apps", "create"],
         vec!["apps", "list"],
