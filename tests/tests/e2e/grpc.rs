@@ -623,3 +623,69 @@ fn offline_verifier_learns_revocations_from_the_stream() {
         .await;
     });
 }
+
+/// `examples/resource-server`, run as a process against a real server (its
+/// gRPC on the REST port), protecting `GET /machines/{id}` with `machines:get:{id}`.
+#[test]
+fn example_resource_server_protects_its_route() {
+    use std::io::{BufRead, BufReader};
+    let s = TestServer::start();
+    let rt = rt();
+    let (watcher, caller, weak) = rt.block_on(async {
+        (
+            bot_with_token(&s, "resource-server", &["revocations:list:*"]).await,
+            bot_with_token(&s, "caller", &["machines:get:*"]).await,
+            bot_with_token(&s, "weak", &["machines:list:*"]).await,
+        )
+    });
+    let mut child = std::process::Command::new(sigil_e2e::bin("sigil-resource-server"))
+        .env("SIGIL_ENDPOINT", &s.endpoint)
+        .env("SIGIL_TOKEN", watcher.token.expose())
+        .env("LISTEN", "127.0.0.1:0")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stderr = child.stderr.take().unwrap();
+    let _guard = Kill(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("resource server output").unwrap();
+        if let Some(a) = line.strip_prefix("listening on ") {
+            break a.trim().to_string();
+        }
+    };
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let get = |tok: Option<SecretString>| {
+            let req = http.get(format!("{addr}/machines/m1"));
+            let req = match tok {
+                Some(t) => req.bearer_auth(t.expose()),
+                None => req,
+            };
+            async move { req.send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(get(None).await, 401);
+        assert_eq!(get(Some(weak.token.clone())).await, 403);
+        assert_eq!(get(Some(caller.token.clone())).await, 200);
+        s.client()
+            .revoke_token("default", caller.metadata.id, None)
+            .await
+            .unwrap();
+        eventually(
+            Duration::from_secs(1),
+            "the resource server refuses a revoked token",
+            || {
+                let f = get(Some(caller.token.clone()));
+                async move { f.await == 401 }
+            },
+        )
+        .await;
+    });
+}
