@@ -113,28 +113,97 @@ impl Store {
     }
 }
 
-/// Builds `$N` placeholders for dynamic queries (sqlx's QueryBuilder uses `?` under Any).
+/// A bound value of a dynamic query.
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// Builds dynamic queries with `$N` placeholders (sqlx's QueryBuilder writes
+/// `?` under `Any`, which PostgreSQL refuses), keeping the values beside them.
 pub struct Sql {
-    pub text: String,
-    n: usize,
+    text: String,
+    args: Vec<Arg>,
 }
 
 impl Sql {
     pub fn new(text: &str) -> Self {
         Self {
             text: text.to_string(),
-            n: 0,
+            args: Vec::new(),
         }
     }
 
-    /// Appends `text` and returns the next placeholder.
-    pub fn arg(&mut self) -> String {
-        self.n += 1;
-        format!("${}", self.n)
+    /// Appends `text` with `$?` replaced by the placeholder of `arg`.
+    pub fn push(mut self, text: &str, arg: Arg) -> Self {
+        self.args.push(arg);
+        self.text
+            .push_str(&text.replace("$?", &format!("${}", self.args.len())));
+        self
     }
 
-    pub fn push(&mut self, text: &str) {
+    /// Appends `text`, which binds nothing.
+    pub fn raw(mut self, text: &str) -> Self {
         self.text.push_str(text);
+        self
+    }
+
+    /// `AND col = value` when there is a value.
+    pub fn and_eq(self, col: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.push(&format!(" AND {col} = $?"), Arg::Text(v.to_string())),
+            None => self,
+        }
+    }
+
+    /// Keyset pagination: rows after the cursor `after`, in `col` order.
+    pub fn page(self, col: &str, after: Option<&str>, limit: i64) -> Self {
+        let q = match after {
+            Some(a) => self.push(&format!(" AND {col} > $?"), Arg::Text(a.to_string())),
+            None => self,
+        };
+        q.raw(&format!(" ORDER BY {col} LIMIT {limit}"))
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
+        for a in &self.args {
+            q = match a {
+                Arg::Text(t) => q.bind(t.as_str()),
+                Arg::Int(n) => q.bind(*n),
+            };
+        }
+        q
+    }
+
+    pub async fn fetch_all<T>(
+        self,
+        c: &mut AnyConnection,
+        map: fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        self.query().fetch_all(c).await?.iter().map(map).collect()
+    }
+
+    pub async fn fetch_optional<T>(
+        self,
+        c: &mut AnyConnection,
+        map: fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+    ) -> Result<Option<T>, sqlx::Error> {
+        self.query()
+            .fetch_optional(c)
+            .await?
+            .as_ref()
+            .map(map)
+            .transpose()
+    }
+}
+
+/// The column that a route segment names: `id` for a UUID, else `name`.
+fn id_or_name(r: &str) -> &'static str {
+    if uuid::Uuid::parse_str(r).is_ok() {
+        "id"
+    } else {
+        "name"
     }
 }
 
@@ -156,17 +225,10 @@ pub async fn insert_org(c: &mut AnyConnection, o: &OrgRow) -> Result<(), sqlx::E
 const ORG_COLS: &str = "id, name, max_token_lifetime, created_at";
 
 pub async fn find_org(c: &mut AnyConnection, r: &str) -> Result<Option<OrgRow>, sqlx::Error> {
-    let col = if uuid::Uuid::parse_str(r).is_ok() {
-        "id"
-    } else {
-        "name"
-    };
-    sqlx::query(&format!("SELECT {ORG_COLS} FROM orgs WHERE {col} = $1"))
-        .bind(r)
-        .fetch_optional(c)
-        .await?
-        .map(|row| OrgRow::from_row(&row))
-        .transpose()
+    Sql::new(&format!("SELECT {ORG_COLS} FROM orgs WHERE 1=1"))
+        .and_eq(id_or_name(r), Some(r))
+        .fetch_optional(c, OrgRow::from_row)
+        .await
 }
 
 pub async fn list_orgs(
@@ -175,29 +237,11 @@ pub async fn list_orgs(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<OrgRow>, sqlx::Error> {
-    let mut q = Sql::new(&format!("SELECT {ORG_COLS} FROM orgs WHERE 1=1"));
-    let mut binds: Vec<String> = Vec::new();
-    if let Some(id) = only {
-        let a = q.arg();
-        q.push(&format!(" AND id = {a}"));
-        binds.push(id.into());
-    }
-    if let Some(after) = after {
-        let a = q.arg();
-        q.push(&format!(" AND id > {a}"));
-        binds.push(after.into());
-    }
-    q.push(&format!(" ORDER BY id LIMIT {limit}"));
-    let mut query = sqlx::query(&q.text);
-    for b in &binds {
-        query = query.bind(b);
-    }
-    query
-        .fetch_all(c)
-        .await?
-        .iter()
-        .map(OrgRow::from_row)
-        .collect()
+    Sql::new(&format!("SELECT {ORG_COLS} FROM orgs WHERE 1=1"))
+        .and_eq("id", only)
+        .page("id", after, limit)
+        .fetch_all(c, OrgRow::from_row)
+        .await
 }
 
 pub async fn count_orgs(c: &mut AnyConnection) -> Result<i64, sqlx::Error> {
@@ -252,14 +296,12 @@ pub async fn get_principal(
     c: &mut AnyConnection,
     id: &str,
 ) -> Result<Option<PrincipalRow>, sqlx::Error> {
-    sqlx::query(&format!(
-        "SELECT {PRINCIPAL_COLS} FROM principals WHERE id = $1"
+    Sql::new(&format!(
+        "SELECT {PRINCIPAL_COLS} FROM principals WHERE 1=1"
     ))
-    .bind(id)
-    .fetch_optional(c)
-    .await?
-    .map(|r| PrincipalRow::from_row(&r))
-    .transpose()
+    .and_eq("id", Some(id))
+    .fetch_optional(c, PrincipalRow::from_row)
+    .await
 }
 
 /// A principal of `kind` in `org_id`, by id or name.
@@ -269,29 +311,14 @@ pub async fn find_principal(
     kind: Option<&str>,
     r: &str,
 ) -> Result<Option<PrincipalRow>, sqlx::Error> {
-    let col = if uuid::Uuid::parse_str(r).is_ok() {
-        "id"
-    } else {
-        "name"
-    };
-    let mut q = Sql::new(&format!(
-        "SELECT {PRINCIPAL_COLS} FROM principals WHERE org_id = $1 AND {col} = $2"
-    ));
-    q.arg();
-    q.arg();
-    if kind.is_some() {
-        let a = q.arg();
-        q.push(&format!(" AND kind = {a}"));
-    }
-    let mut query = sqlx::query(&q.text).bind(org_id).bind(r);
-    if let Some(k) = kind {
-        query = query.bind(k);
-    }
-    query
-        .fetch_optional(c)
-        .await?
-        .map(|r| PrincipalRow::from_row(&r))
-        .transpose()
+    Sql::new(&format!(
+        "SELECT {PRINCIPAL_COLS} FROM principals WHERE 1=1"
+    ))
+    .and_eq("org_id", Some(org_id))
+    .and_eq(id_or_name(r), Some(r))
+    .and_eq("kind", kind)
+    .fetch_optional(c, PrincipalRow::from_row)
+    .await
 }
 
 pub async fn list_principals(
@@ -301,26 +328,14 @@ pub async fn list_principals(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PrincipalRow>, sqlx::Error> {
-    let mut q = Sql::new(&format!(
-        "SELECT {PRINCIPAL_COLS} FROM principals WHERE org_id = $1 AND kind = $2"
-    ));
-    q.arg();
-    q.arg();
-    if after.is_some() {
-        let a = q.arg();
-        q.push(&format!(" AND id > {a}"));
-    }
-    q.push(&format!(" ORDER BY id LIMIT {limit}"));
-    let mut query = sqlx::query(&q.text).bind(org_id).bind(kind);
-    if let Some(a) = after {
-        query = query.bind(a);
-    }
-    query
-        .fetch_all(c)
-        .await?
-        .iter()
-        .map(PrincipalRow::from_row)
-        .collect()
+    Sql::new(&format!(
+        "SELECT {PRINCIPAL_COLS} FROM principals WHERE 1=1"
+    ))
+    .and_eq("org_id", Some(org_id))
+    .and_eq("kind", Some(kind))
+    .page("id", after, limit)
+    .fetch_all(c, PrincipalRow::from_row)
+    .await
 }
 
 pub async fn delete_principal(c: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
@@ -366,6 +381,8 @@ pub async fn live_token_counts(
 
 // ---------- apps ----------
 
+const APP_COLS: &str = "id, org_id, name, created_at";
+
 pub async fn insert_app(c: &mut AnyConnection, a: &AppRow) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO apps (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&a.id)
@@ -382,20 +399,11 @@ pub async fn find_app(
     org_id: &str,
     r: &str,
 ) -> Result<Option<AppRow>, sqlx::Error> {
-    let col = if uuid::Uuid::parse_str(r).is_ok() {
-        "id"
-    } else {
-        "name"
-    };
-    sqlx::query(&format!(
-        "SELECT id, org_id, name, created_at FROM apps WHERE org_id = $1 AND {col} = $2"
-    ))
-    .bind(org_id)
-    .bind(r)
-    .fetch_optional(c)
-    .await?
-    .map(|r| AppRow::from_row(&r))
-    .transpose()
+    Sql::new(&format!("SELECT {APP_COLS} FROM apps WHERE 1=1"))
+        .and_eq("org_id", Some(org_id))
+        .and_eq(id_or_name(r), Some(r))
+        .fetch_optional(c, AppRow::from_row)
+        .await
 }
 
 pub async fn list_apps(
@@ -405,30 +413,12 @@ pub async fn list_apps(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<AppRow>, sqlx::Error> {
-    let mut q = Sql::new("SELECT id, org_id, name, created_at FROM apps WHERE org_id = $1");
-    q.arg();
-    let mut binds = vec![org_id.to_string()];
-    if let Some(o) = only {
-        let a = q.arg();
-        q.push(&format!(" AND id = {a}"));
-        binds.push(o.into());
-    }
-    if let Some(after) = after {
-        let a = q.arg();
-        q.push(&format!(" AND id > {a}"));
-        binds.push(after.into());
-    }
-    q.push(&format!(" ORDER BY id LIMIT {limit}"));
-    let mut query = sqlx::query(&q.text);
-    for b in &binds {
-        query = query.bind(b);
-    }
-    query
-        .fetch_all(c)
-        .await?
-        .iter()
-        .map(AppRow::from_row)
-        .collect()
+    Sql::new(&format!("SELECT {APP_COLS} FROM apps WHERE 1=1"))
+        .and_eq("org_id", Some(org_id))
+        .and_eq("id", only)
+        .page("id", after, limit)
+        .fetch_all(c, AppRow::from_row)
+        .await
 }
 
 pub async fn delete_app(c: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
@@ -512,18 +502,11 @@ pub async fn get_token(
     org_id: Option<&str>,
     id: &str,
 ) -> Result<Option<TokenRow>, sqlx::Error> {
-    let mut text = format!("SELECT {TOKEN_COLS} {TOKEN_FROM} WHERE t.id = $1");
-    if org_id.is_some() {
-        text.push_str(" AND t.org_id = $2");
-    }
-    let mut q = sqlx::query(&text).bind(id);
-    if let Some(o) = org_id {
-        q = q.bind(o);
-    }
-    q.fetch_optional(c)
-        .await?
-        .map(|r| TokenRow::from_row(&r))
-        .transpose()
+    Sql::new(&format!("SELECT {TOKEN_COLS} {TOKEN_FROM} WHERE 1=1"))
+        .and_eq("t.id", Some(id))
+        .and_eq("t.org_id", org_id)
+        .fetch_optional(c, TokenRow::from_row)
+        .await
 }
 
 #[derive(Debug, Default, Clone)]
@@ -543,51 +526,24 @@ pub async fn list_tokens(
     c: &mut AnyConnection,
     f: &TokenQuery,
 ) -> Result<Vec<TokenRow>, sqlx::Error> {
-    let mut q = Sql::new(&format!(
-        "SELECT {TOKEN_COLS} {TOKEN_FROM} WHERE t.org_id = $1"
-    ));
-    q.arg();
-    let mut s: Vec<String> = vec![f.org_id.clone()];
-    if let Some(o) = &f.owner_id {
-        let a = q.arg();
-        q.push(&format!(" AND t.owner_id = {a}"));
-        s.push(o.clone());
-    }
-    if let Some(app) = &f.app_id {
-        let a = q.arg();
-        q.push(&format!(" AND t.app_id = {a}"));
-        s.push(app.clone());
-    }
-    match f.app_scoped {
-        Some(true) => q.push(" AND t.app_id IS NOT NULL"),
-        Some(false) => q.push(" AND t.app_id IS NULL"),
-        None => {}
-    }
-    if let Some(after) = &f.after {
-        let a = q.arg();
-        q.push(&format!(" AND t.id > {a}"));
-        s.push(after.clone());
-    }
-    let mut now_arg = None;
+    let mut q = Sql::new(&format!("SELECT {TOKEN_COLS} {TOKEN_FROM} WHERE 1=1"))
+        .and_eq("t.org_id", Some(&f.org_id))
+        .and_eq("t.owner_id", f.owner_id.as_deref())
+        .and_eq("t.app_id", f.app_id.as_deref());
+    q = match f.app_scoped {
+        Some(true) => q.raw(" AND t.app_id IS NOT NULL"),
+        Some(false) => q.raw(" AND t.app_id IS NULL"),
+        None => q,
+    };
     if !f.include_revoked {
-        let a = q.arg();
-        q.push(&format!(" AND t.revoked_at IS NULL AND t.expires_at > {a}"));
-        now_arg = Some(f.now);
+        q = q.push(
+            " AND t.revoked_at IS NULL AND t.expires_at > $?",
+            Arg::Int(f.now),
+        );
     }
-    q.push(&format!(" ORDER BY t.id LIMIT {}", f.limit));
-    let mut query = sqlx::query(&q.text);
-    for b in &s {
-        query = query.bind(b);
-    }
-    if let Some(n) = now_arg {
-        query = query.bind(n);
-    }
-    query
-        .fetch_all(c)
-        .await?
-        .iter()
-        .map(TokenRow::from_row)
-        .collect()
+    q.page("t.id", f.after.as_deref(), f.limit)
+        .fetch_all(c, TokenRow::from_row)
+        .await
 }
 
 pub async fn update_token(
@@ -709,6 +665,9 @@ pub async fn revocations_since(
 
 // ---------- audit ----------
 
+const AUDIT_COLS: &str =
+    "id, org_id, actor_id, actor_name, action, target_type, target_id, details, client_ip, created_at";
+
 pub async fn insert_audit(c: &mut AnyConnection, a: &AuditRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit (id, org_id, actor_id, actor_name, action, target_type, target_id, details, client_ip, created_at) \
@@ -735,27 +694,11 @@ pub async fn list_audit(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let cols = "id, org_id, actor_id, actor_name, action, target_type, target_id, details, client_ip, created_at";
-    let rows = match after {
-        Some(a) => {
-            sqlx::query(&format!(
-                "SELECT {cols} FROM audit WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT {limit}"
-            ))
-            .bind(org_id)
-            .bind(a)
-            .fetch_all(c)
-            .await?
-        }
-        None => {
-            sqlx::query(&format!(
-                "SELECT {cols} FROM audit WHERE org_id = $1 ORDER BY id LIMIT {limit}"
-            ))
-            .bind(org_id)
-            .fetch_all(c)
-            .await?
-        }
-    };
-    rows.iter().map(AuditRow::from_row).collect()
+    Sql::new(&format!("SELECT {AUDIT_COLS} FROM audit WHERE 1=1"))
+        .and_eq("org_id", Some(org_id))
+        .page("id", after, limit)
+        .fetch_all(c, AuditRow::from_row)
+        .await
 }
 
 // ---------- idempotency ----------

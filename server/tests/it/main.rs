@@ -3,6 +3,9 @@
 //! database (`SIGIL_TEST_PG`, default the local server), through [`both!`].
 //! One test binary for the crate (link time on 2 cores is the cost).
 
+// Helpers outside #[test] functions panic on purpose: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod forged;
 mod harness;
 mod invariants;
