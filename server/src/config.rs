@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {
-    /// Address of the REST API (and of gRPC, unless --grpc-listen is given).
+    /// Address of the REST API. It answers gRPC too (by content-type).
     #[arg(long, env = "SIGIL_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Directory for the SQLite database and the generated master key.
@@ -21,7 +21,8 @@ pub struct ServerArgs {
     /// The `iss` of issued tokens, checked on every token presented.
     #[arg(long, env = "SIGIL_ISSUER", default_value = "sigil")]
     pub issuer: String,
-    /// A separate address for the gRPC verification API.
+    /// A separate address for the gRPC verification API (`sigil.v1.Verifier`,
+    /// health, reflection); port 0 picks a free one, printed at start.
     #[arg(long, env = "SIGIL_GRPC_LISTEN")]
     pub grpc_listen: Option<SocketAddr>,
     /// File with the master key (32 random bytes, base64) that encrypts signing
