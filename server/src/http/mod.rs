@@ -47,7 +47,22 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // One line per request at info: method, path and query, status, latency.
+        // Headers (the bearer token) are never recorded.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(
+                    tower_http::trace::DefaultMakeSpan::new()
+                        .level(tracing::Level::INFO)
+                        .include_headers(false),
+                )
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .include_headers(false),
+                ),
+        )
         .with_state(state)
 }
 

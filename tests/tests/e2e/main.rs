@@ -2,6 +2,9 @@
 //! processes (the `sigil` server and CLI, the Terraform provider under real
 //! `terraform`); build the binaries first with `cargo build --workspace --bins`.
 
+// Helpers outside #[test] functions panic on purpose: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod grpc;
 mod server;

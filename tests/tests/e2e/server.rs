@@ -6,7 +6,10 @@ use sigil_proto::api::{CreateBot, IssueToken};
 use sigil_proto::ErrorCode;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -28,7 +31,10 @@ fn bootstrap_token_file_is_private_and_works() {
     {
         use std::os::unix::fs::PermissionsExt;
         let key = s.data_dir.path().join("master.key");
-        assert_eq!(std::fs::metadata(key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }
 
@@ -38,24 +44,49 @@ fn readme_walkthrough_create_issue_use_revoke_refused() {
     rt().block_on(async {
         let owner = s.client();
         owner
-            .create_bot("default", &CreateBot { username: "steve".into(), permissions: vec!["machines:get,list:*".into()], ..Default::default() })
+            .create_bot(
+                "default",
+                &CreateBot {
+                    username: "steve".into(),
+                    permissions: vec!["machines:get,list:*".into()],
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         let issued = owner
-            .issue_token("default", &IssueToken { owner: "steve".into(), expiry: Some("100d".into()), label: Some("ci".into()), ..Default::default() }, None)
+            .issue_token(
+                "default",
+                &IssueToken {
+                    owner: "steve".into(),
+                    expiry: Some("100d".into()),
+                    label: Some("ci".into()),
+                    ..Default::default()
+                },
+                None,
+            )
             .await
             .unwrap();
         let bot = s.client_with(&issued.token);
         let me = bot.whoami().await.unwrap();
         assert_eq!(me.name, "steve");
         assert_eq!(me.claims, vec!["machines:get,list:*"]);
-        owner.revoke_token("default", issued.metadata.id, Some("done")).await.unwrap();
+        owner
+            .revoke_token("default", issued.metadata.id, Some("done"))
+            .await
+            .unwrap();
         let err = bot.whoami().await.unwrap_err();
         assert_eq!(err.status(), Some(401));
         assert_eq!(err.code(), Some(&ErrorCode::Unauthenticated));
         // The JWT never reached the server's log.
-        assert!(!s.logs().contains(issued.token.expose()), "JWT leaked into the log");
-        assert!(!s.logs().contains(s.owner_token.expose()), "owner JWT leaked into the log");
+        assert!(
+            !s.logs().contains(issued.token.expose()),
+            "JWT leaked into the log"
+        );
+        assert!(
+            !s.logs().contains(s.owner_token.expose()),
+            "owner JWT leaked into the log"
+        );
     });
 }
 
@@ -64,24 +95,60 @@ fn state_survives_a_restart_and_bootstrap_happens_once() {
     let s = TestServer::start();
     let (token, owner_token) = rt().block_on(async {
         let owner = s.client();
-        owner.create_bot("default", &CreateBot { username: "durable".into(), permissions: vec!["*:*:*".into()], ..Default::default() }).await.unwrap();
-        let t = owner.issue_token("default", &IssueToken { owner: "durable".into(), ..Default::default() }, None).await.unwrap();
+        owner
+            .create_bot(
+                "default",
+                &CreateBot {
+                    username: "durable".into(),
+                    permissions: vec!["*:*:*".into()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let t = owner
+            .issue_token(
+                "default",
+                &IssueToken {
+                    owner: "durable".into(),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
         (t.token, s.owner_token.clone())
     });
     // Killed, not shut down: what answered success must be on disk.
     let keep = s.stop();
-    let s2 = TestServer::start_with(ServerOptions { data_dir: Some(keep.path().to_path_buf()), ..Default::default() });
-    assert!(s2.owner_token.expose().is_empty(), "a bootstrapped database must not print a second owner token");
+    let s2 = TestServer::start_with(ServerOptions {
+        data_dir: Some(keep.path().to_path_buf()),
+        ..Default::default()
+    });
+    assert!(
+        s2.owner_token.expose().is_empty(),
+        "a bootstrapped database must not print a second owner token"
+    );
     rt().block_on(async {
-        assert_eq!(s2.client_with(&token).whoami().await.unwrap().name, "durable");
-        assert_eq!(s2.client_with(&owner_token).whoami().await.unwrap().kind, "user");
+        assert_eq!(
+            s2.client_with(&token).whoami().await.unwrap().name,
+            "durable"
+        );
+        assert_eq!(
+            s2.client_with(&owner_token).whoami().await.unwrap().kind,
+            "user"
+        );
     });
 }
 
 #[test]
 fn a_wrong_master_key_refuses_to_start() {
     let keep = TestServer::start().stop();
-    std::fs::write(keep.path().join("master.key"), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
+    std::fs::write(
+        keep.path().join("master.key"),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+    )
+    .unwrap();
     let out = std::process::Command::new(sigil_e2e::sigil_bin())
         .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(keep.path())
@@ -105,15 +172,47 @@ fn replicas_on_one_postgres_share_revocations() {
     let a = TestServer::start_with(opts.clone());
     let b = TestServer::start_with(opts);
     assert!(!a.owner_token.expose().is_empty());
-    assert!(b.owner_token.expose().is_empty(), "only the first replica bootstraps");
+    assert!(
+        b.owner_token.expose().is_empty(),
+        "only the first replica bootstraps"
+    );
     rt().block_on(async {
         let owner_a = a.client();
-        owner_a.create_bot("default", &CreateBot { username: "shared".into(), permissions: vec!["bots:list:*".into()], ..Default::default() }).await.unwrap();
-        let t = owner_a.issue_token("default", &IssueToken { owner: "shared".into(), ..Default::default() }, None).await.unwrap();
+        owner_a
+            .create_bot(
+                "default",
+                &CreateBot {
+                    username: "shared".into(),
+                    permissions: vec!["bots:list:*".into()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let t = owner_a
+            .issue_token(
+                "default",
+                &IssueToken {
+                    owner: "shared".into(),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
         // Issued on A, accepted by B.
-        assert_eq!(b.client_with(&t.token).whoami().await.unwrap().name, "shared");
+        assert_eq!(
+            b.client_with(&t.token).whoami().await.unwrap().name,
+            "shared"
+        );
         // Revoked on B, refused by A at once.
-        b.client_with(&a.owner_token).revoke_token("default", t.metadata.id, None).await.unwrap();
-        assert_eq!(a.client_with(&t.token).whoami().await.unwrap_err().status(), Some(401));
+        b.client_with(&a.owner_token)
+            .revoke_token("default", t.metadata.id, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            a.client_with(&t.token).whoami().await.unwrap_err().status(),
+            Some(401)
+        );
     });
 }
