@@ -88,6 +88,20 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     );
     let _ = writeln!(out, "# TYPE sigil_tokens_revoked_total counter");
     let _ = writeln!(out, "sigil_tokens_revoked_total {revoked}");
+    let c = &state.verify_cache;
+    let _ = writeln!(
+        out,
+        "# HELP sigil_verify_cache_lookups_total Verification cache lookups by result.\n\
+         # TYPE sigil_verify_cache_lookups_total counter\n\
+         sigil_verify_cache_lookups_total{{result=\"hit\"}} {}\n\
+         sigil_verify_cache_lookups_total{{result=\"miss\"}} {}\n\
+         # HELP sigil_verify_cache_entries Tokens in the verification cache.\n\
+         # TYPE sigil_verify_cache_entries gauge\n\
+         sigil_verify_cache_entries {}",
+        c.hits.load(std::sync::atomic::Ordering::Relaxed),
+        c.misses.load(std::sync::atomic::Ordering::Relaxed),
+        c.len()
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

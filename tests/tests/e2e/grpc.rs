@@ -161,6 +161,18 @@ fn sqlite_verify_reasons_claims_and_the_rest_port() {
         assert_eq!(r.claims, vec!["machines:get,list:*", "bots:list:*"]);
         // Again: served from the verification cache, same answer.
         assert_eq!(verify(&mut c, &t.token, None).await, r);
+        let metrics = reqwest::get(format!("{}/metrics", s.endpoint))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let hits = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("sigil_verify_cache_lookups_total{result=\"hit\"} "))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        assert!(hits >= 1, "{metrics}");
 
         let ok = verify(&mut c, &t.token, Some("machines:get:48de76fd")).await;
         assert!(ok.valid && ok.allowed);
@@ -687,5 +699,71 @@ fn example_resource_server_protects_its_route() {
             },
         )
         .await;
+    });
+}
+
+/// Revocations committed concurrently on two replicas reach a watcher that
+/// keeps disconnecting and resuming from its cursor: each exactly once.
+#[test]
+fn concurrent_revocations_reach_a_reconnecting_watcher_exactly_once() {
+    let (_db, a, b) = replicas();
+    rt().block_on(async {
+        a.client()
+            .create_bot(
+                "default",
+                &CreateBot {
+                    username: "many".into(),
+                    permissions: vec!["bots:list:*".into()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let mut tokens = Vec::new();
+        for _ in 0..30 {
+            tokens.push(issue(&a, "many").await.metadata.id);
+        }
+        let want: HashSet<String> = tokens.iter().map(|t| t.to_string()).collect();
+        let owner = a.owner_token.clone();
+        let (ca, cb) = (a.client(), b.client_with(&owner));
+        let revokes = tokio::spawn(async move {
+            let mut tasks = Vec::new();
+            for (i, id) in tokens.into_iter().enumerate() {
+                let c = if i % 2 == 0 { ca.clone() } else { cb.clone() };
+                tasks.push(tokio::spawn(async move {
+                    c.revoke_token("default", id, None).await.unwrap()
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        let mut g = verifier(&b).await;
+        let (mut seen, mut cursor) = (Vec::new(), 0u64);
+        let start = Instant::now();
+        while seen.iter().collect::<HashSet<_>>().len() < want.len() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "only {} of {} seen",
+                seen.len(),
+                want.len()
+            );
+            let mut s = watch(&mut g, &owner, cursor).await.unwrap();
+            // A few events, then disconnect.
+            for _ in 0..3 {
+                let Ok(Ok(Some(ev))) =
+                    tokio::time::timeout(Duration::from_secs(2), s.message()).await
+                else {
+                    break;
+                };
+                cursor = ev.cursor;
+                if !ev.checkpoint {
+                    seen.push(ev.token_id);
+                }
+            }
+        }
+        revokes.await.unwrap();
+        assert_eq!(seen.len(), want.len(), "no event twice");
+        assert_eq!(seen.into_iter().collect::<HashSet<_>>(), want);
     });
 }
