@@ -15,6 +15,12 @@ use std::fmt;
 pub const MAX_PART_ITEMS: usize = 32;
 /// At most this many claims in one list (permissions of a principal, claims of a token).
 pub const MAX_CLAIMS: usize = 100;
+/// At most this many combinations in one claim, and in one list of claims, so
+/// the subset check (which expands claims into combinations) stays cheap.
+pub const MAX_COMBINATIONS: usize = 1024;
+pub const MAX_SET_COMBINATIONS: usize = 10_000;
+/// At most this many claims in a computed intersection (a display list).
+pub const MAX_SHOWN: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid claim {value:?}: {reason}; expected scope:action:specific, each part `*` or a comma list of names (e.g. `*:*:*`, `machines:get,list:*`, `bots,tokens:get:*`)")]
@@ -129,11 +135,27 @@ impl Claim {
                 reason: format!("it has {} part(s), not 3", parts.len()),
             });
         }
-        Ok(Claim {
+        let c = Claim {
             scope: Part::parse(parts[0], "scope", value)?,
             action: Part::parse(parts[1], "action", value)?,
             specific: Part::parse(parts[2], "specific", value)?,
-        })
+        };
+        if c.size() > MAX_COMBINATIONS {
+            return Err(ClaimError {
+                value: value.to_string(),
+                reason: format!("it names more than {MAX_COMBINATIONS} scope×action×specific combinations; split it or use `*`"),
+            });
+        }
+        Ok(c)
+    }
+
+    /// How many (scope, action, specific) combinations the claim names (`*` counts once).
+    fn size(&self) -> usize {
+        let n = |p: &Part| match p {
+            Part::Any => 1,
+            Part::Items(i) => i.len(),
+        };
+        n(&self.scope) * n(&self.action) * n(&self.specific)
     }
 
     /// `*:*:*`
@@ -154,6 +176,19 @@ impl Claim {
 
     fn covers_atom(&self, s: &Atom, a: &Atom, x: &Atom) -> bool {
         self.scope.contains(s) && self.action.contains(a) && self.specific.contains(x)
+    }
+
+    /// Whether this single claim covers all of `other`.
+    pub fn contains(&self, other: &Claim) -> bool {
+        let (ss, aa, xx) = (
+            other.scope.atoms(),
+            other.action.atoms(),
+            other.specific.atoms(),
+        );
+        ss.iter().all(|s| {
+            aa.iter()
+                .all(|a| xx.iter().all(|x| self.covers_atom(s, a, x)))
+        })
     }
 
     fn intersect(&self, other: &Claim) -> Option<Claim> {
@@ -212,6 +247,13 @@ impl ClaimSet {
                 out.push(c);
             }
         }
+        let total: usize = out.iter().map(Claim::size).sum();
+        if total > MAX_SET_COMBINATIONS {
+            return Err(ClaimError {
+                value: format!("{} claims", out.len()),
+                reason: format!("together they name more than {MAX_SET_COMBINATIONS} scope×action×specific combinations"),
+            });
+        }
         Ok(ClaimSet(out))
     }
 
@@ -253,32 +295,36 @@ impl ClaimSet {
             .collect()
     }
 
-    /// The claims both sets allow: the effective rights of a token (its claims ∩
-    /// its owner's current permissions). Pairwise intersections; duplicates and
-    /// claims another result already covers are dropped.
+    /// The claims both sets allow, for display (whoami, introspection): the
+    /// pairwise intersections, without duplicates. Authorization never needs
+    /// this list — an atom is allowed when *both* sets cover it — so its cost
+    /// is bounded here: at most [`MAX_SHOWN`] claims, and the pass that drops
+    /// claims another one covers runs only on short lists.
     pub fn intersect(&self, other: &ClaimSet) -> ClaimSet {
+        let mut seen = BTreeSet::new();
         let mut out: Vec<Claim> = Vec::new();
-        for a in &self.0 {
+        'outer: for a in &self.0 {
             for b in &other.0 {
                 if let Some(c) = a.intersect(b) {
-                    if !out.contains(&c) {
+                    if seen.insert(c.clone()) {
                         out.push(c);
+                        if out.len() >= MAX_SHOWN {
+                            break 'outer;
+                        }
                     }
                 }
             }
         }
-        // Drop claims that a different single claim already covers.
-        let all = ClaimSet(out.clone());
+        if out.len() > 64 {
+            return ClaimSet(out);
+        }
         let kept: Vec<Claim> = out
             .iter()
             .enumerate()
             .filter(|(i, c)| {
-                !all.0.iter().enumerate().any(|(j, o)| {
-                    j != *i
-                        && ClaimSet(vec![(*c).clone()]).is_subset_of(&ClaimSet(vec![o.clone()]))
-                        && (!ClaimSet(vec![o.clone()]).is_subset_of(&ClaimSet(vec![(*c).clone()]))
-                            || j < *i)
-                })
+                !out.iter()
+                    .enumerate()
+                    .any(|(j, o)| j != *i && o.contains(c) && (!c.contains(o) || j < *i))
             })
             .map(|(_, c)| c.clone())
             .collect();
@@ -369,6 +415,42 @@ mod tests {
         let full = set(&["*:*:*"]).intersect(&set(&["*:*:*"]));
         assert_eq!(full.to_strings(), vec!["*:*:*"]);
         assert!(set(&["a:b:c"]).intersect(&set(&["x:y:z"])).is_empty());
+    }
+
+    #[test]
+    fn intersection_of_large_sets_is_bounded() {
+        // 100 × 100 claims whose intersections are all distinct: must stay fast.
+        let perms: Vec<String> = (0..100)
+            .map(|k| format!("s{}:a{}:*", k / 10, k % 10))
+            .collect();
+        let wide = "s0,s1,s2,s3,s4,s5,s6,s7,s8,s9:a0,a1,a2,a3,a4,a5,a6,a7,a8,a9"; // 100 each
+        let claims: Vec<String> = (0..100).map(|j| format!("{wide}:x{j}")).collect();
+        let start = std::time::Instant::now();
+        let eff = ClaimSet::parse(&claims)
+            .unwrap()
+            .intersect(&ClaimSet::parse(&perms).unwrap());
+        assert_eq!(eff.0.len(), MAX_SHOWN);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn huge_claims_are_refused() {
+        let items: Vec<String> = (0..11).map(|i| format!("x{i}")).collect();
+        let l = items.join(",");
+        let e = Claim::parse(&format!("{l}:{l}:{l}")).unwrap_err();
+        assert!(e.to_string().contains("combinations"), "{e}");
+        let many: Vec<String> = (0..11).map(|k| format!("{l}:{l}:k{k}")).collect(); // 11 × 121
+        assert!(ClaimSet::parse(&many[..8]).is_ok());
+        assert!(ClaimSet::parse(&{
+            let mut v = many.clone();
+            v.extend((0..80).map(|k| format!("{l}:{l}:j{k}")));
+            v
+        })
+        .is_err());
     }
 
     #[test]

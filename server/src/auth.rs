@@ -75,7 +75,6 @@ pub async fn authenticate(
     if touch {
         store::touch_token(&mut conn, &row.id, now).await?;
     }
-    let effective = row.claims.intersect(&owner.permissions);
     Ok(Principal {
         id: owner.id,
         kind: owner.kind,
@@ -90,6 +89,5 @@ pub async fn authenticate(
         issued_at: payload.iat,
         token_claims: row.claims,
         permissions: owner.permissions,
-        effective,
     })
 }

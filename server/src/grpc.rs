@@ -103,12 +103,12 @@ impl Verifier for VerifierService {
         let resp = match authenticate(&self.state, &req.token, true).await {
             Ok(p) => {
                 let allowed = required
-                    .map(|c| ClaimSet(vec![c]).is_subset_of(&p.effective))
+                    .map(|c| p.not_covered(&ClaimSet(vec![c])).is_empty())
                     .unwrap_or(true);
                 VerifyResponse {
                     valid: allowed,
                     reason: if allowed { "" } else { "not_allowed" }.into(),
-                    claims: p.effective.to_strings(),
+                    claims: p.effective_claims().to_strings(),
                     org: p.org_name,
                     app: p.app_name.unwrap_or_default(),
                     owner: p.id,

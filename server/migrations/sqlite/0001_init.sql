@@ -84,12 +84,13 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_org ON audit (org_id, id);
 
--- Issue responses kept for Idempotency-Key replays; the JWT in them is encrypted.
+-- Issue responses kept 24h for Idempotency-Key replays, per calling token;
+-- the JWT in them is encrypted with the master key.
 CREATE TABLE idempotency (
-    principal_id TEXT NOT NULL,
+    caller_token_id TEXT NOT NULL,
     idem_key TEXT NOT NULL,
     request_hash TEXT NOT NULL,
     response_enc TEXT NOT NULL,
     created_at BIGINT NOT NULL,
-    PRIMARY KEY (principal_id, idem_key)
+    PRIMARY KEY (caller_token_id, idem_key)
 );

@@ -23,15 +23,35 @@ pub struct Principal {
     pub token_claims: ClaimSet,
     /// The owner's permissions now.
     pub permissions: ClaimSet,
-    /// token claims ∩ current permissions: what the caller may do.
-    pub effective: ClaimSet,
 }
 
 impl Principal {
     /// Whether the effective rights allow `action` on the object `specific` of type `scope`.
     /// Objects are matched by id and by name, so a claim may name either.
+    ///
+    /// The effective rights are the token's claims ∩ the owner's current
+    /// permissions; an atom is in the intersection exactly when both sets
+    /// cover it, so the intersection is never built to decide.
     pub fn allows(&self, scope: &str, action: &str, id: &str, name: Option<&str>) -> bool {
-        self.effective.allows(scope, action, id)
-            || name.is_some_and(|n| self.effective.allows(scope, action, n))
+        let both = |s: &str| {
+            self.token_claims.allows(scope, action, s) && self.permissions.allows(scope, action, s)
+        };
+        both(id) || name.is_some_and(both)
+    }
+
+    /// The claims of `wanted` that the effective rights do not cover (empty
+    /// when the caller holds all of it): A ⊆ T ∩ P exactly when A ⊆ T and A ⊆ P.
+    pub fn not_covered<'a>(&self, wanted: &'a ClaimSet) -> Vec<&'a sigil_proto::Claim> {
+        let a = wanted.not_covered_by(&self.token_claims);
+        let b = wanted.not_covered_by(&self.permissions);
+        wanted
+            .iter()
+            .filter(|c| a.contains(c) || b.contains(c))
+            .collect()
+    }
+
+    /// The effective claims as a list, for display.
+    pub fn effective_claims(&self) -> ClaimSet {
+        self.token_claims.intersect(&self.permissions)
     }
 }

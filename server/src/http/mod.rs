@@ -176,7 +176,7 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 /// An authenticated caller. Failed authentications count against the client's
-/// address; past the limit the client gets 429 before its token is even looked at.
+/// address; past the limit its failures are answered 429.
 pub struct Auth {
     pub p: Principal,
     pub ip: Option<IpAddr>,
@@ -189,19 +189,26 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let ip = client_ip(parts);
         let now = state.now();
-        if state
+        // Over the limit, a client still gets in with a valid token (its
+        // address may be a proxy shared with the attacker); only further
+        // failures are answered 429 instead of 401.
+        let limited = state
             .limiter
-            .is_limited(ip, now, state.settings.auth_failures_per_minute)
-        {
-            return Err(ApiError::new(
-                ErrorCode::RateLimited,
-                "too many failed authentications from this address; retry in a minute",
-            ));
-        }
+            .is_limited(ip, now, state.settings.auth_failures_per_minute);
+        let refuse = |message: &str| {
+            if limited {
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    "too many failed authentications from this address; retry in a minute",
+                )
+            } else {
+                ApiError::unauthenticated(message)
+            }
+        };
         let Some(token) = bearer(parts) else {
             state.limiter.record_failure(ip, now);
             state.metrics.inc_auth_failure("missing");
-            return Err(ApiError::unauthenticated(
+            return Err(refuse(
                 "missing bearer token: send `Authorization: Bearer <token>`",
             ));
         };
@@ -210,7 +217,7 @@ impl FromRequestParts<AppState> for Auth {
             Err(AuthError::Rejected(r)) => {
                 state.limiter.record_failure(ip, now);
                 state.metrics.inc_auth_failure(r.code());
-                Err(ApiError::unauthenticated(r.message()))
+                Err(refuse(r.message()))
             }
             Err(AuthError::Server(e)) => Err(e),
         }
@@ -307,7 +314,7 @@ pub fn check_no_escalation(
     wanted: &sigil_proto::ClaimSet,
     field: &str,
 ) -> ApiResult<()> {
-    let missing = wanted.not_covered_by(&p.effective);
+    let missing = p.not_covered(wanted);
     if missing.is_empty() {
         return Ok(());
     }

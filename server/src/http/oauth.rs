@@ -179,7 +179,7 @@ async fn introspect(
     if !may {
         return Ok(inactive);
     }
-    let claims = p.effective.to_strings();
+    let claims = p.effective_claims().to_strings();
     Ok(Json(Introspection {
         active: true,
         scope: Some(claims.join(" ")),

@@ -160,6 +160,7 @@ async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn whoami(auth: Auth) -> Json<Whoami> {
     let p = auth.p;
+    let claims = p.effective_claims().to_strings();
     Json(Whoami {
         id: to_uuid(&p.id),
         kind: p.kind,
@@ -167,7 +168,7 @@ async fn whoami(auth: Auth) -> Json<Whoami> {
         org: p.org_name,
         app: p.app_name,
         token_id: to_uuid(&p.token_id),
-        claims: p.effective.to_strings(),
+        claims,
         expires_at: to_time(p.expires_at),
     })
 }
@@ -224,14 +225,8 @@ async fn revocations(
     auth: Auth,
     Query(q): Query<Since>,
 ) -> ApiResult<Json<RevocationFeed>> {
-    authorize(
-        &auth.p,
-        "revocations",
-        "list",
-        "*",
-        None,
-        auth.p.app_id.as_deref(),
-    )?;
+    // The feed spans the org: app-scoped tokens may not read it.
+    authorize(&auth.p, "revocations", "list", "*", None, None)?;
     let since = q.since.unwrap_or(0);
     if since < 0 {
         return Err(ApiError::invalid(

@@ -139,12 +139,6 @@ async fn issue(
         let canon = serde_json::to_string(&(&org.id, &req)).unwrap_or_default();
         hex(&Sha256::digest(canon.as_bytes()))
     };
-    if let Some(key) = &idem_key {
-        if let Some(resp) = replay(&mut tx, &state, &auth.p.id, key, &request_hash).await? {
-            return Ok(resp);
-        }
-    }
-
     let owner = store::find_principal(&mut tx, &org.id, None, req.owner.trim())
         .await?
         .ok_or_else(|| ApiError::not_found("owner", &req.owner).with_field("owner"))?;
@@ -180,6 +174,13 @@ async fn issue(
         .with_field("claims"));
     }
     check_no_escalation(&auth.p, &claims, "claims")?;
+    // A retry answers the first result — but only after the caller was
+    // checked again, and only to the very token that sent the first request.
+    if let Some(key) = &idem_key {
+        if let Some(resp) = replay(&mut tx, &state, &auth.p.token_id, key, &request_hash).await? {
+            return Ok(resp);
+        }
+    }
 
     let exp = match expiry {
         Some(e) => e.resolve(now),
@@ -248,10 +249,10 @@ async fn issue(
         let plain = serde_json::to_vec(&body).map_err(ApiError::internal)?;
         let sealed = state
             .master
-            .seal(&format!("idem:{}:{k}", auth.p.id), &plain);
+            .seal(&format!("idem:{}:{k}", auth.p.token_id), &plain);
         if let Err(e) = store::put_idempotent(
             &mut tx,
-            &auth.p.id,
+            &auth.p.token_id,
             k,
             &request_hash,
             &sealed,
@@ -264,7 +265,9 @@ async fn issue(
                 // A concurrent request with the same key won: answer what it minted.
                 drop(tx);
                 let mut conn = state.store.pool.acquire().await?;
-                if let Some(resp) = replay(&mut conn, &state, &auth.p.id, k, &request_hash).await? {
+                if let Some(resp) =
+                    replay(&mut conn, &state, &auth.p.token_id, k, &request_hash).await?
+                {
                     return Ok(resp);
                 }
             }
@@ -281,12 +284,12 @@ async fn issue(
 async fn replay(
     c: &mut AnyConnection,
     state: &AppState,
-    principal: &str,
+    caller_token: &str,
     key: &str,
     hash: &str,
 ) -> ApiResult<Option<Response>> {
     let Some((stored_hash, sealed)) =
-        store::get_idempotent(c, principal, key, state.now() - IDEMPOTENCY_WINDOW).await?
+        store::get_idempotent(c, caller_token, key, state.now() - IDEMPOTENCY_WINDOW).await?
     else {
         return Ok(None);
     };
@@ -299,7 +302,7 @@ async fn replay(
     }
     let plain = state
         .master
-        .open(&format!("idem:{principal}:{key}"), &sealed)
+        .open(&format!("idem:{caller_token}:{key}"), &sealed)
         .ok_or_else(|| ApiError::internal("cannot decrypt an idempotent response"))?;
     let body: IssuedToken = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
     Ok(Some((StatusCode::CREATED, Json(body)).into_response()))
@@ -316,6 +319,9 @@ fn default_lifetime(state: &AppState, org: &OrgRow, kind: &str) -> i64 {
     l
 }
 
+/// No token lives longer than this, whatever was asked (SPEC's longest example is 20 years).
+const MAX_LIFETIME: i64 = 100 * 365 * 86_400;
+
 fn check_lifetime(state: &AppState, org: &OrgRow, kind: &str, now: i64, exp: i64) -> ApiResult<()> {
     if exp <= now {
         return Err(ApiError::invalid(
@@ -324,6 +330,13 @@ fn check_lifetime(state: &AppState, org: &OrgRow, kind: &str, now: i64, exp: i64
         ));
     }
     let life = exp - now;
+    if life > MAX_LIFETIME {
+        return Err(ApiError::new(
+            ErrorCode::LifetimeExceeded,
+            format!("tokens live at most {}", format_duration(MAX_LIFETIME)),
+        )
+        .with_field("expiry"));
+    }
     if kind == "user" && life > state.settings.max_user_token_lifetime {
         return Err(ApiError::new(
             ErrorCode::LifetimeExceeded,
@@ -445,15 +458,17 @@ async fn find(
     if auth.p.app_id.is_some() && auth.p.app_id != row.app_id {
         return Err(not_found());
     }
-    // A principal may always see and revoke its own tokens.
-    let own = row.owner_id == auth.p.id && matches!(action, "get" | "revoke");
-    if !own {
+    // A token may always see and revoke itself. Otherwise the claim's specific
+    // names the token's id or its owner (id or name) — never its label, which
+    // is free text anyone can choose.
+    let itself = row.id == auth.p.token_id && matches!(action, "get" | "revoke");
+    if !itself && !auth.p.allows("tokens", action, &row.id, None) {
         authorize(
             &auth.p,
             "tokens",
             action,
-            &row.id,
-            row.label.as_deref(),
+            &row.owner_id,
+            Some(&row.owner_name),
             row.app_id.as_deref(),
         )?;
     }

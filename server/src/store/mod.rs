@@ -705,14 +705,14 @@ pub async fn list_audit(
 
 pub async fn get_idempotent(
     c: &mut AnyConnection,
-    principal_id: &str,
+    caller_token_id: &str,
     key: &str,
     not_before: i64,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     sqlx::query(
-        "SELECT request_hash, response_enc FROM idempotency WHERE principal_id = $1 AND idem_key = $2 AND created_at >= $3",
+        "SELECT request_hash, response_enc FROM idempotency WHERE caller_token_id = $1 AND idem_key = $2 AND created_at >= $3",
     )
-    .bind(principal_id)
+    .bind(caller_token_id)
     .bind(key)
     .bind(not_before)
     .fetch_optional(c)
@@ -723,7 +723,7 @@ pub async fn get_idempotent(
 
 pub async fn put_idempotent(
     c: &mut AnyConnection,
-    principal_id: &str,
+    caller_token_id: &str,
     key: &str,
     request_hash: &str,
     response_enc: &str,
@@ -737,9 +737,9 @@ pub async fn put_idempotent(
         .execute(&mut *c)
         .await?;
     sqlx::query(
-        "INSERT INTO idempotency (principal_id, idem_key, request_hash, response_enc, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO idempotency (caller_token_id, idem_key, request_hash, response_enc, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(principal_id)
+    .bind(caller_token_id)
     .bind(key)
     .bind(request_hash)
     .bind(response_enc)

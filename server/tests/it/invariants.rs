@@ -8,6 +8,7 @@ both!(
     no_escalation_at_issue,
     no_escalation_when_granting,
     secrets_never_rest,
+    wide_claims_stay_cheap,
     concurrent_issue_with_one_key
 );
 
@@ -225,4 +226,46 @@ async fn concurrent_issue_with_one_key(c: Ctx) {
     assert_eq!(a.1["id"], b.1["id"]);
     let (_, v) = c.get("/v1/orgs/default/tokens?owner=steve", &c.owner).await;
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
+}
+
+/// Claims built so that claims ∩ permissions has 10,000 distinct members: every
+/// request with that token must still be answered promptly (no quadratic work
+/// per authentication).
+async fn wide_claims_stay_cheap(c: Ctx) {
+    let perms: Vec<String> = (0..100)
+        .map(|k| format!("s{}:a{}:*", k / 10, k % 10))
+        .collect();
+    c.post(
+        "/v1/orgs/default/bots",
+        &c.owner,
+        json!({"username": "wide", "permissions": perms}),
+    )
+    .await;
+    let wide = "s0,s1,s2,s3,s4,s5,s6,s7,s8,s9:a0,a1,a2,a3,a4,a5,a6,a7,a8,a9";
+    let claims: Vec<String> = (0..100).map(|j| format!("{wide}:x{j}")).collect();
+    let (s, v) = c
+        .post(
+            "/v1/orgs/default/tokens",
+            &c.owner,
+            json!({"owner": "wide", "claims": claims}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let t = v["token"].as_str().unwrap().to_string();
+    let start = std::time::Instant::now();
+    for _ in 0..5 {
+        assert_eq!(
+            c.get("/v1/orgs/default/bots", &t).await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    let (s, me) = c.get("/v1/whoami", &t).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(me["claims"].as_array().unwrap().len() <= sigil_proto::claims::MAX_SHOWN);
+    // Generous: a debug build on a loaded 2-core machine; the quadratic version took minutes.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
 }

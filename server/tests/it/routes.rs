@@ -591,6 +591,12 @@ async fn token_issue_errors(c: Ctx) {
             "invalid_input",
             "label",
         ),
+        (
+            json!({"owner": "steve", "expires_at": "9999-01-01T00:00:00Z"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "lifetime_exceeded",
+            "expiry",
+        ),
     ];
     for (body, status, want_code, want_field) in cases {
         let (s, v) = c
@@ -823,29 +829,59 @@ async fn revoke_by_id(c: Ctx) {
         .call("PATCH", &path, Some(&c.owner), Some(json!({"label": "x"})))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    // A principal may revoke its own tokens by id without tokens:revoke, not others'.
-    let (oid, _) = c.issue("steve").await;
-    let (_, own) = c.issue("steve").await;
+    // A token may revoke itself by id without tokens:revoke — not its siblings:
+    // a leaked narrow token must not take down the bot's other tokens.
+    let (sid, own) = c.issue("steve").await;
+    let (sib, _) = c.issue("steve").await;
     let (s, _) = c
         .call(
             "DELETE",
-            &format!("/v1/orgs/default/tokens/{oid}"),
-            Some(&own),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    c.bot("other", &[]).await;
-    let (xid, _) = c.issue("other").await;
-    let (s, _) = c
-        .call(
-            "DELETE",
-            &format!("/v1/orgs/default/tokens/{xid}"),
+            &format!("/v1/orgs/default/tokens/{sib}"),
             Some(&own),
             None,
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = c
+        .call(
+            "DELETE",
+            &format!("/v1/orgs/default/tokens/{sid}"),
+            Some(&own),
+            None,
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("revoked")));
+    // Claims name a token by id or by its owner, never by its free-text label.
+    let ci = c.bot_token("ci", &[]).await;
+    let _ = ci;
+    let mgr = c.bot_token("mgr", &["tokens:get,revoke:ci"]).await;
+    c.bot("other", &[]).await;
+    let (lookalike, _) = c
+        .issue_as(&c.owner.clone(), json!({"owner": "other", "label": "ci"}))
+        .await;
+    let (s, _) = c
+        .call(
+            "DELETE",
+            &format!("/v1/orgs/default/tokens/{lookalike}"),
+            Some(&mgr),
+            None,
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a label named like the bot grants nothing"
+    );
+    let (ci_tok, _) = c.issue("ci").await;
+    let (s, _) = c
+        .call(
+            "DELETE",
+            &format!("/v1/orgs/default/tokens/{ci_tok}"),
+            Some(&mgr),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "tokens:revoke:ci reaches ci's tokens");
 }
 
 async fn revoke_and_introspect_by_value(c: Ctx) {
@@ -983,6 +1019,17 @@ async fn revocation_feed(c: Ctx) {
     assert_eq!(
         c.get("/v1/revocations?since=-1", &c.owner).await.0,
         StatusCode::BAD_REQUEST
+    );
+    c.post("/v1/orgs/default/apps", &c.owner, json!({"name": "web"}))
+        .await;
+    c.bot("watcher", &["*:*:*"]).await;
+    let (_, app_tok) = c
+        .issue_as(&c.owner.clone(), json!({"owner": "watcher", "app": "web"}))
+        .await;
+    assert_eq!(
+        c.get("/v1/revocations?since=0", &app_tok).await.0,
+        StatusCode::FORBIDDEN,
+        "the feed spans the org"
     );
 }
 
@@ -1199,4 +1246,24 @@ async fn idempotency_key(c: Ctx) {
             .contains(a["token"].as_str().unwrap()),
         "the stored answer is encrypted"
     );
+    // Another token of the same principal never receives that answer.
+    let (_, other_owner_token) = c
+        .issue_as(
+            &c.owner.clone(),
+            json!({"owner": "owner@sigil.local", "expiry": "1h"}),
+        )
+        .await;
+    let replayed = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/orgs/default/tokens")
+        .header("authorization", format!("Bearer {other_owner_token}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "k-1")
+        .body(axum::body::Body::from(
+            json!({"owner": "steve", "label": "ci"}).to_string(),
+        ))
+        .unwrap();
+    let (s, d) = c.send(replayed).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_ne!(d["id"], a["id"], "keys are per calling token");
 }
