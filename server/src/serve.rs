@@ -113,6 +113,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
 
     crate::replication::spawn(state.clone(), url.clone());
+    spawn_janitor(state.clone());
     let grpc_routes = crate::grpc::routes(state.clone(), stop_rx.clone()).await?;
     let grpc_task = match args.grpc_listen {
         Some(grpc_addr) => {
@@ -148,6 +149,21 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Drops expired Idempotency-Key answers (sealed JWTs) hourly, so none rests
+/// past its 24h window even when no further keyed issue comes along.
+fn spawn_janitor(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let before = state.now() - crate::http::IDEMPOTENCY_WINDOW;
+            if let Err(e) = store::expire_idempotent(&state.store.pool, before).await {
+                tracing::warn!("expiring idempotency keys failed: {e}");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

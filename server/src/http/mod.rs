@@ -11,6 +11,8 @@ mod orgs;
 mod tokens;
 mod users;
 
+pub use tokens::IDEMPOTENCY_WINDOW;
+
 use crate::auth::{authenticate, AuthError};
 use crate::domain::principal::Principal;
 use crate::error::{ApiError, ApiResult};

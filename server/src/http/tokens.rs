@@ -63,7 +63,7 @@ pub fn token_json(t: TokenRow, now: i64) -> Token {
 
 const MAX_LABEL: usize = 200;
 /// How long an Idempotency-Key is remembered.
-const IDEMPOTENCY_WINDOW: i64 = 24 * 3600;
+pub const IDEMPOTENCY_WINDOW: i64 = 24 * 3600;
 
 fn check_label(label: &str) -> ApiResult<()> {
     if label.chars().count() > MAX_LABEL || label.chars().any(char::is_control) {

@@ -749,6 +749,15 @@ pub async fn put_idempotent(
     .map(|_| ())
 }
 
+/// Deletes idempotency answers created before `before`.
+pub async fn expire_idempotent(pool: &sqlx::AnyPool, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
+
 fn json_claims(c: &sigil_proto::ClaimSet) -> String {
     serde_json::to_string(&c.to_strings()).unwrap_or_else(|_| "[]".into())
 }
