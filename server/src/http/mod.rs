@@ -269,11 +269,12 @@ impl<T: serde::Serialize> IntoResponse for Created<T> {
 pub async fn org_for(c: &mut AnyConnection, p: &Principal, org: &str) -> ApiResult<OrgRow> {
     let row = store::find_org(c, org)
         .await?
-        .ok_or_else(|| ApiError::not_found("org", org))?;
+        .ok_or_else(|| ApiError::not_found("org", org).with_field("org"))?;
     if row.id == p.org_id || can_administer(p, &row) {
         Ok(row)
     } else {
-        Err(ApiError::not_found("org", org))
+        // Clients tell "the org is out of reach" from "the object is gone" by this field.
+        Err(ApiError::not_found("org", org).with_field("org"))
     }
 }
 

@@ -1139,9 +1139,9 @@ async fn orgs_and_tenancy(c: Ctx) {
     ] {
         let (s, v) = c.get(path, &acme).await;
         assert_eq!(
-            (s, code(&v)),
-            (StatusCode::NOT_FOUND, "not_found"),
-            "{path}"
+            (s, code(&v), field(&v)),
+            (StatusCode::NOT_FOUND, "not_found", "org"),
+            "{path}: the org is what is out of reach"
         );
     }
     let (_, v) = c.get("/v1/orgs", &acme).await;
