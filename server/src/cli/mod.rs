@@ -57,6 +57,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the Sigil server.
+    #[command(after_help = "\
+Examples:
+  # SQLite in ./sigil-data, on 127.0.0.1:8080; prints the owner token on first start
+  sigil server
+
+  # Write the bootstrap token to a file (0600) instead of printing it
+  sigil server --bootstrap-token-file ./owner.jwt
+
+  # A replica on PostgreSQL, with the gRPC verification API on its own port
+  SIGIL_MASTER_KEY=$(cat master.key) sigil server --listen 0.0.0.0:8080 \\
+      --database-url postgres://sigil@db/sigil --grpc-listen 0.0.0.0:9090")]
     Server(crate::config::ServerArgs),
     /// Create, list, view and delete bots, and set their identities.
     #[command(subcommand)]
