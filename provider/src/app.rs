@@ -92,6 +92,13 @@ impl Resource for AppResource {
                 Some((state, private))
             }
             Err(e) if e.is_not_found() => {
+                let what = format!("app {id}");
+                if !confirm_not_found(&api, &org, &what, &e, true)
+                    .await
+                    .gone_or_report(diags)
+                {
+                    return Some((state, private));
+                }
                 diags.root_warning(
                     format!("App {id} no longer exists"),
                     "It was deleted outside Terraform; the next apply creates it again.",
@@ -216,7 +223,12 @@ impl Resource for AppResource {
         };
         match api.client.delete_app(&org, &id).await {
             Ok(()) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
+            Err(e) if e.is_not_found() => {
+                confirm_not_found(&api, &org, &format!("app {id}"), &e, true)
+                    .await
+                    .gone_or_report(diags)
+                    .then_some(())
+            }
             Err(e) => {
                 api_error(diags, &format!("Cannot delete app {id}"), &e, &no_field);
                 None

@@ -22,6 +22,9 @@ use time::OffsetDateTime;
 pub struct Api {
     pub client: Client,
     pub org: String,
+    /// The app the provider's token is scoped to (from `whoami`), if any: such
+    /// a token sees only that app's objects, and other apps' answer 404.
+    pub app: Option<String>,
 }
 
 /// What `ConfigureProvider` left for the resources.
@@ -258,6 +261,69 @@ pub fn api_error(
             format!("{what}: unexpected answer from the Sigil server"),
             err.to_string(),
         ),
+    }
+}
+
+/// What a 404 on an object means.
+pub enum NotFound {
+    /// The object is gone: drop it from the state.
+    Gone,
+    /// The 404 may only mean the provider's token cannot see it: an error.
+    Unsure { summary: String, detail: String },
+}
+
+impl NotFound {
+    /// True when gone; otherwise reports the error and returns false.
+    pub fn gone_or_report(self, diags: &mut Diagnostics) -> bool {
+        match self {
+            NotFound::Gone => true,
+            NotFound::Unsure { summary, detail } => {
+                diags.root_error(summary, detail);
+                false
+            }
+        }
+    }
+}
+
+/// Decides whether a 404 about `what` in `org` is a definite "it is gone".
+///
+/// The server answers 404 also for an org out of the caller's reach (naming
+/// the field `org`) and, for an app-scoped caller, for other apps' objects
+/// (`app_scoped_blind`). So a 404 is definite only when the org itself is
+/// reachable and the caller is not blind to the object; anything else is
+/// reported, and nothing leaves the state.
+pub async fn confirm_not_found(
+    api: &Api,
+    org: &str,
+    what: &str,
+    err: &ClientError,
+    app_scoped_blind: bool,
+) -> NotFound {
+    let unsure = |why: String| {
+        NotFound::Unsure {
+        summary: format!("Cannot tell whether {what} still exists"),
+        detail: format!(
+            "The Sigil server answered: {err}. {why} Nothing was removed from the state; check              `token` and `org` in the provider block (or SIGIL_TOKEN and SIGIL_ORG)."
+        ),
+    }
+    };
+    if matches!(err, ClientError::Api { field: Some(f), .. } if f == "org") {
+        return unsure(format!(
+            "The org {org:?} is not reachable with the provider's token: it may belong to              another org."
+        ));
+    }
+    if app_scoped_blind {
+        if let Some(app) = &api.app {
+            return unsure(format!(
+                "The provider's token is scoped to app {app:?}: it cannot tell an object of                  another app (or of the whole org) from one that was deleted."
+            ));
+        }
+    }
+    match api.client.get_org(org).await {
+        Ok(_) => NotFound::Gone,
+        Err(e) => unsure(format!(
+            "The org {org:?} itself cannot be read with the provider's token ({e})."
+        )),
     }
 }
 

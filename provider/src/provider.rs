@@ -125,7 +125,23 @@ impl Provider for SigilProvider {
             }
         };
         match client.whoami().await {
-            Ok(_) => self.shared.set_ready(Api { client, org }),
+            Ok(me) => {
+                if let Some(app) = &me.app {
+                    diags.root_warning(
+                        format!("The provider's token is scoped to app {app:?}"),
+                        "It sees only that app's tokens: other apps' tokens and org-scoped tokens \
+                         answer 404, as do other apps. Such a 404 cannot tell a deleted object \
+                         from one out of reach, so refresh reports it as an error instead of \
+                         removing anything from the state. Use an org-scoped token to manage \
+                         tokens of several apps.",
+                    );
+                }
+                self.shared.set_ready(Api {
+                    client,
+                    org,
+                    app: me.app,
+                })
+            }
             Err(e @ ClientError::Api { .. }) if e.status() == Some(401) => api_error(
                 diags,
                 "The Sigil server refused the provider's token",
