@@ -5,6 +5,8 @@
 //! configuration's spelling, so there is no perpetual diff. Deleting a bot
 //! revokes all of its tokens (the server does it in one transaction).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sigil_proto::api::{Bot, CreateBot, UpdateBot};
@@ -76,17 +78,79 @@ pub fn validate_bot(diags: &mut Diagnostics, c: &BotState) {
             }
         }
     }
+    if let Value::Value(set) = &c.permissions {
+        if set.iter().any(Value::is_null) {
+            diags.error(
+                "Invalid permission",
+                "permissions: a permission cannot be null",
+                AttributePath::new("permissions"),
+            );
+        }
+    }
     if let Value::Value(m) = &c.identities {
-        for service in m.keys() {
+        for (service, id) in m {
+            let at = || AttributePath::new("identities").key(service.clone());
             if let Err(e) = ServiceName::parse(service) {
-                diags.error(
-                    "Invalid identity service",
-                    format!("identities: {e}"),
-                    AttributePath::new("identities").key(service.clone()),
-                );
+                diags.error("Invalid identity service", format!("identities: {e}"), at());
+            }
+            match id {
+                Value::Null => diags.error(
+                    "Invalid identity",
+                    format!(
+                        "identities: the identity in {service:?} is null; remove the key to \
+                         remove the identity"
+                    ),
+                    at(),
+                ),
+                Value::Value(id) => {
+                    if let Err(e) = check_identity(id) {
+                        diags.error(
+                            "Invalid identity",
+                            format!("identities: {service:?}: {e}"),
+                            at(),
+                        );
+                    }
+                }
+                Value::Unknown => {}
             }
         }
     }
+}
+
+/// Longest identity the server accepts (bytes).
+pub const MAX_IDENTITY: usize = 512;
+
+/// The server's rule for an identity: 1 to 512 characters, no control characters.
+pub fn check_identity(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_IDENTITY || id.chars().any(char::is_control) {
+        return Err(format!(
+            "an identity must be 1 to {MAX_IDENTITY} characters without control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// The permissions and identities to send: every value must be known and
+/// non-null here (validation rejects nulls), never silently emptied.
+fn desired(
+    diags: &mut Diagnostics,
+    s: &BotState,
+) -> Option<(Vec<String>, BTreeMap<String, String>)> {
+    let Some(permissions) = known_set(&s.permissions) else {
+        diags.error_short(
+            "permissions must be known and contain no null",
+            AttributePath::new("permissions"),
+        );
+        return None;
+    };
+    let Some(identities) = known_map(&s.identities) else {
+        diags.error_short(
+            "identities must be known and contain no null value",
+            AttributePath::new("identities"),
+        );
+        return None;
+    };
+    Some((permissions, identities))
 }
 
 #[async_trait]
@@ -143,6 +207,13 @@ impl Resource for BotResource {
                 Some((state, private))
             }
             Err(e) if e.is_not_found() => {
+                let what = format!("bot {id}");
+                if !confirm_not_found(&api, &org, &what, &e, false)
+                    .await
+                    .gone_or_report(diags)
+                {
+                    return Some((state, private));
+                }
                 diags.root_warning(
                     format!("Bot {id} no longer exists"),
                     "It was deleted outside Terraform (with all its tokens); the next apply creates it again.",
@@ -213,6 +284,7 @@ impl Resource for BotResource {
     ) -> Option<(BotState, ValueEmpty)> {
         let api = self.0.api(diags)?;
         let org = org_of(&planned.org, &api);
+        let (permissions, identities) = desired(diags, &planned)?;
         let req = CreateBot {
             username: planned
                 .username
@@ -220,8 +292,8 @@ impl Resource for BotResource {
                 .cloned()
                 .unwrap_or_default(),
             description: planned.description.as_ref_option().cloned(),
-            permissions: known_set(&planned.permissions).unwrap_or_default(),
-            identities: known_map(&planned.identities).unwrap_or_default(),
+            permissions,
+            identities,
         };
         match api.client.create_bot(&org, &req).await {
             Ok(b) => {
@@ -256,6 +328,7 @@ impl Resource for BotResource {
             diags.root_error_short("The bot's id is not known");
             return None;
         };
+        let (permissions, identities) = desired(diags, &planned)?;
         let req = UpdateBot {
             username: (planned.username != prior.username).then(|| {
                 planned
@@ -271,8 +344,8 @@ impl Resource for BotResource {
                     .cloned()
                     .unwrap_or_default(),
             ),
-            permissions: Some(known_set(&planned.permissions).unwrap_or_default()),
-            identities: Some(known_map(&planned.identities).unwrap_or_default()),
+            permissions: Some(permissions),
+            identities: Some(identities),
         };
         match api.client.update_bot(&org, &id, &req).await {
             Ok(b) => {
@@ -301,7 +374,12 @@ impl Resource for BotResource {
         };
         match api.client.delete_bot(&org, &id).await {
             Ok(()) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
+            Err(e) if e.is_not_found() => {
+                confirm_not_found(&api, &org, &format!("bot {id}"), &e, false)
+                    .await
+                    .gone_or_report(diags)
+                    .then_some(())
+            }
             Err(e) => {
                 api_error(diags, &format!("Cannot delete bot {id}"), &e, &no_field);
                 None
@@ -342,5 +420,66 @@ impl Resource for BotResource {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bot_with_identities(ids: &[(&str, Value<String>)]) -> BotState {
+        BotState {
+            id: Value::Null,
+            org: Value::Null,
+            username: Value::Value("ci".into()),
+            description: Value::Null,
+            permissions: Value::Null,
+            identities: Value::Value(
+                ids.iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            ),
+            created_at: Value::Null,
+        }
+    }
+
+    fn errors(c: &BotState) -> Vec<String> {
+        let mut diags = Diagnostics::default();
+        validate_bot(&mut diags, c);
+        diags.errors.iter().map(|d| d.summary.to_string()).collect()
+    }
+
+    #[test]
+    fn identity_values_are_validated_and_never_null() {
+        let ok = bot_with_identities(&[
+            ("github", Value::Value("ci-bot".into())),
+            ("gitlab", Value::Unknown),
+        ]);
+        assert!(errors(&ok).is_empty());
+        for bad in [
+            Value::Null,
+            Value::Value(String::new()),
+            Value::Value("a\nb".into()),
+            Value::Value("x".repeat(MAX_IDENTITY + 1)),
+        ] {
+            let c = bot_with_identities(&[("github", Value::Value("ci".into())), ("gitlab", bad)]);
+            assert_eq!(errors(&c), vec!["Invalid identity".to_string()]);
+        }
+        assert!(errors(&bot_with_identities(&[(
+            "github",
+            Value::Value("x".repeat(MAX_IDENTITY))
+        )]))
+        .is_empty());
+    }
+
+    #[test]
+    fn a_null_identity_never_reaches_the_server_as_no_identities() {
+        let c = bot_with_identities(&[
+            ("github", Value::Value("ci".into())),
+            ("gitlab", Value::Null),
+        ]);
+        let mut diags = Diagnostics::default();
+        assert!(desired(&mut diags, &c).is_none());
+        assert_eq!(diags.errors.len(), 1);
     }
 }
