@@ -26,7 +26,9 @@ pub struct RevocationState {
 pub struct RevocationResource(pub Shared);
 
 fn apply_revocation(s: &mut RevocationState, t: &Token) {
-    s.id = Value::Value(t.id.to_string());
+    // Planned as the configuration's `token_id`: keep that spelling (an
+    // upper-case UUID) when it names the same token.
+    s.id = same_id_or(&s.id, t.id);
     s.org = Value::Value(t.org.clone());
     s.token_id = same_id_or(&s.token_id, t.id);
     s.revoked_at = match t.revoked_at {
@@ -280,5 +282,52 @@ impl Resource for RevocationResource {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upper_case_token_id_is_kept_in_id_and_token_id() {
+        let id = uuid::Uuid::parse_str("0190f0f0-0000-7000-8000-0000000000ab").unwrap();
+        let upper = Value::Value(id.to_string().to_uppercase());
+        // As planned by plan_create: `id` is the configuration's `token_id`.
+        let mut s = RevocationState {
+            id: upper.clone(),
+            org: Value::Value("default".into()),
+            token_id: upper.clone(),
+            reason: Value::Null,
+            revoked_at: Value::Unknown,
+            revoked_by: Value::Unknown,
+        };
+        let t: Token = serde_json::from_value(serde_json::json!({
+            "id": id,
+            "org": "default",
+            "owner_id": "0190f0f0-0000-7000-8000-000000000002",
+            "owner": "ci",
+            "owner_kind": "bot",
+            "claims": [],
+            "scope": "org",
+            "created_at": "2024-01-01T00:00:00Z",
+            "created_by": "0190f0f0-0000-7000-8000-000000000003",
+            "created_by_name": "owner",
+            "expires_at": "2099-01-01T00:00:00Z",
+            "revoked_at": "2024-06-01T00:00:00Z",
+            "status": "revoked"
+        }))
+        .unwrap();
+        apply_revocation(&mut s, &t);
+        assert_eq!(s.id, upper, "the planned id is what apply returns");
+        assert_eq!(s.token_id, upper);
+        // Import (nothing planned): the canonical spelling.
+        let mut imported = RevocationState {
+            id: Value::Null,
+            token_id: Value::Null,
+            ..s
+        };
+        apply_revocation(&mut imported, &t);
+        assert_eq!(imported.id, Value::Value(id.to_string()));
     }
 }
