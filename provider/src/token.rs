@@ -14,8 +14,9 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use sigil_proto::api::{IssueToken, Token, UpdateToken};
+use sigil_proto::api::{IssueToken, IssuedToken, Token, UpdateToken};
 use sigil_proto::claims::ClaimSet;
+use sigil_proto::client::{Client, ClientError};
 use sigil_proto::duration::{format_duration, parse_duration_for};
 use sigil_proto::ErrorCode;
 use tf_provider::schema::{AttributeConstraint, AttributeType, Block, Description, Schema};
@@ -49,10 +50,98 @@ pub struct TokenPrivate {
     /// Unix time of the last successful refresh: the "now" rotation is decided against.
     #[serde(default)]
     pub checked_at: Option<i64>,
-    /// Set by import: the first plan adopts `expiry`, `keepers` and `rotate_before`
+    /// Set by import: the first plan after it adopts `expiry` and `keepers`
     /// from the configuration instead of replacing the token for them.
     #[serde(default)]
     pub imported: bool,
+    /// Refreshes seen since the import: the import's own (1) and the first
+    /// plan's (2). A third means that plan was applied, so adoption is over.
+    #[serde(default)]
+    pub import_reads: u8,
+}
+
+impl TokenPrivate {
+    fn fresh() -> Self {
+        TokenPrivate {
+            checked_at: Some(now().unix_timestamp()),
+            imported: false,
+            import_reads: 0,
+        }
+    }
+
+    /// Records a successful refresh at `at`.
+    ///
+    /// An imported token keeps `imported` for the refresh `terraform import`
+    /// itself makes and for the one of the first plan after it, so that plan
+    /// may adopt `expiry` and `keepers`. A plan's refresh is only kept when the
+    /// plan is applied: the next refresh after that ends adoption for good,
+    /// whether or not the first plan changed anything.
+    pub fn refreshed(mut self, at: i64) -> Self {
+        self.checked_at = Some(at);
+        if self.imported {
+            self.import_reads = self.import_reads.saturating_add(1);
+            if self.import_reads > 2 {
+                self.imported = false;
+                self.import_reads = 0;
+            }
+        }
+        self
+    }
+}
+
+/// A refresh older than this (seconds) makes a rotation decision worth a warning.
+const STALE_REFRESH: i64 = 24 * 3600;
+
+/// How many times `create` sends the issue request (same Idempotency-Key).
+const ISSUE_ATTEMPTS: u32 = 3;
+
+/// Whether a failed issue request may have been lost on the way (transport)
+/// or failed on the server's side (5xx): worth a retry with the same key, and,
+/// when the retries fail too, maybe minted all the same.
+fn retryable(e: &ClientError) -> bool {
+    match e {
+        ClientError::Transport { .. } => true,
+        _ => e.status().is_some_and(|s| s >= 500),
+    }
+}
+
+/// Sends the issue request up to `ISSUE_ATTEMPTS` times with the same
+/// Idempotency-Key, so a retry never mints a second token: the server answers
+/// a repeated key with the token the first request minted.
+pub async fn issue_with_retries(
+    client: &Client,
+    org: &str,
+    req: &IssueToken,
+    key: &str,
+    backoff: std::time::Duration,
+) -> Result<IssuedToken, ClientError> {
+    let mut attempt = 1;
+    loop {
+        match client.issue_token(org, req, Some(key)).await {
+            Err(e) if retryable(&e) && attempt < ISSUE_ATTEMPTS => {
+                tokio::time::sleep(backoff * attempt).await;
+                attempt += 1;
+            }
+            r => return r,
+        }
+    }
+}
+
+/// A 404 on a token: definite unless the org is out of reach, or the provider's
+/// token is app-scoped and cannot see this token's app.
+async fn token_not_found(
+    api: &Api,
+    org: &str,
+    id: uuid::Uuid,
+    app_id: &Value<String>,
+    err: &ClientError,
+) -> NotFound {
+    let blind = match (&api.app, app_id.as_ref_option()) {
+        (None, _) => false,
+        (Some(_), Some(app)) => api.client.get_app(org, app).await.is_err(),
+        (Some(_), None) => true,
+    };
+    confirm_not_found(api, org, &format!("token {id}"), err, blind).await
 }
 
 pub struct TokenResource(pub Shared);
@@ -353,8 +442,9 @@ impl Resource for TokenResource {
         match api.client.get_token(&org, id).await {
             Ok(t) if t.status == "active" => {
                 apply_token(&mut state, &t);
-                let mut p = private.unwrap_or_default();
-                p.checked_at = Some(now().unix_timestamp());
+                let p = private
+                    .unwrap_or_default()
+                    .refreshed(now().unix_timestamp());
                 Some((state, Some(p)))
             }
             Ok(t) => {
@@ -368,6 +458,12 @@ impl Resource for TokenResource {
                 None
             }
             Err(e) if e.is_not_found() => {
+                if !token_not_found(&api, &org, id, &state.app_id, &e)
+                    .await
+                    .gone_or_report(diags)
+                {
+                    return Some((state, private));
+                }
                 diags.root_warning(
                     format!("Token {id} no longer exists"),
                     "It is removed from the state; the next apply issues a new one.",
@@ -449,10 +545,30 @@ impl Resource for TokenResource {
                 if let (Ok(window), Some(exp)) =
                     (parse_duration_for("rotate_before", rb), parse_rfc3339(exp))
                 {
-                    let decided_at = private
-                        .as_ref()
-                        .and_then(|p| p.checked_at)
-                        .unwrap_or_else(|| now().unix_timestamp());
+                    let now = now().unix_timestamp();
+                    let checked_at = private.as_ref().and_then(|p| p.checked_at);
+                    let decided_at = checked_at.unwrap_or(now);
+                    if now - decided_at > STALE_REFRESH {
+                        diags.warning(
+                            "Rotation decided against an old refresh",
+                            format!(
+                                "Token {} was last read from the server at {} ({} ago; a plan with -refresh=false?): whether it is inside its rotate_before window ({rb}) is decided against that time, not now{}. Plan with refresh to decide against the current time.",
+                                prior.id.as_ref_option().map(String::as_str).unwrap_or("?"),
+                                time::OffsetDateTime::from_unix_timestamp(decided_at)
+                                    .map(rfc3339)
+                                    .unwrap_or_default(),
+                                format_duration(now - decided_at),
+                                if rotation_due(exp.unix_timestamp(), window, now)
+                                    && !rotation_due(exp.unix_timestamp(), window, decided_at)
+                                {
+                                    ", and by now it is inside the window: this plan does not rotate it, the next refreshed plan will"
+                                } else {
+                                    ""
+                                },
+                            ),
+                            AttributePath::new("rotate_before"),
+                        );
+                    }
                     if rotation_due(exp.unix_timestamp(), window, decided_at) {
                         let left = exp.unix_timestamp() - decided_at;
                         diags.warning(
@@ -476,6 +592,8 @@ impl Resource for TokenResource {
             return Some((s, private, Vec::new()));
         }
         self.plan_new(&mut s, &config);
+        // The new token is issued with these claims: check them now, not at apply.
+        self.check_claims(diags, &s).await;
         Some((
             s,
             private,
@@ -526,20 +644,36 @@ impl Resource for TokenResource {
             app: planned.app_id.as_ref_option().cloned(),
             claims,
         };
-        // One key per create: a retried request never mints a second token.
+        // One key per create, sent with every retry: a retried request never
+        // mints a second token.
         let key = uuid::Uuid::new_v4().to_string();
-        match api.client.issue_token(&org, &req, Some(&key)).await {
+        let backoff = std::time::Duration::from_millis(500);
+        match issue_with_retries(&api.client, &org, &req, &key, backoff).await {
             Ok(issued) => {
                 let mut s = planned;
                 apply_token(&mut s, &issued.metadata);
                 s.token = Value::Value(issued.token.into_inner());
-                Some((
-                    s,
-                    Some(TokenPrivate {
-                        checked_at: Some(now().unix_timestamp()),
-                        imported: false,
-                    }),
-                ))
+                Some((s, Some(TokenPrivate::fresh())))
+            }
+            Err(e) if retryable(&e) => {
+                api_error(diags, "Cannot issue the token", &e, &field_attr);
+                diags.root_error(
+                    "A token may have been issued all the same",
+                    format!(
+                        "The issue request failed {ISSUE_ATTEMPTS} times in a way that does not \
+                         tell whether the server minted a token (Idempotency-Key {key}). Look \
+                         for it among the active tokens of bot {} in org {org:?}{}, e.g. \
+                         `sigil tokens list --org {org} -u {}` or the `sigil_tokens` data \
+                         source, and revoke it (or import it) before applying again.",
+                        req.owner,
+                        match &req.label {
+                            Some(l) => format!(" with label {l:?}"),
+                            None => String::new(),
+                        },
+                        req.owner,
+                    ),
+                );
+                None
             }
             Err(e) => {
                 api_error(diags, "Cannot issue the token", &e, &field_attr);
@@ -582,6 +716,7 @@ impl Resource for TokenResource {
         }
         let mut p = private.unwrap_or_default();
         p.imported = false;
+        p.import_reads = 0;
         Some((s, Some(p)))
     }
 
@@ -615,7 +750,12 @@ impl Resource for TokenResource {
             };
             let t = match api.client.get_token(&org, id).await {
                 Ok(t) => t,
-                Err(e) if e.is_not_found() => return Some(()),
+                Err(e) if e.is_not_found() => {
+                    return token_not_found(&api, &org, id, &prior.app_id, &e)
+                        .await
+                        .gone_or_report(diags)
+                        .then_some(());
+                }
                 Err(e) => {
                     api_error(diags, &format!("Cannot read token {id}"), &e, &no_field);
                     return None;
@@ -642,7 +782,10 @@ impl Resource for TokenResource {
                     );
                     Some(())
                 }
-                Err(e) if e.is_not_found() => Some(()),
+                Err(e) if e.is_not_found() => token_not_found(&api, &org, id, &prior.app_id, &e)
+                    .await
+                    .gone_or_report(diags)
+                    .then_some(()),
                 Err(e) => {
                     api_error(diags, &format!("Cannot shorten token {id}"), &e, &no_field);
                     None
@@ -655,7 +798,10 @@ impl Resource for TokenResource {
             .await
         {
             Ok(_) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
+            Err(e) if e.is_not_found() => token_not_found(&api, &org, id, &prior.app_id, &e)
+                .await
+                .gone_or_report(diags)
+                .then_some(()),
             Err(e) => {
                 api_error(diags, &format!("Cannot revoke token {id}"), &e, &no_field);
                 None
@@ -702,6 +848,7 @@ impl Resource for TokenResource {
                     Some(TokenPrivate {
                         checked_at: None,
                         imported: true,
+                        import_reads: 0,
                     }),
                 ))
             }
@@ -726,6 +873,249 @@ impl Resource for TokenResource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn token_state() -> TokenState {
+        TokenState {
+            id: Value::Value("0190f0f0-0000-7000-8000-000000000001".into()),
+            org: Value::Value("default".into()),
+            bot_id: Value::Value("0190f0f0-0000-7000-8000-000000000002".into()),
+            label: Value::Null,
+            expiry: Value::Null,
+            expires_at: Value::Value("2099-01-01T00:00:00Z".into()),
+            app_id: Value::Null,
+            claims: to_set(&["machines:get:*".to_string()]),
+            rotate_before: Value::Null,
+            grace_period: Value::Null,
+            keepers: Value::Null,
+            token: Value::Null,
+            created_at: Value::Value("2024-01-01T00:00:00Z".into()),
+            created_by: Value::Value("0190f0f0-0000-7000-8000-000000000003".into()),
+            scope: Value::Value("org".into()),
+        }
+    }
+
+    fn with_keepers(mut s: TokenState) -> TokenState {
+        s.keepers = Value::Value(
+            [("generation".to_string(), Value::Value("1".to_string()))]
+                .into_iter()
+                .collect(),
+        );
+        s
+    }
+
+    /// Plans `config` against an imported token whose private state went
+    /// through `refreshes` refreshes; the attributes that force a replacement.
+    fn plan_after_import(refreshes: usize, config: TokenState) -> Vec<AttributePath> {
+        let mut p = TokenPrivate {
+            checked_at: None,
+            imported: true,
+            import_reads: 0,
+        };
+        for _ in 0..refreshes {
+            p = p.refreshed(now().unix_timestamp());
+        }
+        let r = TokenResource(Shared::default());
+        let mut diags = Diagnostics::default();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (_, _, replace) = rt
+            .block_on(r.plan_update(
+                &mut diags,
+                token_state(),
+                config.clone(),
+                config,
+                Some(p),
+                Value::Null,
+            ))
+            .unwrap();
+        replace
+    }
+
+    #[test]
+    fn only_the_first_plan_after_an_import_adopts_keepers() {
+        // `terraform import` refreshes once, the first plan once: it adopts.
+        assert!(plan_after_import(2, with_keepers(token_state())).is_empty());
+        // That plan applied (no changes), the next refresh ends adoption.
+        assert_eq!(
+            plan_after_import(3, with_keepers(token_state())),
+            vec![AttributePath::new("keepers")]
+        );
+        assert_eq!(
+            plan_after_import(7, with_keepers(token_state())),
+            vec![AttributePath::new("keepers")]
+        );
+        // A token that was never imported is never adopted from.
+        let mut p = TokenPrivate::fresh();
+        for _ in 0..3 {
+            p = p.refreshed(now().unix_timestamp());
+            assert!(!p.imported);
+        }
+    }
+
+    #[test]
+    fn a_rotation_decided_against_an_old_refresh_warns() {
+        let plan = |checked_ago: i64| {
+            let mut s = token_state();
+            s.expiry = Value::Value("100d".into());
+            s.rotate_before = Value::Value("1d".into());
+            let p = TokenPrivate {
+                checked_at: Some(now().unix_timestamp() - checked_ago),
+                ..TokenPrivate::default()
+            };
+            let mut diags = Diagnostics::default();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            // `expires_at` is computed from `expiry`: not in the configuration.
+            let config = TokenState {
+                expires_at: Value::Null,
+                ..s.clone()
+            };
+            rt.block_on(TokenResource(Shared::default()).plan_update(
+                &mut diags,
+                s.clone(),
+                s,
+                config,
+                Some(p),
+                Value::Null,
+            ))
+            .unwrap();
+            diags
+                .warnings
+                .iter()
+                .map(|d| d.summary.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert!(plan(60).is_empty());
+        assert_eq!(
+            plan(2 * 24 * 3600),
+            vec!["Rotation decided against an old refresh".to_string()]
+        );
+    }
+
+    /// A one-connection-at-a-time HTTP server answering `answers` in turn and
+    /// recording each request's Idempotency-Key.
+    async fn fake_server(answers: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let keys = Arc::new(Mutex::new(Vec::new()));
+        let seen = keys.clone();
+        tokio::spawn(async move {
+            for (status, body) in answers {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Read the head, then the body by Content-Length.
+                let (head_end, length) = loop {
+                    let n = sock.read(&mut chunk).await.unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                            .unwrap_or(0);
+                        let key = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("idempotency-key:"))
+                            .map(|v| v.trim().to_string())
+                            .unwrap_or_default();
+                        seen.lock().unwrap().push(key);
+                        break (i + 4, length);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let n = sock.read(&mut chunk).await.unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let resp = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                sock.write_all(resp.as_bytes()).await.unwrap();
+                sock.shutdown().await.unwrap();
+            }
+        });
+        (format!("http://{addr}"), keys)
+    }
+
+    fn issued_body() -> String {
+        serde_json::json!({
+            "token": "header.payload.signature",
+            "id": "0190f0f0-0000-7000-8000-000000000001",
+            "org": "default",
+            "owner_id": "0190f0f0-0000-7000-8000-000000000002",
+            "owner": "ci",
+            "owner_kind": "bot",
+            "claims": [],
+            "scope": "org",
+            "created_at": "2024-01-01T00:00:00Z",
+            "created_by": "0190f0f0-0000-7000-8000-000000000003",
+            "created_by_name": "owner",
+            "expires_at": "2099-01-01T00:00:00Z",
+            "status": "active"
+        })
+        .to_string()
+    }
+
+    fn unavailable() -> (u16, String) {
+        (
+            503,
+            r#"{"error":{"code":"unavailable","message":"try again"}}"#.to_string(),
+        )
+    }
+
+    async fn issue(endpoint: &str) -> Result<IssuedToken, ClientError> {
+        let client = Client::new(endpoint, None).unwrap();
+        let req = IssueToken {
+            owner: "ci".into(),
+            ..Default::default()
+        };
+        let backoff = std::time::Duration::from_millis(1);
+        issue_with_retries(&client, "default", &req, "key-1", backoff).await
+    }
+
+    #[tokio::test]
+    async fn issue_retries_5xx_with_the_same_idempotency_key() {
+        let (endpoint, keys) =
+            fake_server(vec![unavailable(), unavailable(), (201, issued_body())]).await;
+        let issued = issue(&endpoint).await.unwrap();
+        assert_eq!(issued.metadata.owner, "ci");
+        assert_eq!(*keys.lock().unwrap(), vec!["key-1"; 3]);
+    }
+
+    #[tokio::test]
+    async fn issue_gives_up_after_three_attempts_and_never_retries_a_4xx() {
+        let (endpoint, keys) = fake_server(vec![unavailable(), unavailable(), unavailable()]).await;
+        let e = issue(&endpoint).await.unwrap_err();
+        assert!(retryable(&e), "{e}");
+        assert_eq!(keys.lock().unwrap().len(), 3);
+
+        let bad = (
+            422,
+            r#"{"error":{"code":"claims_exceed_owner","message":"no"}}"#.to_string(),
+        );
+        let (endpoint, keys) = fake_server(vec![bad]).await;
+        let e = issue(&endpoint).await.unwrap_err();
+        assert!(!retryable(&e));
+        assert_eq!(keys.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn issue_retries_a_broken_connection() {
+        // Nothing listens on the port at first: a transport error, retried.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let e = issue(&format!("http://{addr}")).await.unwrap_err();
+        assert!(matches!(e, ClientError::Transport { .. }), "{e}");
+        assert!(retryable(&e));
+    }
 
     #[test]
     fn rotation_window() {
