@@ -42,6 +42,11 @@ pub struct ServerArgs {
     /// Failed authentications a client may make per minute before it gets 429.
     #[arg(long, env = "SIGIL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub auth_failures_per_minute: u32,
+    /// Behind one reverse proxy: take the client address from the last
+    /// `X-Forwarded-For` entry (the one the proxy appended) for rate limiting
+    /// and the audit log. Only set it when every request comes through that proxy.
+    #[arg(long, env = "SIGIL_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
     /// Log as JSON lines.
     #[arg(long, env = "SIGIL_LOG_JSON")]
     pub log_json: bool,

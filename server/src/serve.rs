@@ -59,6 +59,7 @@ pub fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
             &args.default_token_lifetime,
         )?,
         auth_failures_per_minute: args.auth_failures_per_minute,
+        trust_forwarded_for: args.trust_forwarded_for,
         ..Settings::default()
     })
 }

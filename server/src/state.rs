@@ -14,6 +14,8 @@ pub struct Settings {
     pub max_user_token_lifetime: i64,
     pub default_token_lifetime: i64,
     pub auth_failures_per_minute: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry.
+    pub trust_forwarded_for: bool,
     /// The org whose principals may administer other orgs.
     pub root_org: String,
 }
@@ -25,6 +27,7 @@ impl Default for Settings {
             max_user_token_lifetime: 24 * 3600,
             default_token_lifetime: 90 * 86_400,
             auth_failures_per_minute: 30,
+            trust_forwarded_for: false,
             root_org: "default".into(),
         }
     }

@@ -162,8 +162,23 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
 
 // ---------- extractors ----------
 
-/// The client's address, when the server was started with connect info.
-pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+/// The client's address: the TCP peer, or — behind a trusted proxy — the last
+/// `X-Forwarded-For` entry, which that proxy appended (earlier entries are the
+/// client's own word and are ignored).
+pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    if state.settings.trust_forwarded_for {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .and_then(|ip| ip.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -189,7 +204,7 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ip = client_ip(parts);
+        let ip = client_ip(parts, state);
         let now = state.now();
         // Over the limit, a client still gets in with a valid token (its
         // address may be a proxy shared with the attacker); only further

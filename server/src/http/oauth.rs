@@ -77,7 +77,7 @@ async fn revoke(State(state): State<AppState>, req: Request) -> ApiResult<Status
         // Expired or forged: nothing to revoke.
         Err(_) => return Ok(StatusCode::OK),
     };
-    let ip = client_ip(&parts);
+    let ip = client_ip(&parts, &state);
     // The caller, when it authenticated, is the actor; otherwise the token's owner.
     let caller = match bearer(&parts) {
         Some(_) => Auth::from_request_parts(&mut parts, &state).await.ok(),

@@ -14,7 +14,8 @@ both!(
     time_bounds_have_zero_leeway,
     revoked_deleted_shrunk,
     other_org_and_other_app,
-    rate_limit_on_failures
+    rate_limit_on_failures,
+    forwarded_for_only_behind_a_trusted_proxy
 );
 
 fn b64(v: &Value) -> String {
@@ -330,4 +331,62 @@ async fn rate_limit_on_failures(c: Ctx) {
         StatusCode::UNAUTHORIZED,
         "a new window"
     );
+}
+
+async fn forwarded_for_only_behind_a_trusted_proxy(c: Ctx) {
+    let db = match c.backend {
+        sigil_server::store::Backend::Sqlite => crate::harness::Db::Sqlite,
+        sigil_server::store::Backend::Postgres => crate::harness::Db::Postgres,
+    };
+    drop(c);
+    let from = |c: &Ctx, xff: &str| {
+        let req = axum::http::Request::builder()
+            .uri("/v1/whoami")
+            .header("authorization", "Bearer bad")
+            .header("x-forwarded-for", xff)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let app = c.app.clone();
+        async move {
+            use tower::ServiceExt;
+            app.oneshot(req).await.unwrap().status()
+        }
+    };
+    // Behind a trusted proxy, the proxy-appended address is the client.
+    let settings = sigil_server::state::Settings {
+        auth_failures_per_minute: 2,
+        trust_forwarded_for: true,
+        ..Default::default()
+    };
+    let c = Ctx::with_settings(db, settings).await;
+    for _ in 0..2 {
+        assert_eq!(
+            from(&c, "6.6.6.6, 10.0.0.1").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(from(&c, "10.0.0.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        from(&c, "10.0.0.2").await,
+        StatusCode::UNAUTHORIZED,
+        "another client is not limited"
+    );
+    // A spoofed first entry does not dodge the limit: only the last one counts.
+    assert_eq!(
+        from(&c, "1.2.3.4, 10.0.0.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Without the flag the header is the client's own word: ignored.
+    let db = match c.backend {
+        sigil_server::store::Backend::Sqlite => crate::harness::Db::Sqlite,
+        sigil_server::store::Backend::Postgres => crate::harness::Db::Postgres,
+    };
+    let settings = sigil_server::state::Settings {
+        auth_failures_per_minute: 2,
+        ..Default::default()
+    };
+    let c = Ctx::with_settings(db, settings).await;
+    assert_eq!(from(&c, "10.0.0.1").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(from(&c, "10.0.0.2").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(from(&c, "10.0.0.3").await, StatusCode::TOO_MANY_REQUESTS);
 }
