@@ -16,34 +16,54 @@ fn per_call(d: Duration) -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let dir = tempfile::tempdir()?;
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        );
         let store = Store::connect(&url).await?;
-        let state = AppState::new(store, MasterKey::generate(), Clock::system(), Settings::default()).await?;
+        let state = AppState::new(
+            store,
+            MasterKey::generate(),
+            Clock::system(),
+            Settings::default(),
+        )
+        .await?;
         let token = sigil_server::serve::bootstrap(&state, "default".into(), 86_400)
             .await?
             .ok_or_else(|| anyhow::anyhow!("not bootstrapped"))?;
         let t = token.expose();
-        authenticate(&state, t, false).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        authenticate(&state, t, false)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
 
         let start = Instant::now();
         for _ in 0..N {
-            authenticate(&state, t, false).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            authenticate(&state, t, false)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
         let hit = start.elapsed();
 
         let start = Instant::now();
         for _ in 0..N {
             state.verify_cache.clear();
-            authenticate(&state, t, false).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            authenticate(&state, t, false)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
         let miss = start.elapsed();
 
         println!("authenticate, cache hit : {:8.1} µs/call", per_call(hit));
         println!("authenticate, cache miss: {:8.1} µs/call", per_call(miss));
-        println!("miss / hit ratio        : {:8.2}", miss.as_secs_f64() / hit.as_secs_f64());
+        println!(
+            "miss / hit ratio        : {:8.2}",
+            miss.as_secs_f64() / hit.as_secs_f64()
+        );
         Ok(())
     })
 }
