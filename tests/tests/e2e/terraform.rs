@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use sigil_e2e::{provider_bin, workspace, TestServer};
-use sigil_proto::api::{CreateBot, IssueToken, TokenFilter, UpdateToken};
+use sigil_proto::api::{CreateBot, CreateOrg, IssueToken, TokenFilter, UpdateToken};
 use sigil_proto::client::Client;
 use sigil_proto::SecretString;
 
@@ -324,6 +324,53 @@ output "id" {{
     assert!(!denied.stdout.contains("will be created"), "{denied:?}");
     assert_eq!(tf.state_list(), before);
 
+    // A token of another org gets 404 for the whole `default` org: that is not
+    // "deleted". The refresh fails, naming the org, and the state keeps everything.
+    rt().block_on(c.create_org(&CreateOrg {
+        name: "acme".into(),
+        max_token_lifetime: None,
+    }))
+    .unwrap();
+    rt().block_on(c.create_bot(
+        "acme",
+        &CreateBot {
+            username: "outsider".into(),
+            permissions: vec!["bots,tokens:get,list:*".into()],
+            ..Default::default()
+        },
+    ))
+    .unwrap();
+    let outsider = rt()
+        .block_on(c.issue_token(
+            "acme",
+            &IssueToken {
+                owner: "outsider".into(),
+                expiry: Some("1h".into()),
+                ..Default::default()
+            },
+            None,
+        ))
+        .unwrap();
+    let elsewhere = tf.run_in(
+        tf.path(),
+        &["plan", "-input=false", "-detailed-exitcode"],
+        outsider.token.expose(),
+    );
+    assert_eq!(elsewhere.code, 1, "{elsewhere:?}");
+    assert!(
+        elsewhere.stderr.contains("Cannot tell whether")
+            && elsewhere
+                .stderr
+                .contains(r#"org "default" is not reachable"#),
+        "{elsewhere:?}"
+    );
+    assert!(
+        !elsewhere.stdout.contains("will be created"),
+        "{elsewhere:?}"
+    );
+    assert!(!elsewhere.all().contains(outsider.token.expose()));
+    assert_eq!(tf.state_list(), before);
+
     // An unreachable server is an error too, never a re-creation.
     let down = Command::new(terraform_bin())
         .args(["plan", "-input=false", "-detailed-exitcode", "-no-color"])
@@ -419,7 +466,6 @@ output "id" {
     );
     assert!(p.all().contains("rotate_before"), "{p:?}");
 
-    // The saved plan applies as shown.
     tf.ok(&["apply", "-input=false", plan_file.to_str().unwrap()]);
     let (jwt2, id2) = (tf.output("jwt"), tf.output("id"));
     assert_ne!(id1, id2);
@@ -434,6 +480,87 @@ output "id" {
         .unwrap();
     assert!(old.expires_at <= time::OffsetDateTime::now_utc() + time::Duration::minutes(11));
     assert_eq!(tf.plan().code, 0, "the new token is outside the window");
+}
+
+/// Rotation is decided at plan time: a plan saved just before the token's
+/// rotate_before window opens still applies as shown once it has opened, and
+/// only a fresh plan replaces the token. The saved plan changes the label, so
+/// Terraform asks the provider to plan the token again at apply: a provider
+/// that re-decided the rotation there would fail the apply ("inconsistent
+/// final plan"); a saved plan with no changes would not even reach it.
+#[test]
+fn a_saved_plan_applies_as_shown_after_the_rotation_window_opened() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    let config = |label: &str| {
+        format!(
+            r#"
+resource "sigil_bot" "b" {{
+  username    = "windowed"
+  permissions = ["machines:get:*"]
+}}
+
+resource "sigil_token" "t" {{
+  bot_id        = sigil_bot.b.id
+  label         = "{label}"
+  expiry        = "50s"
+  rotate_before = "30s"
+}}
+
+output "id" {{
+  value = sigil_token.t.id
+}}
+"#
+        )
+    };
+    tf.config(&config("one"));
+    tf.apply();
+    let id1 = tf.output("id");
+    tf.config(&config("two"));
+    let plan_file = tf.path().join("label.tfplan");
+    let p = tf.run(&[
+        "plan",
+        "-input=false",
+        "-detailed-exitcode",
+        &format!("-out={}", plan_file.display()),
+    ]);
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(
+        p.stdout.contains("sigil_token.t will be updated in-place")
+            && !p.all().contains("Token rotation planned"),
+        "outside the window when planned: {p:?}"
+    );
+
+    // Wait (polling the clock) until the window has opened.
+    let t = rt()
+        .block_on(owner(&server).get_token("default", id1.parse().unwrap()))
+        .unwrap();
+    let opens = t.expires_at - time::Duration::seconds(30) + time::Duration::seconds(1);
+    loop {
+        let left = opens - time::OffsetDateTime::now_utc();
+        if left <= time::Duration::ZERO {
+            break;
+        }
+        std::thread::sleep(
+            left.unsigned_abs()
+                .min(std::time::Duration::from_millis(500)),
+        );
+    }
+
+    let a = tf.ok(&["apply", "-input=false", plan_file.to_str().unwrap()]);
+    assert!(!a.all().contains("Token rotation planned"), "{a:?}");
+    assert_eq!(tf.output("id"), id1, "the saved plan replaced nothing");
+    let live = rt()
+        .block_on(owner(&server).get_token("default", id1.parse().unwrap()))
+        .unwrap();
+    assert_eq!(live.status, "active");
+    assert_eq!(live.label.as_deref(), Some("two"), "and did what it showed");
+
+    // A fresh plan decides again, now inside the window, and says why.
+    let p = tf.plan();
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(p.stdout.contains("sigil_token.t must be replaced"), "{p:?}");
+    assert!(p.all().contains("Token rotation planned"), "{p:?}");
 }
 
 #[test]
@@ -482,7 +609,9 @@ resource "sigil_token_revocation" "already" {{
   token_id = "{}"
 }}
 "#,
-        leaked.metadata.id, already.metadata.id
+        leaked.metadata.id,
+        // Upper case: the planned `id` (this spelling) is what apply returns.
+        already.metadata.id.to_string().to_uppercase()
     ));
     tf.apply();
     assert!(
@@ -683,6 +812,63 @@ resource "sigil_token" "t" {
     );
     let show = tf.ok(&["state", "show", "sigil_token.t"]).stdout;
     assert!(show.contains(&bot.id.to_string()), "{show}");
+
+    // A token whose configuration matches at once: the first plan after the
+    // import has nothing to adopt. Once that plan is applied, adoption is over:
+    // adding keepers later replaces the token like for any other.
+    let plain = rt
+        .block_on(c.issue_token(
+            "default",
+            &IssueToken {
+                owner: "imported".into(),
+                label: Some("plain".into()),
+                expiry: Some("30d".into()),
+                ..Default::default()
+            },
+            None,
+        ))
+        .unwrap();
+    let with_plain = |keepers: &str| {
+        format!(
+            r#"
+resource "sigil_bot" "b" {{
+  username    = "imported"
+  description = "made by hand"
+  permissions = ["machines:get,list:*"]
+}}
+
+resource "sigil_token" "t" {{
+  bot_id = sigil_bot.b.id
+  label  = "by-hand"
+  expiry = "30d"
+}}
+
+resource "sigil_token" "plain" {{
+  bot_id = sigil_bot.b.id
+  label  = "plain"
+  {keepers}
+}}
+"#
+        )
+    };
+    tf.config(&with_plain(""));
+    tf.ok(&[
+        "import",
+        "-input=false",
+        "sigil_token.plain",
+        &plain.metadata.id.to_string(),
+    ]);
+    let p = tf.plan();
+    assert_eq!(p.code, 0, "nothing to adopt: {p:?}");
+    tf.apply();
+    tf.config(&with_plain(r#"keepers = { generation = "2" }"#));
+    let p = tf.plan();
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(
+        p.stdout.contains("sigil_token.plain must be replaced"),
+        "a keepers change after adoption replaces the token: {p:?}"
+    );
+    tf.config(&with_plain(""));
 
     // Import by id works too.
     tf.ok(&["state", "rm", "sigil_bot.b"]);
@@ -928,7 +1114,7 @@ output "ds_token" {{
 fn keepers_force_a_new_token_and_the_old_one_is_revoked() {
     let server = TestServer::start();
     let tf = Tf::new(&server);
-    let config = |generation: u32| {
+    let config = |generation: u32, claims: &str| {
         format!(
             r#"
 resource "sigil_bot" "b" {{
@@ -939,6 +1125,7 @@ resource "sigil_bot" "b" {{
 resource "sigil_token" "t" {{
   bot_id  = sigil_bot.b.id
   keepers = {{ generation = "{generation}" }}
+  {claims}
 }}
 
 output "jwt" {{
@@ -948,7 +1135,7 @@ output "jwt" {{
 "#
         )
     };
-    tf.config(&config(1));
+    tf.config(&config(1, ""));
     tf.apply();
     let jwt1 = tf.output("jwt");
     assert_eq!(
@@ -956,7 +1143,7 @@ output "jwt" {{
         0,
         "server-default expiry and claims are stable"
     );
-    tf.config(&config(2));
+    tf.config(&config(2, ""));
     let p = tf.plan();
     assert!(p.stdout.contains("sigil_token.t must be replaced"), "{p:?}");
     tf.apply();
@@ -966,4 +1153,15 @@ output "jwt" {{
         "the old token is revoked on replacement"
     );
     assert!(accepted(&server, &jwt2));
+
+    // A replacement is checked like a creation: claims beyond the bot's
+    // permissions fail the plan, not the apply (after the old token is gone).
+    tf.config(&config(3, r#"claims = ["machines:get,delete:*"]"#));
+    let p = tf.plan();
+    assert_eq!(p.code, 1, "{p:?}");
+    assert!(
+        p.stderr.contains("Claims beyond the bot's permissions"),
+        "{p:?}"
+    );
+    assert!(accepted(&server, &jwt2), "nothing was applied");
 }
