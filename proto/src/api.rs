@@ -1,20 +1,31 @@
 //! REST request and response types of `/v1`. Times are RFC 3339 on the wire.
 
 use crate::secret::SecretString;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// An RFC 3339 time, in the OpenAPI document.
+fn rfc3339(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "format": "date-time"})
+}
+
+fn rfc3339_or_null(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "format": "date-time", "nullable": true})
+}
+
 /// One page of a list; pass `next_cursor` back as `cursor` for the next one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "PageOf{T}")]
 pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default)]
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Org {
     pub id: Uuid,
     pub name: String,
@@ -22,10 +33,11 @@ pub struct Org {
     #[serde(default)]
     pub max_token_lifetime: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateOrg {
     pub name: String,
     /// A cap on token lifetimes in this org: a duration such as `90d`.
@@ -33,26 +45,28 @@ pub struct CreateOrg {
     pub max_token_lifetime: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct User {
     pub id: Uuid,
     pub org: String,
     pub email: String,
     pub permissions: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateUser {
     pub email: String,
     #[serde(default)]
     pub permissions: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -60,7 +74,7 @@ pub struct UpdateUser {
     pub permissions: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Bot {
     pub id: Uuid,
     pub org: String,
@@ -75,12 +89,14 @@ pub struct Bot {
     #[serde(default)]
     pub token_count: i64,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateBot {
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,7 +108,7 @@ pub struct CreateBot {
 }
 
 /// `PATCH …/bots/{bot}`: fields left out stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateBot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
@@ -106,28 +122,29 @@ pub struct UpdateBot {
 }
 
 /// `PUT …/bots/{bot}/identities/{service}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PutIdentity {
     /// The bot's identity in that service (a user id, an ARN, a login).
     pub identity: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct App {
     pub id: Uuid,
     pub org: String,
     pub name: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateApp {
     pub name: String,
 }
 
 /// Token metadata. The JWT itself is only in [`IssuedToken`], once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Token {
     pub id: Uuid,
     pub org: String,
@@ -147,16 +164,20 @@ pub struct Token {
     #[serde(default)]
     pub app: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub created_at: OffsetDateTime,
     /// Id of the principal that issued it.
     pub created_by: Uuid,
     /// Name of the principal that issued it.
     pub created_by_name: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub expires_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(schema_with = "rfc3339_or_null")]
     pub last_used_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(schema_with = "rfc3339_or_null")]
     pub revoked_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub revoked_by: Option<Uuid>,
@@ -167,7 +188,7 @@ pub struct Token {
 }
 
 /// `POST /v1/orgs/{org}/tokens`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IssueToken {
     /// The bot or user the token is for: id, bot username or user email.
     pub owner: String,
@@ -189,7 +210,7 @@ pub struct IssueToken {
 }
 
 /// The answer to an issue: the metadata plus the JWT, shown this once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IssuedToken {
     pub token: SecretString,
     #[serde(flatten)]
@@ -197,7 +218,7 @@ pub struct IssuedToken {
 }
 
 /// `PATCH /v1/orgs/{org}/tokens/{id}`: change the label, or shorten the expiry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateToken {
     /// A new label; an empty string clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,14 +230,14 @@ pub struct UpdateToken {
 }
 
 /// `DELETE /v1/orgs/{org}/tokens/{id}` (optional body).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RevokeToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
 /// Query of `GET /v1/orgs/{org}/tokens`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenFilter {
     /// Owner id, bot username or user email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,7 +256,7 @@ pub struct TokenFilter {
 }
 
 /// Query of any other list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ListQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -244,7 +265,7 @@ pub struct ListQuery {
 }
 
 /// `POST /v1/revoke` (RFC 7009): form or JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RevokeByValue {
     pub token: SecretString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -252,7 +273,7 @@ pub struct RevokeByValue {
 }
 
 /// `POST /v1/introspect` (RFC 7662): form or JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IntrospectRequest {
     pub token: SecretString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -260,7 +281,7 @@ pub struct IntrospectRequest {
 }
 
 /// RFC 7662 answer. An inactive token answers only `{"active": false}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Introspection {
     pub active: bool,
     /// Space-separated effective claims.
@@ -293,24 +314,25 @@ pub struct Introspection {
 }
 
 /// One entry of the revocation feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Revocation {
     pub token_id: Uuid,
     pub org: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub revoked_at: OffsetDateTime,
     /// Pass as `since` to resume after this entry.
     pub cursor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RevocationFeed {
     pub items: Vec<Revocation>,
     /// The cursor to pass as `since` next time.
     pub cursor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditEntry {
     pub id: Uuid,
     pub org: String,
@@ -323,10 +345,11 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
     pub client_ip: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Whoami {
     pub id: Uuid,
     /// `bot` or `user`.
@@ -339,13 +362,15 @@ pub struct Whoami {
     /// Effective claims: the token's claims ∩ the owner's current permissions.
     pub claims: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub expires_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SigningKey {
     pub kid: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

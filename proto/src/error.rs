@@ -50,6 +50,7 @@ error_codes! {
     Forbidden = ("forbidden", 403, "The caller's effective rights do not allow this."),
     Escalation = ("escalation", 403, "The request would grant more than the caller holds."),
     NotFound = ("not_found", 404, "No such object in this org (objects of other orgs are not found either)."),
+    MethodNotAllowed = ("method_not_allowed", 405, "The route exists, but not with this method."),
     Conflict = ("conflict", 409, "An object with this name already exists."),
     ClaimsExceedOwner = ("claims_exceed_owner", 422, "A token's claims go beyond its owner's permissions."),
     LifetimeExceeded = ("lifetime_exceeded", 422, "The expiry is beyond what the org or the owner's kind allows."),
@@ -80,13 +81,24 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
+impl schemars::JsonSchema for ErrorCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = ErrorCode::TABLE.iter().map(|(c, _, _)| *c).collect();
+        schemars::json_schema!({ "type": "string", "enum": codes })
+    }
+}
+
 /// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,

@@ -6,6 +6,7 @@
 mod apps;
 mod bots;
 mod oauth;
+mod openapi;
 mod ops;
 mod orgs;
 mod tokens;
@@ -43,7 +44,10 @@ pub fn app(state: AppState) -> Router {
         .merge(oauth::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(ErrorCode::InvalidInput, "method not allowed on this route")
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "method not allowed on this route",
+            )
         })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -80,85 +84,6 @@ async fn count_requests(
         .inc_request(method.as_str(), resp.status().as_u16());
     resp
 }
-
-/// The routes, for the OpenAPI document: (method, path, summary).
-pub const ROUTES: &[(&str, &str, &str)] = &[
-    ("get", "/healthz", "Liveness"),
-    ("get", "/readyz", "Readiness: the database is reachable"),
-    ("get", "/metrics", "Prometheus metrics"),
-    ("get", "/openapi.json", "This document"),
-    (
-        "get",
-        "/.well-known/jwks.json",
-        "Public keys that may verify a live token",
-    ),
-    (
-        "get",
-        "/v1/whoami",
-        "The calling principal, its org and effective claims",
-    ),
-    ("post", "/v1/orgs", "Create an org"),
-    ("get", "/v1/orgs", "List orgs"),
-    ("get", "/v1/orgs/{org}", "View an org"),
-    ("post", "/v1/orgs/{org}/users", "Create a user"),
-    ("get", "/v1/orgs/{org}/users", "List users"),
-    ("get", "/v1/orgs/{org}/users/{user}", "View a user"),
-    ("patch", "/v1/orgs/{org}/users/{user}", "Update a user"),
-    (
-        "delete",
-        "/v1/orgs/{org}/users/{user}",
-        "Delete a user and revoke its tokens",
-    ),
-    ("post", "/v1/orgs/{org}/bots", "Create a bot"),
-    ("get", "/v1/orgs/{org}/bots", "List bots with token counts"),
-    ("get", "/v1/orgs/{org}/bots/{bot}", "View a bot"),
-    ("patch", "/v1/orgs/{org}/bots/{bot}", "Update a bot"),
-    (
-        "delete",
-        "/v1/orgs/{org}/bots/{bot}",
-        "Delete a bot and revoke all its tokens",
-    ),
-    (
-        "put",
-        "/v1/orgs/{org}/bots/{bot}/identities/{service}",
-        "Set one identity",
-    ),
-    (
-        "delete",
-        "/v1/orgs/{org}/bots/{bot}/identities/{service}",
-        "Delete one identity",
-    ),
-    ("post", "/v1/orgs/{org}/apps", "Create an app"),
-    ("get", "/v1/orgs/{org}/apps", "List apps"),
-    ("get", "/v1/orgs/{org}/apps/{app}", "View an app"),
-    (
-        "delete",
-        "/v1/orgs/{org}/apps/{app}",
-        "Delete an app and revoke its tokens",
-    ),
-    (
-        "post",
-        "/v1/orgs/{org}/tokens",
-        "Issue a token (Idempotency-Key supported)",
-    ),
-    ("get", "/v1/orgs/{org}/tokens", "List tokens"),
-    ("get", "/v1/orgs/{org}/tokens/{id}", "View a token"),
-    (
-        "patch",
-        "/v1/orgs/{org}/tokens/{id}",
-        "Change the label or shorten the expiry",
-    ),
-    (
-        "delete",
-        "/v1/orgs/{org}/tokens/{id}",
-        "Revoke a token (idempotent)",
-    ),
-    ("post", "/v1/revoke", "Revoke by token string (RFC 7009)"),
-    ("post", "/v1/introspect", "Introspect a token (RFC 7662)"),
-    ("get", "/v1/revocations", "The revocation feed"),
-    ("get", "/v1/orgs/{org}/audit", "The audit log"),
-    ("post", "/v1/keys/rotate", "Add a new signing key"),
-];
 
 // ---------- extractors ----------
 

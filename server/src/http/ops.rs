@@ -1,7 +1,7 @@
 //! Operations: health, readiness, metrics, OpenAPI, JWKS; and the small
 //! caller-wide routes: whoami, key rotation, the revocation feed, the audit log.
 
-use super::{audit, authorize, org_for, page_params, paginate, to_uuid, Auth, ROUTES};
+use super::{audit, authorize, org_for, page_params, paginate, to_uuid, Auth};
 use crate::clock::to_time;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use sigil_proto::api::{self, AuditEntry, ListQuery, RevocationFeed, Whoami};
-use sigil_proto::ErrorCode;
 use std::fmt::Write;
 
 pub fn router() -> Router<AppState> {
@@ -105,49 +104,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
-/// The OpenAPI document, built from the route table and the error-code table.
+/// The OpenAPI document (see `openapi.rs`); built once.
 async fn openapi() -> Json<serde_json::Value> {
-    let mut paths = serde_json::Map::new();
-    for (method, path, summary) in ROUTES {
-        let entry = paths
-            .entry(path.to_string())
-            .or_insert_with(|| serde_json::json!({}));
-        let params: Vec<serde_json::Value> = path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| serde_json::json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        let public = !path.starts_with("/v1/") || *path == "/v1/revoke";
-        let mut op = serde_json::json!({
-            "summary": summary,
-            "parameters": params,
-            "responses": {
-                "200": {"description": "OK"},
-                "default": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            }
-        });
-        if !public {
-            op["security"] = serde_json::json!([{"bearer": []}]);
-        }
-        entry[*method] = op;
-    }
-    let codes: Vec<serde_json::Value> = ErrorCode::TABLE
-        .iter()
-        .map(|(c, s, d)| serde_json::json!({"code": c, "status": s, "description": d}))
-        .collect();
-    Json(serde_json::json!({
-        "openapi": "3.0.3",
-        "info": {"title": "Sigil", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Bots and their long-lived, scoped tokens."},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                "type": "object", "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}}
-        },
-        "x-error-codes": codes,
-    }))
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(super::openapi::document).clone())
 }
 
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
