@@ -303,19 +303,19 @@ pub async fn confirm_not_found(
         NotFound::Unsure {
         summary: format!("Cannot tell whether {what} still exists"),
         detail: format!(
-            "The Sigil server answered: {err}. {why} Nothing was removed from the state; check              `token` and `org` in the provider block (or SIGIL_TOKEN and SIGIL_ORG)."
+            "The Sigil server answered: {err}. {why} Nothing was removed from the state; check `token` and `org` in the provider block (or SIGIL_TOKEN and SIGIL_ORG)."
         ),
     }
     };
     if matches!(err, ClientError::Api { field: Some(f), .. } if f == "org") {
         return unsure(format!(
-            "The org {org:?} is not reachable with the provider's token: it may belong to              another org."
+            "The org {org:?} is not reachable with the provider's token: it may belong to another org."
         ));
     }
     if app_scoped_blind {
         if let Some(app) = &api.app {
             return unsure(format!(
-                "The provider's token is scoped to app {app:?}: it cannot tell an object of                  another app (or of the whole org) from one that was deleted."
+                "The provider's token is scoped to app {app:?}: it cannot tell an object of another app (or of the whole org) from one that was deleted."
             ));
         }
     }
