@@ -67,6 +67,8 @@ pub struct Ctx {
     pub endpoint_explicit: bool,
     /// Whether the token came from a flag or the environment (not the login file).
     pub token_explicit: bool,
+    /// The endpoint of the stored login, whether or not it is the one in use.
+    pub stored_endpoint: Option<String>,
     pub output: Output,
     /// Standard input and standard error are both terminals: prompts are possible.
     pub interactive: bool,
@@ -82,6 +84,15 @@ impl Ctx {
             super::output::warn(&format!("ignoring the login file: {e}"));
             None
         });
+        let ctx = Self::resolve_with(args, stored)?;
+        super::output::init_colour(ctx.stdout_tty);
+        Ok(ctx)
+    }
+
+    /// The settings from the flags (or environment, which clap folds into
+    /// them) over the stored login. The stored token and org go with the
+    /// stored endpoint: used only when that endpoint is the one in use.
+    pub fn resolve_with(args: GlobalArgs, stored: Option<StoredLogin>) -> Result<Self, CliError> {
         let endpoint_explicit = args.endpoint.is_some();
         let endpoint = args
             .endpoint
@@ -94,32 +105,32 @@ impl Ctx {
                 "invalid --endpoint {endpoint:?}: expected a URL such as https://sigil.example.com or http://127.0.0.1:8080"
             )));
         }
+        let stored_endpoint = stored
+            .as_ref()
+            .map(|s| s.endpoint.trim_end_matches('/').to_string());
+        let same = stored.filter(|_| stored_endpoint.as_deref() == Some(endpoint.as_str()));
         let token_explicit = args.token.as_ref().is_some_and(|t| !t.trim().is_empty());
         let token = match args.token.filter(|t| !t.trim().is_empty()) {
-            Some(t) => Some(SecretString::new(t.trim())),
-            None => stored
-                .as_ref()
-                .filter(|s| s.endpoint.trim_end_matches('/') == endpoint)
-                .map(|s| s.token.clone()),
+            Some(t) => Some(parse_token(&t, "--token or SIGIL_TOKEN")?),
+            None => same.as_ref().map(|s| s.token.clone()),
         };
         let org_explicit = args.org.is_some();
         let org = args
             .org
-            .or_else(|| stored.as_ref().and_then(|s| s.org.clone()))
+            .or_else(|| same.as_ref().and_then(|s| s.org.clone()))
             .unwrap_or_else(|| DEFAULT_ORG.to_string());
-        let ctx = Ctx {
+        Ok(Ctx {
             endpoint,
             token,
             org,
             org_explicit,
             endpoint_explicit,
             token_explicit,
+            stored_endpoint,
             output: args.output,
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
             stdout_tty: std::io::stdout().is_terminal(),
-        };
-        super::output::init_colour(ctx.stdout_tty);
-        Ok(ctx)
+        })
     }
 
     pub fn json(&self) -> bool {
@@ -129,9 +140,14 @@ impl Ctx {
     /// A client with the resolved token; a usage error when there is none.
     pub fn client(&self) -> Result<Client, CliError> {
         let Some(token) = &self.token else {
-            return Err(CliError::usage(
-                "no token: pass --token, set SIGIL_TOKEN, or run `sigil login` first",
-            ));
+            return Err(CliError::usage(match &self.stored_endpoint {
+                Some(stored) if *stored != self.endpoint => format!(
+                    "the stored login is for {stored}, not {0}: pass --token or set SIGIL_TOKEN \
+                     for {0}, or run `sigil login --endpoint {0}`",
+                    self.endpoint
+                ),
+                _ => "no token: pass --token, set SIGIL_TOKEN, or run `sigil login` first".into(),
+            }));
         };
         Ok(Client::new(&self.endpoint, Some(token.clone()))?)
     }
@@ -143,6 +159,22 @@ impl Ctx {
 
     pub fn token(&self) -> Option<&SecretString> {
         self.token.as_ref()
+    }
+}
+
+/// A bearer token as given, trimmed; refused (without echoing it) when it
+/// holds anything but printable ASCII, such as a newline pasted inside it or
+/// a second line in a file: sent as is, it would fail as an unreadable
+/// header, far from the cause.
+pub fn parse_token(raw: &str, from: &str) -> Result<SecretString, CliError> {
+    let t = raw.trim();
+    if t.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(SecretString::new(t))
+    } else {
+        Err(CliError::usage(format!(
+            "the token from {from} contains invalid characters (a newline, a space or \
+             another character a token never has); pass the token alone, on one line"
+        )))
     }
 }
 
@@ -220,5 +252,90 @@ pub fn remove_login() -> Result<Option<PathBuf>, CliError> {
             "cannot remove {}: {e}",
             path.display()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(endpoint: Option<&str>, token: Option<&str>, org: Option<&str>) -> GlobalArgs {
+        GlobalArgs {
+            endpoint: endpoint.map(String::from),
+            token: token.map(String::from),
+            org: org.map(String::from),
+            output: Output::Table,
+        }
+    }
+
+    fn stored() -> Option<StoredLogin> {
+        Some(StoredLogin {
+            endpoint: "https://a.example.com/".into(),
+            token: SecretString::new("stored-token"),
+            org: Some("acme".into()),
+        })
+    }
+
+    #[test]
+    fn the_stored_login_applies_as_a_whole() {
+        let ctx = Ctx::resolve_with(args(None, None, None), stored()).unwrap();
+        assert_eq!(ctx.endpoint, "https://a.example.com");
+        assert_eq!(ctx.token().unwrap().expose(), "stored-token");
+        assert_eq!(ctx.org, "acme");
+        assert!(ctx.client().is_ok());
+    }
+
+    #[test]
+    fn flags_and_environment_win_over_the_file() {
+        let ctx = Ctx::resolve_with(
+            args(Some("https://a.example.com"), Some("t2"), Some("other")),
+            stored(),
+        )
+        .unwrap();
+        assert_eq!(ctx.token().unwrap().expose(), "t2");
+        assert_eq!(ctx.org, "other");
+    }
+
+    #[test]
+    fn another_endpoint_gets_neither_the_stored_token_nor_the_stored_org() {
+        let ctx =
+            Ctx::resolve_with(args(Some("https://b.example.com"), None, None), stored()).unwrap();
+        assert!(ctx.token().is_none());
+        assert_eq!(ctx.org, DEFAULT_ORG);
+        let e = ctx.client().err().unwrap();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().contains(
+                "the stored login is for https://a.example.com, not https://b.example.com"
+            ),
+            "{e}"
+        );
+        // With a token for it, the stored org still stays with its endpoint.
+        let ctx = Ctx::resolve_with(
+            args(Some("https://b.example.com"), Some("t"), None),
+            stored(),
+        )
+        .unwrap();
+        assert_eq!(ctx.org, DEFAULT_ORG);
+        // Nothing stored: the plain advice.
+        let ctx = Ctx::resolve_with(args(None, None, None), None).unwrap();
+        let e = ctx.client().err().unwrap();
+        assert!(e.to_string().contains("sigil login"), "{e}");
+    }
+
+    #[test]
+    fn a_token_with_a_newline_inside_is_refused_without_being_echoed() {
+        let e = Ctx::resolve_with(args(None, Some("abc\ndef"), None), None)
+            .err()
+            .unwrap();
+        assert_eq!(e.exit_code(), 2);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("invalid characters") && !msg.contains("abc"),
+            "{msg}"
+        );
+        // Surrounding whitespace (a trailing newline from a file) is fine.
+        let ctx = Ctx::resolve_with(args(None, Some(" abc.def\n"), None), None).unwrap();
+        assert_eq!(ctx.token().unwrap().expose(), "abc.def");
     }
 }

@@ -3,8 +3,10 @@
 //! Exit codes follow clap's convention: 2 for a usage error (a bad or missing
 //! flag, something only the user can fix by changing the command line), 1 for
 //! an operation that failed (the server said no, the server is unreachable).
-//! Messages never contain a token: the server's messages do not, and nothing
-//! here formats one.
+//! Messages never contain a token: everything printed here goes through
+//! [`redact`], which replaces anything shaped like a JWT, since a server
+//! message or a "no such name" error may echo a JWT the user pasted where a
+//! name, an id or a label was expected.
 
 use sigil_proto::client::ClientError;
 use sigil_proto::ErrorCode;
@@ -40,7 +42,7 @@ impl CliError {
     pub fn report(&self) -> ExitCode {
         let prefix = console::style("error:").red().bold().for_stderr();
         match self {
-            CliError::Usage(msg) | CliError::Failed(msg) => eprintln!("{prefix} {msg}"),
+            CliError::Usage(msg) | CliError::Failed(msg) => eprintln!("{prefix} {}", redact(msg)),
             CliError::Api(ClientError::Api {
                 status,
                 code,
@@ -51,15 +53,81 @@ impl CliError {
                     .as_deref()
                     .map(|f| format!(", field {f}"))
                     .unwrap_or_default();
+                let message = redact(message);
+                let field = redact(&field);
                 eprintln!("{prefix} {message} (code {code}, HTTP {status}{field})");
                 if let Some(hint) = hint(code) {
                     eprintln!("{} {hint}", console::style("hint:").yellow().for_stderr());
                 }
             }
-            CliError::Api(other) => eprintln!("{prefix} {other}"),
+            CliError::Api(other) => eprintln!("{prefix} {}", redact(&other.to_string())),
         }
         ExitCode::from(self.exit_code())
     }
+}
+
+/// What a redacted JWT is printed as.
+pub const REDACTED_JWT: &str = "eyJ…<redacted>";
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// The length of the JWT-shaped text at the start of `s`
+/// (`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`), if there is one.
+fn jwt_len(s: &[u8]) -> Option<usize> {
+    if !s.starts_with(b"eyJ") {
+        return None;
+    }
+    let run = |from: usize| s[from..].iter().take_while(|b| is_b64url(**b)).count();
+    let mut i = 3;
+    let header = run(i);
+    if header == 0 {
+        return None;
+    }
+    i += header;
+    if s.get(i) != Some(&b'.') {
+        return None;
+    }
+    i += 1;
+    let payload = run(i);
+    if payload == 0 {
+        return None;
+    }
+    i += payload;
+    if s.get(i) != Some(&b'.') {
+        return None;
+    }
+    i += 1;
+    Some(i + run(i))
+}
+
+/// Whether `s`, trimmed, is one JWT-shaped string and nothing else.
+pub fn is_jwt(s: &str) -> bool {
+    let s = s.trim();
+    jwt_len(s.as_bytes()) == Some(s.len())
+}
+
+/// `msg` with every JWT-shaped run replaced by [`REDACTED_JWT`].
+pub fn redact(msg: &str) -> String {
+    let bytes = msg.as_bytes();
+    let mut out = String::with_capacity(msg.len());
+    let mut last = 0;
+    let mut i = 0;
+    while let Some(off) = msg[i..].find("eyJ") {
+        let at = i + off;
+        match jwt_len(&bytes[at..]) {
+            Some(n) => {
+                out.push_str(&msg[last..at]);
+                out.push_str(REDACTED_JWT);
+                last = at + n;
+                i = last;
+            }
+            None => i = at + 3,
+        }
+    }
+    out.push_str(&msg[last..]);
+    out
 }
 
 fn hint(code: &ErrorCode) -> Option<&'static str> {
@@ -85,6 +153,41 @@ impl std::fmt::Display for CliError {
         match self {
             CliError::Usage(m) | CliError::Failed(m) => f.write_str(m),
             CliError::Api(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWT: &str = "eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2lnbmF0dXJl-_x";
+
+    #[test]
+    fn jwts_are_redacted_wherever_they_are() {
+        assert_eq!(
+            redact(&format!(
+                "no token has the id or label \"{JWT}\" in org default"
+            )),
+            "no token has the id or label \"eyJ…<redacted>\" in org default"
+        );
+        assert_eq!(redact(JWT), REDACTED_JWT);
+        assert_eq!(
+            redact(&format!("{JWT} and {JWT}.")),
+            "eyJ…<redacted> and eyJ…<redacted>."
+        );
+        // An empty signature is still a JWT (alg none).
+        assert_eq!(redact("x eyJhbGc.eyJzdWIi. y"), "x eyJ…<redacted> y");
+        // Text that merely starts like one is left alone.
+        for keep in [
+            "eyJ",
+            "eyJabc",
+            "eyJabc.",
+            "eyJabc.def",
+            "keyJ.x",
+            "é eyJ… ü",
+        ] {
+            assert_eq!(redact(keep), keep);
         }
     }
 }
