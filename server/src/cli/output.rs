@@ -36,9 +36,25 @@ pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
+/// The terminal's width, on a terminal whose width is known; `None` in a
+/// pipe, where a line per row is what grep and awk expect.
+pub fn terminal_width() -> Option<u16> {
+    std::io::stdout()
+        .is_terminal()
+        .then(|| console::Term::stdout().size_checked())
+        .flatten()
+        .map(|(_, cols)| cols)
+        .filter(|cols| *cols >= 40)
+}
+
 /// A borderless table, as kubectl and flyctl print them: bold headers when
 /// colour is on, wrapped to the terminal's width on a terminal.
 pub fn table(headers: &[&str]) -> Table {
+    table_sized(headers, terminal_width())
+}
+
+/// A borderless table wrapped to `width` columns, or never wrapped (`None`).
+pub fn table_sized(headers: &[&str], width: Option<u16>) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING);
     if colour() {
@@ -46,14 +62,6 @@ pub fn table(headers: &[&str]) -> Table {
     } else {
         t.force_no_tty();
     }
-    // Wrap to the terminal's width on a terminal whose width is known; never
-    // in a pipe, where a line per row is what grep and awk expect.
-    let width = std::io::stdout()
-        .is_terminal()
-        .then(|| console::Term::stdout().size_checked())
-        .flatten()
-        .map(|(_, cols)| cols)
-        .filter(|cols| *cols >= 40);
     match width {
         Some(cols) => {
             t.set_content_arrangement(ContentArrangement::Dynamic);
@@ -71,15 +79,57 @@ pub fn table(headers: &[&str]) -> Table {
     t
 }
 
-/// Prints a table with two spaces between columns and no trailing blanks.
-pub fn print_table(mut t: Table) {
+/// The lines of a table, two spaces between columns and no trailing blanks.
+pub fn table_lines(mut t: Table) -> Vec<String> {
     let n = t.column_count();
     for (i, col) in t.column_iter_mut().enumerate() {
         col.set_padding((0, if i + 1 == n { 0 } else { 2 }));
     }
-    for line in t.lines() {
-        println!("{}", line.trim_end());
+    t.lines().map(|l| l.trim_end().to_string()).collect()
+}
+
+/// Prints a table with two spaces between columns and no trailing blanks.
+pub fn print_table(t: Table) {
+    for line in table_lines(t) {
+        println!("{line}");
     }
+}
+
+/// `text` cut to `width` display columns, ending in `…` when cut.
+pub fn truncate(text: &str, width: usize) -> String {
+    if console::measure_text_width(text) <= width {
+        return text.to_string();
+    }
+    console::truncate_str(text, width.max(1), "…").into_owned()
+}
+
+/// A space-separated list cut to `width` columns: the entries that fit
+/// whole, then `(+N)` for the rest; a first entry too long for the width is
+/// itself cut with `…` (`machines:0196f3c2… (+1)`).
+pub fn truncate_list(text: &str, width: usize) -> String {
+    if console::measure_text_width(text) <= width {
+        return text.to_string();
+    }
+    let items: Vec<&str> = text.split(' ').filter(|s| !s.is_empty()).collect();
+    let more = |shown: usize| {
+        if shown < items.len() {
+            format!(" (+{})", items.len() - shown)
+        } else {
+            String::new()
+        }
+    };
+    let mut shown = 1;
+    while shown < items.len() {
+        let candidate = format!("{}{}", items[..=shown].join(" "), more(shown + 1));
+        if console::measure_text_width(&candidate) > width {
+            break;
+        }
+        shown += 1;
+    }
+    let tail = more(shown);
+    let head = items[..shown].join(" ");
+    let room = width.saturating_sub(tail.len()).max(2);
+    format!("{}{tail}", truncate(&head, room))
 }
 
 /// A cell coloured by a token's status.
@@ -122,8 +172,9 @@ pub fn note(msg: &str) {
 
 pub fn warn(msg: &str) {
     eprintln!(
-        "{} {msg}",
-        console::style("warning:").yellow().bold().for_stderr()
+        "{} {}",
+        console::style("warning:").yellow().bold().for_stderr(),
+        super::error::redact(msg)
     );
 }
 
@@ -209,6 +260,22 @@ mod tests {
             "in 24h"
         );
         assert_eq!(relative(now + Duration::seconds(3_599), now), "in 1h");
+    }
+
+    #[test]
+    fn truncation_marks_what_it_cut() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("deploy-production", 10), "deploy-pr…");
+        let two = "machines:0196f3c2-7b1e-7c4a-9d55-1f2e3a4b5c6d bots:*";
+        assert_eq!(truncate_list(two, 200), two);
+        assert_eq!(truncate_list(two, 23), "machines:0196f3c2… (+1)");
+        assert_eq!(truncate_list("a:* b:* c:1234567890", 14), "a:* b:* (+1)");
+        for w in [10, 14, 20, 24, 30] {
+            assert!(
+                console::measure_text_width(&truncate_list(two, w)) <= w,
+                "{w}"
+            );
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use super::bots::parse_claims;
 use super::context::Ctx;
-use super::error::CliError;
+use super::error::{is_jwt, CliError};
 use super::output::{self, now};
 use super::prompt;
 
@@ -541,28 +541,123 @@ fn allow_list_of(t: &Token) -> String {
     seen.join(" ")
 }
 
-fn cell(c: Column, t: &Token, now: time::OffsetDateTime) -> comfy_table::Cell {
-    use comfy_table::Cell;
+/// The text of one cell.
+fn text(c: Column, t: &Token, now: time::OffsetDateTime) -> String {
     match c {
-        Column::Id => Cell::new(t.id),
-        Column::User => Cell::new(&t.owner),
-        Column::CreatedBy => Cell::new(&t.created_by_name),
-        Column::CreatedAt => Cell::new(output::relative(t.created_at, now)),
+        Column::Id => t.id.to_string(),
+        Column::User => t.owner.clone(),
+        Column::CreatedBy => t.created_by_name.clone(),
+        Column::CreatedAt => output::relative(t.created_at, now),
         Column::ExpiresAt => {
             if t.expires_at <= now {
-                Cell::new(format!("expired {}", output::relative(t.expires_at, now)))
+                format!("expired {}", output::relative(t.expires_at, now))
             } else {
-                Cell::new(output::relative(t.expires_at, now))
+                output::relative(t.expires_at, now)
             }
         }
-        Column::Label => Cell::new(output::or_dash(t.label.as_deref().unwrap_or(""))),
-        Column::Scopes => Cell::new(output::or_dash(&scopes_of(t))),
-        Column::AllowList => Cell::new(output::or_dash(&allow_list_of(t))),
-        Column::App => Cell::new(output::or_dash(t.app.as_deref().unwrap_or(""))),
-        Column::LastUsed => Cell::new(output::relative_or(t.last_used_at, now, "never")),
-        Column::Status => output::status_cell(&t.status),
-        Column::Claims => Cell::new(t.claims.join(" ")),
+        Column::Label => output::or_dash(t.label.as_deref().unwrap_or("")),
+        Column::Scopes => output::or_dash(&scopes_of(t)),
+        Column::AllowList => output::or_dash(&allow_list_of(t)),
+        Column::App => output::or_dash(t.app.as_deref().unwrap_or("")),
+        Column::LastUsed => output::relative_or(t.last_used_at, now, "never"),
+        Column::Status => t.status.clone(),
+        Column::Claims => t.claims.join(" "),
     }
+}
+
+/// Columns that give up width, widest first, when a table is too wide for
+/// the terminal: cut with `…` rather than wrapped. The ID is never cut (it
+/// is what the next command needs), nor are the short time columns.
+fn shrinkable(c: Column) -> bool {
+    matches!(
+        c,
+        Column::User
+            | Column::CreatedBy
+            | Column::Label
+            | Column::Scopes
+            | Column::AllowList
+            | Column::App
+            | Column::Claims
+    )
+}
+
+/// Whether a column holds a space-separated list, cut as `a b (+N)`.
+fn is_list(c: Column) -> bool {
+    matches!(c, Column::Scopes | Column::AllowList | Column::Claims)
+}
+
+/// The widest each column may be so that the table fits `width`: the
+/// shrinkable columns give up a column at a time, the widest first, down to
+/// their header's width (and at least 8).
+fn fit(columns: &[Column], rows: &[Vec<String>], width: u16) -> Vec<usize> {
+    let mut widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            rows.iter()
+                .map(|r| console::measure_text_width(&r[i]))
+                .chain([header(*c).len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let gaps = 2 * columns.len().saturating_sub(1);
+    let floor = |c: Column| header(c).len().max(8);
+    while widths.iter().sum::<usize>() + gaps > usize::from(width) {
+        let widest = (0..columns.len())
+            .filter(|i| shrinkable(columns[*i]) && widths[*i] > floor(columns[*i]))
+            .max_by_key(|i| widths[*i]);
+        match widest {
+            Some(i) => widths[i] -= 1,
+            None => break,
+        }
+    }
+    widths
+}
+
+/// The lines of `tokens list`: on a terminal (`width` known) the table fits
+/// it, long cells cut with `…` and the ID never wrapped; in a pipe, whole.
+fn render_list(
+    tokens: &[Token],
+    columns: &[Column],
+    now: time::OffsetDateTime,
+    width: Option<u16>,
+) -> Vec<String> {
+    use comfy_table::{Cell, ColumnConstraint};
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| columns.iter().map(|c| text(*c, t, now)).collect())
+        .collect();
+    let limits = width.map(|w| fit(columns, &rows, w));
+    let headers: Vec<&str> = columns.iter().map(|c| header(*c)).collect();
+    let mut table = output::table_sized(&headers, width);
+    for row in rows {
+        table.add_row(
+            row.into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let c = columns[i];
+                    let v = match limits.as_ref().map(|l| l[i]) {
+                        Some(max) if is_list(c) => output::truncate_list(&v, max),
+                        Some(max) => output::truncate(&v, max),
+                        None => v,
+                    };
+                    match c {
+                        Column::Status => output::status_cell(&v),
+                        _ => Cell::new(v),
+                    }
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if !shrinkable(*c) {
+            if let Some(col) = table.column_mut(i) {
+                col.set_constraint(ColumnConstraint::ContentWidth);
+            }
+        }
+    }
+    output::table_lines(table)
 }
 
 async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), CliError> {
@@ -591,21 +686,44 @@ async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), CliError> {
         output::note("No tokens match.");
         return Ok(());
     }
-    let now = now();
-    let headers: Vec<&str> = columns.iter().map(|c| header(*c)).collect();
-    let mut table = output::table(&headers);
-    for t in &tokens {
-        table.add_row(columns.iter().map(|c| cell(*c, t, now)).collect::<Vec<_>>());
+    for line in render_list(&tokens, &columns, now(), output::terminal_width()) {
+        println!("{line}");
     }
-    output::print_table(table);
     Ok(())
 }
 
 // ---- view ----
 
-/// A token by id, or by a label that exactly one token has (live tokens
-/// first; revoked ones only when no live token has the label).
+/// The id (`jti`) of a pasted JWT, read from its payload without checking
+/// the signature: the server decides what the id names. A JWT is never a
+/// label, and revoking a leaked token by pasting it is the natural move.
+fn jwt_id(jwt: &str) -> Result<Uuid, CliError> {
+    use base64::Engine;
+    let bad = || {
+        CliError::usage(
+            "the argument looks like a JWT but has no readable token id (jti); pass the token's id",
+        )
+    };
+    let payload = jwt.trim().split('.').nth(1).ok_or_else(bad)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| bad())?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    claims
+        .get("jti")
+        .and_then(|j| j.as_str())
+        .and_then(|j| Uuid::parse_str(j).ok())
+        .ok_or_else(bad)
+}
+
+/// A token by id, by a pasted JWT (its `jti`), or by a label that exactly
+/// one token has (live tokens first; revoked ones only when no live token
+/// has the label).
 async fn resolve(ctx: &Ctx, client: &Client, key: &str) -> Result<Token, CliError> {
+    if is_jwt(key) {
+        let id = jwt_id(key)?;
+        return Ok(client.get_token(&ctx.org, id).await?);
+    }
     if let Ok(id) = Uuid::parse_str(key) {
         return Ok(client.get_token(&ctx.org, id).await?);
     }
@@ -868,6 +986,96 @@ mod tests {
             let e = build_claims(&[], &s(&[bad]), &[]).unwrap_err();
             assert!(e.to_string().contains("invalid --scope"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_pasted_jwt_names_its_jti() {
+        use base64::Engine;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let jwt = format!(
+            "{}.{}.c2ln",
+            b64(r#"{"alg":"ES256","typ":"JWT"}"#),
+            b64(&format!(r#"{{"sub":"x","jti":"{ID1}"}}"#))
+        );
+        assert!(is_jwt(&jwt) && is_jwt(&format!("{jwt}\n")));
+        assert_eq!(jwt_id(&jwt).unwrap().to_string(), ID1);
+        let no_jti = format!("{}.{}.c2ln", b64("{}"), b64(r#"{"sub":"x"}"#));
+        let e = jwt_id(&no_jti).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(!e.to_string().contains("eyJ"), "{e}");
+    }
+
+    fn token(json: serde_json::Value) -> Token {
+        let mut base = serde_json::json!({
+            "id": ID2,
+            "org": "default",
+            "owner_id": ID1,
+            "owner": "steve",
+            "owner_kind": "bot",
+            "label": null,
+            "claims": [],
+            "scope": "org",
+            "created_at": "2030-01-01T00:00:00Z",
+            "created_by": ID1,
+            "created_by_name": "owner@example.com",
+            "expires_at": "2030-04-11T00:00:00Z",
+            "status": "active",
+        });
+        for (k, v) in json.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn the_default_list_fits_120_columns_without_wrapping_the_id() {
+        let now = time::OffsetDateTime::parse(
+            "2030-01-01T00:00:00Z",
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let tokens = vec![
+            token(serde_json::json!({
+                "owner": "deploy-bot-for-the-production-cluster",
+                "label": "terraform-managed-rotation-token-eu-west-1",
+                "claims": [
+                    format!("machines:get,list:{ID1},{ID2}"),
+                    "bots:list:*",
+                ],
+                "last_used_at": "2029-12-31T23:57:00Z",
+            })),
+            token(serde_json::json!({ "label": "ci", "claims": ["machines:get:*"] })),
+        ];
+        let lines = render_list(&tokens, DEFAULT_COLUMNS, now, Some(120));
+        assert_eq!(
+            lines.len(),
+            3,
+            "one line per row, nothing wrapped:\n{}",
+            lines.join("\n")
+        );
+        for l in &lines {
+            assert!(console::measure_text_width(l) <= 120, "too wide: {l:?}");
+        }
+        // Every row starts with the whole id.
+        assert!(
+            lines[1].starts_with(ID2) && lines[2].starts_with(ID2),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[1].contains('…') && lines[1].contains("(+"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].contains("ci") && lines[2].contains("machines:*"),
+            "{}",
+            lines[2]
+        );
+        // In a pipe nothing is cut.
+        let whole = render_list(&tokens, DEFAULT_COLUMNS, now, None);
+        assert!(whole[1].contains("terraform-managed-rotation-token-eu-west-1"));
+        assert!(whole[1].contains(&format!("machines:{ID2}")));
+        assert!(!whole.iter().any(|l| l.contains('…')));
     }
 
     #[test]
