@@ -83,10 +83,11 @@ impl<'a> Sigil<'a> {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
         // Invariants of every run: no JWT on stderr (every JWT starts with
-        // `eyJ`, base64 of `{"`), no colour outside a terminal, and outside
+        // `eyJ`, base64 of `{"`; the only `eyJ` allowed there is the CLI's
+        // `eyJ…<redacted>`), no colour outside a terminal, and outside
         // `tokens issue` no JWT on stdout either.
         assert!(
-            !out.stderr.contains("eyJ"),
+            !leaks_jwt(&out.stderr),
             "a JWT reached stderr of {args:?}:\n{}",
             out.stderr
         );
@@ -153,6 +154,13 @@ impl<'a> Sigil<'a> {
             v["token"].as_str().unwrap().to_string(),
         )
     }
+}
+
+/// Whether `text` holds anything of a JWT: an `eyJ` that is not the
+/// CLI's redaction marker.
+fn leaks_jwt(text: &str) -> bool {
+    text.match_indices("eyJ")
+        .any(|(i, _)| !text[i..].starts_with("eyJ…<redacted>"))
 }
 
 fn rfc3339(v: &Value) -> OffsetDateTime {
@@ -750,6 +758,52 @@ fn apps_orgs_keys_and_whoami() {
     assert!(out.stderr.contains("forbidden"), "{}", out.stderr);
 }
 
+/// A JWT pasted where a name, an id or a label belongs: never echoed on
+/// stderr, and `tokens view/revoke` act on the token it names (its `jti`).
+#[test]
+fn a_jwt_given_as_an_argument_is_never_echoed() {
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+    s.ok(&["bots", "create", "leaky", "--permission", "machines:get:*"]);
+    let (id, jwt) = s.issue(&["-u", "leaky", "-e", "1d", "-l", "leaked"]);
+    assert!(jwt.starts_with("eyJ"), "{jwt}");
+
+    // Every error that would echo the argument prints it redacted (and the
+    // invariant in `run_cmd` refuses any other `eyJ` on stderr).
+    for args in [
+        vec!["bots", "view", &jwt],
+        vec!["tokens", "issue", "-u", &jwt, "-e", "1d"],
+        vec!["tokens", "list", "-u", &jwt],
+        vec!["bots", "list", "--org", &jwt],
+        vec!["tokens", "view", "--org", &jwt, &id],
+    ] {
+        let out = s.run(&args);
+        assert_ne!(out.code, 0, "{args:?}: {out:?}");
+        assert!(!out.stderr.contains(&jwt[..20]), "{args:?}: {}", out.stderr);
+    }
+    let out = s.run(&["bots", "view", &jwt]);
+    assert!(out.stderr.contains("eyJ…<redacted>"), "{}", out.stderr);
+
+    // view and revoke read the token id out of a pasted JWT.
+    assert_eq!(s.json(&["tokens", "view", &jwt])["id"], id.as_str());
+    let out = s.ok(&["tokens", "revoke", &format!("{jwt}\n"), "--yes"]);
+    assert!(out.contains(&id) && out.contains("Revoked"), "{out}");
+    assert_eq!(s.json(&["tokens", "view", &id])["status"], "revoked");
+
+    // A token with a newline inside: a usage error about the token itself,
+    // not an unreachable server.
+    let mut cmd = s.cmd();
+    cmd.env_remove("SIGIL_TOKEN");
+    let bad = format!("{}\n{}", &jwt[..30], &jwt[30..]);
+    let out = s.run_cmd(cmd, &["whoami", "--token", &bad]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("invalid characters") && !out.stderr.contains("cannot reach"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn login_stores_a_private_file_that_later_commands_use() {
     let srv = TestServer::start();
@@ -800,11 +854,62 @@ fn login_stores_a_private_file_that_later_commands_use() {
     assert_eq!(out.code, 1, "{out:?}");
     let out = s.run_cmd(s.bare(), &["whoami", "--endpoint", "http://127.0.0.1:9"]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("no token"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the stored login is for"),
+        "{}",
+        out.stderr
+    );
 
-    // The token can come on stdin too; then logout forgets it.
+    // The environment wins over the file: token, org and endpoint.
+    let mut cmd = s.bare();
+    cmd.env("SIGIL_TOKEN", "nope");
+    assert_eq!(s.run_cmd(cmd, &["whoami"]).code, 1);
+    let mut cmd = s.bare();
+    cmd.env("SIGIL_ORG", "elsewhere");
+    let out = s.run_cmd(cmd, &["bots", "list"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("elsewhere"), "{}", out.stderr);
+    let mut cmd = s.bare();
+    cmd.env("SIGIL_ENDPOINT", "http://127.0.0.1:9");
+    let out = s.run_cmd(cmd, &["whoami"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "the stored login is for {}, not http://127.0.0.1:9",
+            srv.endpoint
+        )),
+        "{}",
+        out.stderr
+    );
+
+    // Without a terminal and without --with-token, login does not wait on
+    // stdin (held open here, as `sleep 30 | sigil login` would): exit 2 at once.
     let mut cmd = s.bare();
     cmd.args(["login", "--endpoint", &srv.endpoint])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let _held_open = child.stdin.take().unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("sigil login waited on an open, empty stdin");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("--with-token"), "{stderr}");
+
+    // With --with-token the token comes on stdin; then logout forgets it.
+    let mut cmd = s.bare();
+    cmd.args(["login", "--endpoint", &srv.endpoint, "--with-token"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
