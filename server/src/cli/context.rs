@@ -25,10 +25,19 @@ pub enum Output {
     Json,
 }
 
+/// The `-h` heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// URL of the Sigil server [default: from `sigil login`, else http://127.0.0.1:8080].
-    #[arg(long, env = "SIGIL_ENDPOINT", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "SIGIL_ENDPOINT",
+        global = true,
+        value_name = "URL",
+        help_heading = GLOBAL
+    )]
     pub endpoint: Option<String>,
     /// Bearer token to call the server with [default: from `sigil login`].
     #[arg(
@@ -36,14 +45,28 @@ pub struct GlobalArgs {
         env = "SIGIL_TOKEN",
         global = true,
         hide_env_values = true,
-        value_name = "TOKEN"
+        value_name = "TOKEN",
+        help_heading = GLOBAL
     )]
     pub token: Option<String>,
     /// Organization to work in [default: from `sigil login`, else `default`].
-    #[arg(long, env = "SIGIL_ORG", global = true, value_name = "ORG")]
+    #[arg(
+        long,
+        env = "SIGIL_ORG",
+        global = true,
+        value_name = "ORG",
+        help_heading = GLOBAL
+    )]
     pub org: Option<String>,
     /// Output format.
-    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Output::Table)]
+    #[arg(
+        short = 'o',
+        long = "output",
+        global = true,
+        value_enum,
+        default_value_t = Output::Table,
+        help_heading = GLOBAL
+    )]
     pub output: Output,
 }
 

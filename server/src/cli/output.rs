@@ -178,7 +178,10 @@ pub fn warn(msg: &str) {
     );
 }
 
-/// `3m ago`, `in 100d`, `just now`: the largest unit that fits, rounded.
+/// A year of 365.25 days, in seconds.
+const YEAR: u64 = 31_557_600;
+
+/// `3m ago`, `in 100d`, `in 5y`, `just now`: the largest unit that fits, rounded.
 pub fn relative(t: OffsetDateTime, now: OffsetDateTime) -> String {
     let secs = (t - now).whole_seconds();
     let abs = secs.unsigned_abs();
@@ -194,8 +197,16 @@ pub fn relative(t: OffsetDateTime, now: OffsetDateTime) -> String {
         format!("{}m", round(60))
     } else if abs < 2 * 86_400 - 1_800 {
         format!("{}h", round(3_600))
-    } else {
+    } else if abs < 365 * 86_400 {
         format!("{}d", round(86_400))
+    } else {
+        // Past a year, days stop being readable: `in 5y`, `in 1.5y`.
+        let tenths = (abs * 10 + YEAR / 2) / YEAR;
+        if tenths.is_multiple_of(10) || tenths >= 100 {
+            format!("{}y", (tenths + 5) / 10)
+        } else {
+            format!("{}.{}y", tenths / 10, tenths % 10)
+        }
     };
     if secs > 0 {
         format!("in {amount}")
@@ -260,6 +271,12 @@ mod tests {
             "in 24h"
         );
         assert_eq!(relative(now + Duration::seconds(3_599), now), "in 1h");
+        assert_eq!(relative(now + Duration::days(364), now), "in 364d");
+        assert_eq!(relative(now + Duration::days(365), now), "in 1y");
+        assert_eq!(relative(now + Duration::days(5 * 365 + 1), now), "in 5y");
+        assert_eq!(relative(now + Duration::days(548), now), "in 1.5y");
+        assert_eq!(relative(now - Duration::days(730), now), "2y ago");
+        assert_eq!(relative(now + Duration::days(100 * 365), now), "in 100y");
     }
 
     #[test]

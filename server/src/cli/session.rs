@@ -41,11 +41,6 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> Result<(), CliError> {
         .trim_end_matches('/')
         .to_string();
     }
-    if let Some(host) = insecure_host(&endpoint) {
-        output::warn(&format!(
-            "{endpoint} is plain http:// to {host}, not a loopback address: the token travels unencrypted; use https://"
-        ));
-    }
     let token = if args.with_token {
         let mut s = String::new();
         std::io::stdin()
@@ -70,6 +65,11 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> Result<(), CliError> {
             }
         }
     };
+    if let Some(host) = insecure_host(&endpoint) {
+        output::warn(&format!(
+            "{endpoint} is plain http:// to {host}, not a loopback address: the token travels unencrypted; use https://"
+        ));
+    }
     let client = sigil_proto::client::Client::new(&endpoint, Some(token.clone()))?;
     let me = client.whoami().await?;
     let org = if ctx.org_explicit {

@@ -81,12 +81,13 @@ app, last-used, status, claims."
   sigil tokens update ci --expiry 1h      # shorten: the token dies within the hour
   sigil tokens update ci --label \"\"      # clear the label")]
     Update(UpdateArgs),
-    /// Revoke tokens by id (or label), at once and for good.
+    /// Revoke tokens by id, label or the JWT itself, at once and for good.
     #[command(
         visible_alias = "delete",
         after_help = "Examples:
   sigil tokens revoke 0196f3c2-7b1e-7c4a-9d55-1f2e3a4b5c6d
-  sigil tokens revoke ID1 ID2 --reason \"leaked in a CI log\" --yes"
+  sigil tokens revoke ID1 ID2 --reason \"leaked in a CI log\" --yes
+  sigil tokens revoke \"$LEAKED_JWT\" --yes     # the JWT itself: its id is read from it"
     )]
     Revoke(RevokeArgs),
 }
@@ -105,7 +106,8 @@ pub struct IssueArgs {
     /// A claim, `scope:action:specific` (repeatable) [default: all the owner's permissions].
     #[arg(long = "claim", value_name = "CLAIM")]
     pub claims: Vec<String>,
-    /// A scope as coder spells it, `TYPE:ACTIONS`, e.g. `machines:get,list` (repeatable).
+    /// What the token may do, as coder spells it: `TYPE:ACTIONS`, e.g. `machines:get,list`
+    /// (repeatable). Not `tokens list --scope`, which filters on org|app.
     #[arg(long = "scope", value_name = "S:A")]
     pub scopes: Vec<String>,
     /// An allow-list entry: `TYPE:UUID`, `TYPE:*` or `*:*` (repeatable).
@@ -132,7 +134,8 @@ pub struct ListArgs {
     /// Only the tokens scoped to this app.
     #[arg(long, value_name = "APP")]
     pub app: Option<String>,
-    /// Only org-wide or only app-scoped tokens.
+    /// Only org-wide or only app-scoped tokens. Not `tokens issue --scope S:A`, which
+    /// grants actions.
     #[arg(long, value_enum)]
     pub scope: Option<ScopeFilter>,
     /// Include revoked tokens (and show a STATUS column).
@@ -145,7 +148,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct ViewArgs {
-    /// Token id, or a label that one token has.
+    /// Token id, a label that one token has, or the JWT itself.
     // Not named `token`: clap ids are shared with the global `--token`.
     #[arg(value_name = "ID|LABEL")]
     pub id_or_label: String,
@@ -166,7 +169,7 @@ pub struct UpdateArgs {
 
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
-    /// Token ids (or labels).
+    /// Token ids (or labels, or the JWTs themselves).
     #[arg(value_name = "ID", required = true, num_args = 1..)]
     pub ids: Vec<String>,
     /// Why, kept in the audit log.
@@ -856,17 +859,36 @@ async fn revoke(ctx: &Ctx, a: RevokeArgs) -> Result<(), CliError> {
             .unwrap_or_default();
         format!("{}{label} of {}", t.id, t.owner)
     };
-    let question = match &targets[..] {
-        [one] => format!("Revoke token {}?", describe(one)),
-        many => format!(
+    // Revoking is idempotent: a token already revoked is said to be, with
+    // when, and needs no confirmation.
+    let (already, live): (Vec<Token>, Vec<Token>) =
+        targets.into_iter().partition(|t| t.revoked_at.is_some());
+    let now = now();
+    if !ctx.json() {
+        for t in &already {
+            if let Some(at) = t.revoked_at {
+                println!(
+                    "Token {} was already revoked at {}.",
+                    describe(t),
+                    output::when(at, now)
+                );
+            }
+        }
+    }
+    let question = match &live[..] {
+        [] => None,
+        [one] => Some(format!("Revoke token {}?", describe(one))),
+        many => Some(format!(
             "Revoke {} tokens?\n  {}\n",
             many.len(),
             many.iter().map(describe).collect::<Vec<_>>().join("\n  ")
-        ),
+        )),
     };
-    prompt::confirm(ctx, a.yes, &question)?;
-    let mut done = Vec::new();
-    for t in &targets {
+    if let Some(question) = question {
+        prompt::confirm(ctx, a.yes, &question)?;
+    }
+    let mut done = already;
+    for t in &live {
         let r = client
             .revoke_token(&ctx.org, t.id, a.reason.as_deref())
             .await?;

@@ -311,8 +311,13 @@ fn sym_walkthrough_create_issue_list_revoke() {
             .any(|l| l.contains(&id) && l.contains("revoked")),
         "{table}"
     );
-    // Revoking again is fine (idempotent).
-    s.ok(&["tokens", "revoke", &id, "--yes"]);
+    // Revoking again is fine (idempotent), and says so, with when; no
+    // confirmation is needed for it.
+    let out = s.ok(&["tokens", "revoke", &id]);
+    assert!(
+        out.contains(&format!("Token {id}")) && out.contains("already revoked at"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -789,6 +794,8 @@ fn a_jwt_given_as_an_argument_is_never_echoed() {
     let out = s.ok(&["tokens", "revoke", &format!("{jwt}\n"), "--yes"]);
     assert!(out.contains(&id) && out.contains("Revoked"), "{out}");
     assert_eq!(s.json(&["tokens", "view", &id])["status"], "revoked");
+    let out = s.ok(&["tokens", "revoke", &jwt]);
+    assert!(out.contains("already revoked at"), "{out}");
 
     // A token with a newline inside: a usage error about the token itself,
     // not an unreachable server.
@@ -967,8 +974,14 @@ fn usage_errors_unreachable_servers_and_help() {
         out.stderr
     );
 
-    // -h everywhere, with examples.
+    // -h everywhere, groups too, with examples of that very command (not
+    // just the `Usage: sigil …` line every help has).
     for cmd in [
+        vec!["bots"],
+        vec!["tokens"],
+        vec!["apps"],
+        vec!["orgs"],
+        vec!["keys"],
         vec!["bots", "create"],
         vec!["bots", "list"],
         vec!["bots", "view"],
@@ -994,11 +1007,22 @@ fn usage_errors_unreachable_servers_and_help() {
         let mut args = cmd.clone();
         args.push("-h");
         let out = s.ok(&args);
+        let examples = out.split_once("Examples:").map(|(_, e)| e).unwrap_or("");
         assert!(
-            out.contains("Examples:") && out.contains("sigil "),
-            "no examples in {cmd:?} -h:\n{out}"
+            examples.contains(&format!("sigil {}", cmd.join(" "))),
+            "no examples of {cmd:?} in its -h:\n{out}"
+        );
+        // The global flags under their own heading.
+        assert!(
+            out.contains("Global options:") && out.contains("--endpoint <URL>"),
+            "{cmd:?} -h:\n{out}"
         );
     }
+    // The two --scope flags say they are not the same thing.
+    let issue = s.ok(&["tokens", "issue", "-h"]);
+    let list = s.ok(&["tokens", "list", "-h"]);
+    assert!(issue.contains("Not `tokens list --scope`"), "{issue}");
+    assert!(list.contains("Not `tokens issue --scope S:A`"), "{list}");
     let top = s.ok(&["--help"]);
     for sub in [
         "bots", "tokens", "apps", "orgs", "keys", "whoami", "login", "server",
