@@ -1093,6 +1093,13 @@ mod tests {
             "{}",
             lines[2]
         );
+        // With --include-revoked's STATUS column too.
+        let mut with_status = DEFAULT_COLUMNS.to_vec();
+        with_status.push(Column::Status);
+        let lines = render_list(&tokens, &with_status, now, Some(120));
+        assert_eq!(lines.len(), 3, "{}", lines.join("\n"));
+        assert!(lines.iter().all(|l| console::measure_text_width(l) <= 120));
+        assert!(lines[1].starts_with(ID2) && lines[1].ends_with("active"));
         // In a pipe nothing is cut.
         let whole = render_list(&tokens, DEFAULT_COLUMNS, now, None);
         assert!(whole[1].contains("terraform-managed-rotation-token-eu-west-1"));
