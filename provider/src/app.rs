@@ -86,29 +86,25 @@ impl Resource for AppResource {
             return Some((state, private));
         };
         let org = org_of(&state.org, &api);
-        match api.client.get_app(&org, &id).await {
-            Ok(a) => {
-                apply_app(&mut state, &a);
+        let answer = api.client.get_app(&org, &id).await;
+        let what = format!("app {id}");
+        match refresh(
+            diags,
+            &api,
+            &org,
+            &what,
+            true,
+            answer,
+            "It was deleted outside Terraform; the next apply creates it again.",
+        )
+        .await
+        {
+            Refreshed::Found(x) => {
+                apply_app(&mut state, &x);
                 Some((state, private))
             }
-            Err(e) if e.is_not_found() => {
-                let what = format!("app {id}");
-                if !confirm_not_found(&api, &org, &what, &e, true)
-                    .await
-                    .gone_or_report(diags)
-                {
-                    return Some((state, private));
-                }
-                diags.root_warning(
-                    format!("App {id} no longer exists"),
-                    "It was deleted outside Terraform; the next apply creates it again.",
-                );
-                None
-            }
-            Err(e) => {
-                api_error(diags, &format!("Cannot read app {id}"), &e, &no_field);
-                Some((state, private))
-            }
+            Refreshed::Gone => None,
+            Refreshed::Kept => Some((state, private)),
         }
     }
 
@@ -221,19 +217,8 @@ impl Resource for AppResource {
         let Value::Value(id) = prior.id else {
             return Some(());
         };
-        match api.client.delete_app(&org, &id).await {
-            Ok(()) => Some(()),
-            Err(e) if e.is_not_found() => {
-                confirm_not_found(&api, &org, &format!("app {id}"), &e, true)
-                    .await
-                    .gone_or_report(diags)
-                    .then_some(())
-            }
-            Err(e) => {
-                api_error(diags, &format!("Cannot delete app {id}"), &e, &no_field);
-                None
-            }
-        }
+        let answer = api.client.delete_app(&org, &id).await;
+        deleted(diags, &api, &org, &format!("app {id}"), true, answer).await
     }
 
     async fn import<'a>(

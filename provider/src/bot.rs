@@ -201,29 +201,15 @@ impl Resource for BotResource {
             return Some((state, private));
         };
         let org = org_of(&state.org, &api);
-        match api.client.get_bot(&org, &id).await {
-            Ok(b) => {
-                apply_bot(&mut state, &b);
+        let answer = api.client.get_bot(&org, &id).await;
+        let what = format!("bot {id}");
+        match refresh(diags, &api, &org, &what, false, answer, "It was deleted outside Terraform (with all its tokens); the next apply creates it again.").await {
+            Refreshed::Found(x) => {
+                apply_bot(&mut state, &x);
                 Some((state, private))
             }
-            Err(e) if e.is_not_found() => {
-                let what = format!("bot {id}");
-                if !confirm_not_found(&api, &org, &what, &e, false)
-                    .await
-                    .gone_or_report(diags)
-                {
-                    return Some((state, private));
-                }
-                diags.root_warning(
-                    format!("Bot {id} no longer exists"),
-                    "It was deleted outside Terraform (with all its tokens); the next apply creates it again.",
-                );
-                None
-            }
-            Err(e) => {
-                api_error(diags, &format!("Cannot read bot {id}"), &e, &no_field);
-                Some((state, private))
-            }
+            Refreshed::Gone => None,
+            Refreshed::Kept => Some((state, private)),
         }
     }
 
@@ -372,19 +358,8 @@ impl Resource for BotResource {
         let Value::Value(id) = prior.id else {
             return Some(());
         };
-        match api.client.delete_bot(&org, &id).await {
-            Ok(()) => Some(()),
-            Err(e) if e.is_not_found() => {
-                confirm_not_found(&api, &org, &format!("bot {id}"), &e, false)
-                    .await
-                    .gone_or_report(diags)
-                    .then_some(())
-            }
-            Err(e) => {
-                api_error(diags, &format!("Cannot delete bot {id}"), &e, &no_field);
-                None
-            }
-        }
+        let answer = api.client.delete_bot(&org, &id).await;
+        deleted(diags, &api, &org, &format!("bot {id}"), false, answer).await
     }
 
     async fn import<'a>(

@@ -327,6 +327,80 @@ pub async fn confirm_not_found(
     }
 }
 
+/// What refreshing an object learned.
+pub enum Refreshed<T> {
+    Found(T),
+    /// Definitely gone (warned about): drop it from the state.
+    Gone,
+    /// An error was reported: keep the state as it is.
+    Kept,
+}
+
+/// Sorts the answer of a read of `what` (e.g. `bot <id>`): the object, a
+/// definite "gone" (a 404 the org confirms; warned with `gone_detail`), or an
+/// error that keeps the state (401, 403, 5xx, network, an unsure 404).
+pub async fn refresh<T>(
+    diags: &mut Diagnostics,
+    api: &Api,
+    org: &str,
+    what: &str,
+    app_scoped_blind: bool,
+    answer: Result<T, ClientError>,
+    gone_detail: &str,
+) -> Refreshed<T> {
+    match answer {
+        Ok(t) => Refreshed::Found(t),
+        Err(e) if e.is_not_found() => {
+            if confirm_not_found(api, org, what, &e, app_scoped_blind)
+                .await
+                .gone_or_report(diags)
+            {
+                diags.root_warning(
+                    format!("{} no longer exists", capitalized(what)),
+                    gone_detail.to_string(),
+                );
+                Refreshed::Gone
+            } else {
+                Refreshed::Kept
+            }
+        }
+        Err(e) => {
+            api_error(diags, &format!("Cannot read {what}"), &e, &no_field);
+            Refreshed::Kept
+        }
+    }
+}
+
+/// Sorts the answer of a delete of `what`: done, also when it is definitely
+/// gone already; otherwise an error.
+pub async fn deleted(
+    diags: &mut Diagnostics,
+    api: &Api,
+    org: &str,
+    what: &str,
+    app_scoped_blind: bool,
+    answer: Result<(), ClientError>,
+) -> Option<()> {
+    match answer {
+        Ok(()) => Some(()),
+        Err(e) if e.is_not_found() => confirm_not_found(api, org, what, &e, app_scoped_blind)
+            .await
+            .gone_or_report(diags)
+            .then_some(()),
+        Err(e) => {
+            api_error(diags, &format!("Cannot delete {what}"), &e, &no_field);
+            None
+        }
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// No field maps to an attribute.
 pub fn no_field(_: &str) -> Option<&'static str> {
     None
