@@ -204,24 +204,11 @@ async fn revoked_deleted_shrunk(c: Ctx) {
         StatusCode::FORBIDDEN
     );
     // Revoked.
-    c.call(
-        "DELETE",
-        &format!("/v1/orgs/default/tokens/{id}"),
-        Some(&c.owner),
-        None,
-    )
-    .await;
+    c.delete(&format!("/v1/orgs/default/tokens/{id}")).await;
     refused(&c, &t, "revoked").await;
     // Owner deleted: its other token dies with it, in the same transaction.
     assert_eq!(
-        c.call(
-            "DELETE",
-            "/v1/orgs/default/bots/steve",
-            Some(&c.owner),
-            None
-        )
-        .await
-        .0,
+        c.delete("/v1/orgs/default/bots/steve").await.0,
         StatusCode::NO_CONTENT
     );
     refused(&c, &t2, "owner deleted").await;

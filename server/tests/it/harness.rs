@@ -142,6 +142,11 @@ impl Ctx {
         self.call("GET", path, Some(token), None).await
     }
 
+    /// DELETE as the owner.
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call("DELETE", path, Some(&self.owner), None).await
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("POST", path, Some(token), Some(body)).await
     }
@@ -236,6 +241,24 @@ impl Drop for Ctx {
             .ok();
         }
     }
+}
+
+/// The number of items of a page.
+pub fn count(page: &Value) -> usize {
+    page["items"].as_array().map_or(0, Vec::len)
+}
+
+/// One string field of every item of a page.
+pub fn column(page: &Value, key: &str) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i[key].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The error code of an error body.

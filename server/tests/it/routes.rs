@@ -1,6 +1,6 @@
 //! Every route's happy path and its errors.
 
-use crate::{both, code, field, msg, Ctx};
+use crate::{both, code, column, count, field, msg, Ctx};
 use axum::http::StatusCode;
 use serde_json::json;
 
@@ -229,11 +229,7 @@ async fn bot_errors_change_nothing(c: Ctx) {
         (StatusCode::CONFLICT, "conflict", "username")
     );
     let (_, v) = c.get("/v1/orgs/default/bots", &c.owner).await;
-    assert_eq!(
-        v["items"].as_array().unwrap().len(),
-        1,
-        "failed creates left nothing behind: {v}"
-    );
+    assert_eq!(count(&v), 1, "failed creates left nothing behind: {v}");
     // A bad PATCH changes nothing.
     let (s, _) = c
         .call(
@@ -396,7 +392,7 @@ async fn users_crud(c: Ctx) {
         .await;
     assert_eq!(c.get("/v1/orgs/default/bots", &ann).await.0, StatusCode::OK);
     let (_, v) = c.get("/v1/orgs/default/users", &c.owner).await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 2, "owner and ann");
+    assert_eq!(count(&v), 2, "owner and ann");
     let (s, _) = c
         .call(
             "DELETE",
@@ -459,7 +455,7 @@ async fn apps_and_app_scope(c: Ctx) {
         StatusCode::NOT_FOUND
     );
     let (_, v) = c.get("/v1/orgs/default/apps", app_tok).await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    assert_eq!(count(&v), 1);
     assert_eq!(
         c.get("/v1/orgs/default/bots", app_tok).await.0,
         StatusCode::FORBIDDEN
@@ -478,7 +474,7 @@ async fn apps_and_app_scope(c: Ctx) {
     );
     let (_, org_tok) = c.issue("deployer").await;
     let (_, v) = c.get("/v1/orgs/default/tokens?scope=app", &org_tok).await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    assert_eq!(count(&v), 1);
     // An app token sees only its app's tokens.
     let (_, v) = c.get("/v1/orgs/default/tokens", app_tok).await;
     assert!(
@@ -491,9 +487,7 @@ async fn apps_and_app_scope(c: Ctx) {
     );
     // Deleting the app revokes its tokens.
     assert_eq!(
-        c.call("DELETE", "/v1/orgs/default/apps/web", Some(&c.owner), None)
-            .await
-            .0,
+        c.delete("/v1/orgs/default/apps/web").await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
@@ -683,7 +677,7 @@ async fn token_issue_errors(c: Ctx) {
         .get("/v1/orgs/default/tokens?include_revoked=true", &c.owner)
         .await;
     assert_eq!(
-        v["items"].as_array().unwrap().len(),
+        count(&v),
         1,
         "only the bootstrap token: bad input minted nothing"
     );
@@ -710,14 +704,7 @@ async fn token_list_filters_and_pages(c: Ctx) {
     let (rid, _) = c.issue("b").await;
     c.issue_as(&c.owner.clone(), json!({"owner": "b", "app": "web"}))
         .await;
-    c.call(
-        "DELETE",
-        &format!("/v1/orgs/default/tokens/{rid}"),
-        Some(&c.owner),
-        None,
-    )
-    .await;
-    let count = |v: &serde_json::Value| v["items"].as_array().unwrap().len();
+    c.delete(&format!("/v1/orgs/default/tokens/{rid}")).await;
     let (_, v) = c.get("/v1/orgs/default/tokens?owner=a", &c.owner).await;
     assert_eq!(count(&v), 3);
     let (_, v) = c.get("/v1/orgs/default/tokens?owner=b", &c.owner).await;
@@ -861,7 +848,7 @@ async fn revoke_by_id(c: Ctx) {
     );
     let first = v["revoked_at"].clone();
     c.advance(5);
-    let (s, v) = c.call("DELETE", &path, Some(&c.owner), None).await;
+    let (s, v) = c.delete(&path).await;
     assert_eq!(
         (s, v["revoked_at"].clone()),
         (StatusCode::OK, first),
@@ -1037,40 +1024,18 @@ async fn revocation_feed(c: Ctx) {
     let (_, v) = c.get("/v1/revocations?since=0", &c.owner).await;
     assert_eq!(v["items"], json!([]));
     let start = v["cursor"].as_i64().unwrap();
-    c.call(
-        "DELETE",
-        &format!("/v1/orgs/default/tokens/{a}"),
-        Some(&c.owner),
-        None,
-    )
-    .await;
+    c.delete(&format!("/v1/orgs/default/tokens/{a}")).await;
     let (_, v) = c
         .get(&format!("/v1/revocations?since={start}"), &c.owner)
         .await;
-    let ids: Vec<&str> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["token_id"].as_str().unwrap())
-        .collect();
+    let ids = column(&v, "token_id");
     assert_eq!(ids, vec![a.as_str()]);
     let cur = v["cursor"].as_i64().unwrap();
-    c.call(
-        "DELETE",
-        "/v1/orgs/default/bots/steve",
-        Some(&c.owner),
-        None,
-    )
-    .await;
+    c.delete("/v1/orgs/default/bots/steve").await;
     let (_, v) = c
         .get(&format!("/v1/revocations?since={cur}"), &c.owner)
         .await;
-    let ids: Vec<&str> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["token_id"].as_str().unwrap())
-        .collect();
+    let ids = column(&v, "token_id");
     assert_eq!(
         ids,
         vec![b.as_str()],
@@ -1096,13 +1061,7 @@ async fn revocation_feed(c: Ctx) {
 async fn audit_log(c: Ctx) {
     c.bot("steve", &["*:*:*"]).await;
     let (id, _) = c.issue("steve").await;
-    c.call(
-        "DELETE",
-        &format!("/v1/orgs/default/tokens/{id}"),
-        Some(&c.owner),
-        None,
-    )
-    .await;
+    c.delete(&format!("/v1/orgs/default/tokens/{id}")).await;
     c.post(
         "/v1/orgs/default/bots",
         &c.owner,
@@ -1158,7 +1117,7 @@ async fn orgs_and_tenancy(c: Ctx) {
         StatusCode::BAD_REQUEST
     );
     let (_, v) = c.get("/v1/orgs", &c.owner).await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    assert_eq!(count(&v), 2);
     // The root owner administers acme: a bot there, a token within the org's cap.
     let (s, _) = c
         .post(
@@ -1205,11 +1164,7 @@ async fn orgs_and_tenancy(c: Ctx) {
         );
     }
     let (_, v) = c.get("/v1/orgs", &acme).await;
-    assert_eq!(
-        v["items"].as_array().unwrap().len(),
-        1,
-        "it lists only its own org"
-    );
+    assert_eq!(count(&v), 1, "it lists only its own org");
     assert_eq!(
         c.post("/v1/orgs", &acme, json!({"name": "evil"})).await.0,
         StatusCode::FORBIDDEN
@@ -1291,7 +1246,7 @@ async fn idempotency_key(c: Ctx) {
     );
     assert_eq!(a["token"], b["token"]);
     let (_, v) = c.get("/v1/orgs/default/tokens?owner=steve", &c.owner).await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 1, "one token minted");
+    assert_eq!(count(&v), 1, "one token minted");
     let (s, v) = c.send(req("k-1", "other")).await;
     assert_eq!(
         (s, code(&v)),
