@@ -40,6 +40,17 @@ pub fn check_app_name(diags: &mut Diagnostics, v: &Value<String>) {
     }
 }
 
+impl AppResource {
+    /// The plan of a new object, for a create and for a replacement alike.
+    fn plan_new(&self, s: &mut AppState, config: &AppState) {
+        s.id = Value::Unknown;
+        s.created_at = Value::Unknown;
+        if config.org.is_null() {
+            s.org = self.0.default_org();
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for AppResource {
     type State<'a> = AppState;
@@ -116,11 +127,7 @@ impl Resource for AppResource {
         _meta: ValueEmpty,
     ) -> Option<(AppState, ValueEmpty)> {
         let mut s = proposed;
-        s.id = Value::Unknown;
-        s.created_at = Value::Unknown;
-        if config.org.is_null() {
-            s.org = self.0.default_org();
-        }
+        self.plan_new(&mut s, &config);
         Some((s, Value::Null))
     }
 
@@ -142,11 +149,7 @@ impl Resource for AppResource {
             replace.push(AttributePath::new("name"));
         }
         if !replace.is_empty() {
-            s.id = Value::Unknown;
-            s.created_at = Value::Unknown;
-            if config.org.is_null() {
-                s.org = self.0.default_org();
-            }
+            self.plan_new(&mut s, &config);
         }
         Some((s, private, replace))
     }

@@ -153,6 +153,17 @@ fn desired(
     Some((permissions, identities))
 }
 
+impl BotResource {
+    /// The plan of a new object, for a create and for a replacement alike.
+    fn plan_new(&self, s: &mut BotState, config: &BotState) {
+        s.id = Value::Unknown;
+        s.created_at = Value::Unknown;
+        if config.org.is_null() {
+            s.org = self.0.default_org();
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for BotResource {
     type State<'a> = BotState;
@@ -221,11 +232,7 @@ impl Resource for BotResource {
         _meta: ValueEmpty,
     ) -> Option<(BotState, ValueEmpty)> {
         let mut s = proposed;
-        s.id = Value::Unknown;
-        s.created_at = Value::Unknown;
-        if config.org.is_null() {
-            s.org = self.0.default_org();
-        }
+        self.plan_new(&mut s, &config);
         Some((s, Value::Null))
     }
 
@@ -240,11 +247,7 @@ impl Resource for BotResource {
     ) -> Option<(BotState, ValueEmpty, Vec<AttributePath>)> {
         let mut s = proposed;
         if s.org != prior.org {
-            s.id = Value::Unknown;
-            s.created_at = Value::Unknown;
-            if config.org.is_null() {
-                s.org = self.0.default_org();
-            }
+            self.plan_new(&mut s, &config);
             return Some((s, private, vec![AttributePath::new("org")]));
         }
         Some((s, private, Vec::new()))

@@ -51,6 +51,18 @@ fn token_uuid(diags: &mut Diagnostics, v: &Value<String>) -> Option<uuid::Uuid> 
     }
 }
 
+impl RevocationResource {
+    /// The plan of a new object, for a create and for a replacement alike.
+    fn plan_new(&self, s: &mut RevocationState, config: &RevocationState) {
+        s.id = s.token_id.clone();
+        s.revoked_at = Value::Unknown;
+        s.revoked_by = Value::Unknown;
+        if config.org.is_null() {
+            s.org = self.0.default_org();
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for RevocationResource {
     type State<'a> = RevocationState;
@@ -131,12 +143,7 @@ impl Resource for RevocationResource {
         _meta: ValueEmpty,
     ) -> Option<(RevocationState, ValueEmpty)> {
         let mut s = proposed;
-        s.id = s.token_id.clone();
-        s.revoked_at = Value::Unknown;
-        s.revoked_by = Value::Unknown;
-        if config.org.is_null() {
-            s.org = self.0.default_org();
-        }
+        self.plan_new(&mut s, &config);
         Some((s, Value::Null))
     }
 
@@ -158,12 +165,7 @@ impl Resource for RevocationResource {
             replace.push(AttributePath::new("org"));
         }
         if !replace.is_empty() {
-            s.id = s.token_id.clone();
-            s.revoked_at = Value::Unknown;
-            s.revoked_by = Value::Unknown;
-            if config.org.is_null() {
-                s.org = self.0.default_org();
-            }
+            self.plan_new(&mut s, &config);
         }
         Some((s, private, replace))
     }

@@ -173,11 +173,9 @@ async fn revoked_deleted_shrunk(c: Ctx) {
     assert_eq!(c.get("/v1/orgs/default/apps", &t).await.0, StatusCode::OK);
     // Shrinking the bot shrinks its tokens at once.
     let (s, _) = c
-        .call(
-            "PATCH",
+        .patch(
             "/v1/orgs/default/bots/steve",
-            Some(&c.owner),
-            Some(json!({"permissions": ["bots:get,list:*"]})),
+            json!({"permissions": ["bots:get,list:*"]}),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
@@ -189,11 +187,9 @@ async fn revoked_deleted_shrunk(c: Ctx) {
     let (_, me) = c.get("/v1/whoami", &t).await;
     assert_eq!(me["claims"], json!(["bots:get,list:*"]));
     // Growing the bot back does not grow beyond what the token was issued with.
-    c.call(
-        "PATCH",
+    c.patch(
         "/v1/orgs/default/bots/steve",
-        Some(&c.owner),
-        Some(json!({"permissions": ["*:*:*"]})),
+        json!({"permissions": ["*:*:*"]}),
     )
     .await;
     assert_eq!(c.get("/v1/orgs/default/apps", &t).await.0, StatusCode::OK);

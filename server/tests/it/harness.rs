@@ -142,6 +142,17 @@ impl Ctx {
         self.call("GET", path, Some(token), None).await
     }
 
+    /// PUT as the owner.
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call("PUT", path, Some(&self.owner), Some(body)).await
+    }
+
+    /// PATCH as the owner.
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call("PATCH", path, Some(&self.owner), Some(body))
+            .await
+    }
+
     /// DELETE as the owner.
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.call("DELETE", path, Some(&self.owner), None).await

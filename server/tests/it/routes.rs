@@ -89,14 +89,7 @@ async fn operations(c: Ctx) {
             );
         }
     }
-    let (s, v) = c
-        .call(
-            "PUT",
-            "/v1/orgs/default/bots",
-            Some(&c.owner),
-            Some(json!({})),
-        )
-        .await;
+    let (s, v) = c.put("/v1/orgs/default/bots", json!({})).await;
     assert_eq!(
         (s, code(&v)),
         (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
@@ -141,11 +134,9 @@ async fn bots_crud(c: Ctx) {
         "list shows live token counts"
     );
     let (s, v) = c
-        .call(
-            "PATCH",
+        .patch(
             "/v1/orgs/default/bots/steve",
-            Some(&c.owner),
-            Some(json!({"description": "CI deployer"})),
+            json!({"description": "CI deployer"}),
         )
         .await;
     assert_eq!(
@@ -232,11 +223,9 @@ async fn bot_errors_change_nothing(c: Ctx) {
     assert_eq!(count(&v), 1, "failed creates left nothing behind: {v}");
     // A bad PATCH changes nothing.
     let (s, _) = c
-        .call(
-            "PATCH",
+        .patch(
             "/v1/orgs/default/bots/dup",
-            Some(&c.owner),
-            Some(json!({"description": "x", "permissions": ["bad"]})),
+            json!({"description": "x", "permissions": ["bad"]}),
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -255,11 +244,9 @@ async fn bot_errors_change_nothing(c: Ctx) {
 async fn identities(c: Ctx) {
     c.bot("id-bot", &[]).await;
     let (s, v) = c
-        .call(
-            "PUT",
+        .put(
             "/v1/orgs/default/bots/id-bot/identities/slack",
-            Some(&c.owner),
-            Some(json!({"identity": "U123"})),
+            json!({"identity": "U123"}),
         )
         .await;
     assert_eq!(
@@ -267,11 +254,9 @@ async fn identities(c: Ctx) {
         (StatusCode::OK, Some("U123"))
     );
     let (_, v) = c
-        .call(
-            "PUT",
+        .put(
             "/v1/orgs/default/bots/id-bot/identities/aws",
-            Some(&c.owner),
-            Some(json!({"identity": "arn:aws:iam::1:user/x"})),
+            json!({"identity": "arn:aws:iam::1:user/x"}),
         )
         .await;
     assert_eq!(
@@ -279,11 +264,9 @@ async fn identities(c: Ctx) {
         json!({"slack": "U123", "aws": "arn:aws:iam::1:user/x"})
     );
     let (_, v) = c
-        .call(
-            "PUT",
+        .put(
             "/v1/orgs/default/bots/id-bot/identities/slack",
-            Some(&c.owner),
-            Some(json!({"identity": "U999"})),
+            json!({"identity": "U999"}),
         )
         .await;
     assert_eq!(v["identities"]["slack"], "U999", "PUT replaces one service");
@@ -309,20 +292,16 @@ async fn identities(c: Ctx) {
         .await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"));
     let (s, v) = c
-        .call(
-            "PUT",
+        .put(
             "/v1/orgs/default/bots/id-bot/identities/BAD%20NAME",
-            Some(&c.owner),
-            Some(json!({"identity": "x"})),
+            json!({"identity": "x"}),
         )
         .await;
     assert_eq!((s, field(&v)), (StatusCode::BAD_REQUEST, "service"));
     let (s, v) = c
-        .call(
-            "PUT",
+        .put(
             "/v1/orgs/default/bots/id-bot/identities/github",
-            Some(&c.owner),
-            Some(json!({"identity": ""})),
+            json!({"identity": ""}),
         )
         .await;
     assert_eq!((s, field(&v)), (StatusCode::BAD_REQUEST, "identity"));
@@ -361,11 +340,9 @@ async fn users_crud(c: Ctx) {
         (StatusCode::OK, json!(["bots:get,list:*"]))
     );
     let (s, v) = c
-        .call(
-            "PATCH",
+        .patch(
             "/v1/orgs/default/users/ann@example.com",
-            Some(&c.owner),
-            Some(json!({"permissions": ["bots:list:*"]})),
+            json!({"permissions": ["bots:list:*"]}),
         )
         .await;
     assert_eq!(
@@ -770,28 +747,14 @@ async fn token_patch(c: Ctx) {
         .issue_as(&c.owner.clone(), json!({"owner": "steve", "expiry": "30d"}))
         .await;
     let path = format!("/v1/orgs/default/tokens/{id}");
-    let (s, v) = c
-        .call(
-            "PATCH",
-            &path,
-            Some(&c.owner),
-            Some(json!({"label": "renamed"})),
-        )
-        .await;
+    let (s, v) = c.patch(&path, json!({"label": "renamed"})).await;
     assert_eq!((s, v["label"].as_str()), (StatusCode::OK, Some("renamed")));
     assert_eq!(
         c.get("/v1/whoami", &jwt).await.0,
         StatusCode::OK,
         "a label change keeps the JWT valid"
     );
-    let (s, v) = c
-        .call(
-            "PATCH",
-            &path,
-            Some(&c.owner),
-            Some(json!({"expiry": "60d"})),
-        )
-        .await;
+    let (s, v) = c.patch(&path, json!({"expiry": "60d"})).await;
     assert_eq!(
         (s, code(&v), field(&v)),
         (
@@ -800,14 +763,7 @@ async fn token_patch(c: Ctx) {
             "expiry"
         )
     );
-    let (s, v) = c
-        .call(
-            "PATCH",
-            &path,
-            Some(&c.owner),
-            Some(json!({"expiry": "1h", "label": "x"})),
-        )
-        .await;
+    let (s, v) = c.patch(&path, json!({"expiry": "1h", "label": "x"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // Shortened: the JWT's own `exp` is later, the server's word wins.
     c.advance(3600);
@@ -818,14 +774,7 @@ async fn token_patch(c: Ctx) {
     );
     let (_, v) = c.get(&path, &c.owner).await;
     assert_eq!(v["status"], "expired");
-    let (s, _) = c
-        .call(
-            "PATCH",
-            &path,
-            Some(&c.owner),
-            Some(json!({"expiry": "bad"})),
-        )
-        .await;
+    let (s, _) = c.patch(&path, json!({"expiry": "bad"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
@@ -872,9 +821,7 @@ async fn revoke_by_id(c: Ctx) {
         StatusCode::OK
     );
     // A revoked token cannot be changed.
-    let (s, _) = c
-        .call("PATCH", &path, Some(&c.owner), Some(json!({"label": "x"})))
-        .await;
+    let (s, _) = c.patch(&path, json!({"label": "x"})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     // A token may revoke itself by id without tokens:revoke — not its siblings:
     // a leaked narrow token must not take down the bot's other tokens.
