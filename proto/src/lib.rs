@@ -6,6 +6,8 @@
 //!   tokens from escalating. The server, the CLI and the Terraform provider all
 //!   use this one implementation, so a plan fails exactly where the server would.
 //! - [`duration`]: the duration and expiry syntax of the spec (`100d`, `1h30m`, RFC 3339).
+//! - [`rules`]: sizes and syntax of free-text fields (labels, descriptions,
+//!   identities, reasons) and the lifetime bounds, shared by server, CLI and provider.
 //! - [`error`]: the stable table of error codes and the JSON error body.
 //! - [`api`]: REST request and response types.
 //! - [`secret`]: [`secret::SecretString`], whose `Debug` never shows the secret.
@@ -20,6 +22,7 @@ pub mod client;
 pub mod duration;
 pub mod error;
 pub mod names;
+pub mod rules;
 pub mod secret;
 #[cfg(feature = "verifier")]
 pub mod verifier;

@@ -19,8 +19,8 @@ pub enum AuthError {
     Server(ApiError),
 }
 
-impl From<sqlx::Error> for AuthError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<crate::store::StoreError> for AuthError {
+    fn from(e: crate::store::StoreError) -> Self {
         AuthError::Server(e.into())
     }
 }
@@ -56,11 +56,19 @@ pub async fn authenticate(
         .acquire()
         .await
         .map_err(|e| AuthError::Server(e.into()))?;
-    let row = store::get_token(&mut conn, None, &payload.jti)
+    // Ids in a token we signed are UUIDs; anything else names no row.
+    let unknown = AuthError::Rejected(Reject::UnknownToken);
+    let (Ok(jti), Ok(sub)) = (
+        uuid::Uuid::parse_str(&payload.jti),
+        uuid::Uuid::parse_str(&payload.sub),
+    ) else {
+        return Err(unknown);
+    };
+    let row = store::get_token(&mut conn, None, jti)
         .await?
-        .ok_or(AuthError::Rejected(Reject::UnknownToken))?;
+        .ok_or(unknown)?;
     // The row must be the one this JWT was minted for.
-    if row.owner_id != payload.sub || row.org_name != payload.org || row.kid != kid {
+    if row.owner_id != sub || row.org_name != payload.org || row.kid != kid {
         return Err(AuthError::Rejected(Reject::UnknownToken));
     }
     if row.revoked_at.is_some() {
@@ -69,11 +77,11 @@ pub async fn authenticate(
     if now >= row.expires_at {
         return Err(AuthError::Rejected(Reject::Expired));
     }
-    let owner = store::get_principal(&mut conn, &row.owner_id)
+    let owner = store::get_principal(&mut conn, row.owner_id)
         .await?
         .ok_or(AuthError::Rejected(Reject::OwnerDeleted))?;
     if touch {
-        store::touch_token(&mut conn, &row.id, now).await?;
+        store::touch_token(&mut conn, row.id, now).await?;
     }
     Ok(Principal {
         id: owner.id,

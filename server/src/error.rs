@@ -1,10 +1,10 @@
-//! The one error type of the HTTP layer: a code from the shared table, a
-//! message that names the field and the accepted form, and one `IntoResponse`.
+//! The one error type of the server: a code from the shared table (which
+//! gives the HTTP status), a message that names the field and the accepted
+//! form. The operations layer returns it; REST answers it in the API's JSON
+//! shape (`http`), gRPC maps it to a status (`grpc`).
 //! 500s are logged with their detail and answered without it.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use sigil_proto::error::{ErrorBody, ErrorCode, ErrorDetail};
+use sigil_proto::error::ErrorCode;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -14,6 +14,14 @@ pub struct ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code.as_str())
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -71,11 +79,24 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                ApiError::unavailable(e)
-            }
-            _ => ApiError::internal(e),
+        crate::store::StoreError::from(e).into()
+    }
+}
+
+/// A store error that reaches the caller unhandled: the database out of
+/// reach is a 503 (clients retry), a duplicate a 409, anything else a 500.
+/// Operations that expect a duplicate name the field themselves
+/// ([`crate::ops::conflict_on_unique`]).
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Unavailable(e) => ApiError::unavailable(e),
+            StoreError::Unique { table } => ApiError::new(
+                ErrorCode::Conflict,
+                format!("a conflicting {table} entry already exists"),
+            ),
+            StoreError::Other(e) => ApiError::internal(e),
         }
     }
 }
@@ -83,34 +104,5 @@ impl From<sqlx::Error> for ApiError {
 impl From<sigil_proto::claims::ClaimError> for ApiError {
     fn from(e: sigil_proto::claims::ClaimError) -> Self {
         ApiError::invalid("claims", e.to_string())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code,
-                message: self.message,
-                field: self.field,
-            },
-        };
-        (status, axum::Json(body)).into_response()
-    }
-}
-
-/// Whether a database error is a unique-constraint violation (both backends).
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                || db
-                    .code()
-                    .is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
-                || db.message().contains("UNIQUE constraint failed")
-        }
-        _ => false,
     }
 }

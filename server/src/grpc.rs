@@ -2,7 +2,7 @@
 //! with the standard health service and server reflection (v1 and v1alpha).
 //!
 //! # Verify
-//! Runs [`authenticate`] — the very function the REST API authenticates its
+//! Runs [`crate::ops::session::verify`], over [`crate::auth::authenticate`] — the very function the REST API authenticates its
 //! own callers with — so a token is valid here exactly when it would be
 //! accepted by REST. Unauthenticated: the caller proves possession of the
 //! token it asks about, nothing more is revealed than the token's own rights.
@@ -24,14 +24,14 @@
 //! on PostgreSQL; SQLite has one writer), so "everything after my cursor" is
 //! exact: a client that reconnects with the last cursor it saw misses nothing.
 
-use crate::auth::{authenticate, AuthError};
 use crate::domain::principal::Principal;
 use crate::error::ApiError;
+use crate::ops::revocations::{self, visible_to};
+use crate::ops::session::{self, Verdict};
 use crate::state::AppState;
-use crate::store;
 use sigil_proto::v1::verifier_server::{Verifier, VerifierServer};
 use sigil_proto::v1::{RevocationEvent, VerifyRequest, VerifyResponse, WatchRevocationsRequest};
-use sigil_proto::{Claim, ClaimSet, ErrorCode, SecretString};
+use sigil_proto::{ErrorCode, SecretString};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -57,9 +57,13 @@ impl VerifierService {
     }
 }
 
-fn server_status(e: ApiError) -> Status {
+/// The gRPC status of an operation's error.
+fn status(e: ApiError) -> Status {
     match e.code {
         ErrorCode::Unavailable => Status::unavailable(e.message),
+        ErrorCode::Unauthenticated => Status::unauthenticated(e.message),
+        ErrorCode::Forbidden => Status::permission_denied(e.message),
+        ErrorCode::InvalidInput => Status::invalid_argument(e.message),
         _ => Status::internal(e.message),
     }
 }
@@ -72,18 +76,6 @@ fn bearer<T>(req: &Request<T>) -> Option<SecretString> {
         .then(|| SecretString::new(rest.trim()))
 }
 
-/// Authenticates a watcher and checks it may list revocations.
-async fn authorize_watch(state: &AppState, token: &SecretString) -> Result<Principal, Status> {
-    let p = match authenticate(state, token.expose(), true).await {
-        Ok(p) => p,
-        Err(AuthError::Rejected(r)) => return Err(Status::unauthenticated(r.message())),
-        Err(AuthError::Server(e)) => return Err(server_status(e)),
-    };
-    crate::http::authorize(&p, "revocations", "list", "*", None, p.app_id.as_deref())
-        .map_err(|e| Status::permission_denied(e.message))?;
-    Ok(p)
-}
-
 type EventStream = Pin<Box<dyn Stream<Item = Result<RevocationEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -93,38 +85,31 @@ impl Verifier for VerifierService {
         request: Request<VerifyRequest>,
     ) -> Result<Response<VerifyResponse>, Status> {
         let req = request.into_inner();
-        let required = match req.required_claim.as_deref() {
-            None | Some("") => None,
-            Some(c) => Some(
-                Claim::parse(c)
-                    .map_err(|e| Status::invalid_argument(format!("required_claim: {e}")))?,
-            ),
-        };
-        let resp = match authenticate(&self.state, &req.token, true).await {
-            Ok(p) => {
-                let allowed = required
-                    .map(|c| p.not_covered(&ClaimSet(vec![c])).is_empty())
-                    .unwrap_or(true);
+        let verdict = session::verify(&self.state, &req.token, req.required_claim.as_deref())
+            .await
+            .map_err(status)?;
+        let resp = match verdict {
+            Verdict::Valid { principal, allowed } => {
+                let p = *principal;
                 VerifyResponse {
                     valid: allowed,
                     reason: if allowed { "" } else { "not_allowed" }.into(),
                     claims: p.effective_claims().to_strings(),
                     org: p.org_name,
                     app: p.app_name.unwrap_or_default(),
-                    owner: p.id,
+                    owner: p.id.to_string(),
                     expires_at: p.expires_at,
-                    token_id: p.token_id,
-                    kind: p.kind,
+                    token_id: p.token_id.to_string(),
+                    kind: p.kind.as_str().to_string(),
                     allowed,
                     owner_name: p.name,
                 }
             }
-            Err(AuthError::Rejected(r)) => VerifyResponse {
+            Verdict::Rejected(r) => VerifyResponse {
                 valid: false,
                 reason: r.code().into(),
                 ..Default::default()
             },
-            Err(AuthError::Server(e)) => return Err(server_status(e)),
         };
         Ok(Response::new(resp))
     }
@@ -140,7 +125,9 @@ impl Verifier for VerifierService {
                 "missing bearer token: send `authorization: Bearer <token>` metadata",
             )
         })?;
-        let p = authorize_watch(&self.state, &token).await?;
+        let p = revocations::authorize_watch(&self.state, token.expose())
+            .await
+            .map_err(status)?;
         let since = i64::try_from(request.into_inner().since).unwrap_or(i64::MAX);
         // Subscribe before the first read, so a revocation committed between
         // the replay and the wait still wakes the loop.
@@ -172,27 +159,22 @@ async fn watch(
     tx: mpsc::Sender<Result<RevocationEvent, Status>>,
 ) {
     loop {
-        let all_orgs = p.in_root_org && p.app_id.is_none() && p.allows("orgs", "get", "*", None);
         loop {
-            let rows = match state.store.pool.acquire().await {
-                Ok(mut conn) => store::revocations_since(&mut conn, cursor, BATCH).await,
-                Err(e) => Err(e),
-            };
-            let rows = match rows {
-                Ok(r) => r,
+            let rows = match revocations::page(&state, cursor, BATCH).await {
+                Ok((rows, _)) => rows,
                 Err(e) => {
-                    let _ = tx.send(Err(server_status(e.into()))).await;
+                    let _ = tx.send(Err(status(e))).await;
                     return;
                 }
             };
             let full = rows.len() as i64 >= BATCH;
             for r in rows {
                 cursor = r.seq;
-                if !(all_orgs || r.org_name == p.org_name) {
+                if !visible_to(&p, &r.org_name) {
                     continue;
                 }
                 let ev = RevocationEvent {
-                    token_id: r.token_id,
+                    token_id: r.token_id.to_string(),
                     revoked_at: r.revoked_at,
                     cursor: u64::try_from(r.seq).unwrap_or(0),
                     org: r.org_name,
@@ -231,10 +213,10 @@ async fn watch(
             return;
         }
         // The watcher's own token may have been revoked or its rights shrunk.
-        match authorize_watch(&state, &token).await {
+        match revocations::authorize_watch(&state, token.expose()).await {
             Ok(np) => p = np,
-            Err(s) => {
-                let _ = tx.send(Err(s)).await;
+            Err(e) => {
+                let _ = tx.send(Err(status(e))).await;
                 return;
             }
         }
@@ -270,7 +252,7 @@ async fn track_health(state: AppState, mut reporter: tonic_health::server::Healt
     let mut serving = true;
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let ok = state.store.ping().await.is_ok();
+        let ok = crate::ops::health::ready(&state).await.is_ok();
         if ok != serving {
             serving = ok;
             if ok {

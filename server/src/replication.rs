@@ -7,10 +7,11 @@
 //! `WatchRevocations` streams (offline verifiers must learn within a second)
 //! and each replica's verification cache.
 //!
-//! - [`RevocationSignal`] is how a revocation is announced on this replica:
-//!   the REST revoke paths call `state.revocations.send(())` after their
-//!   commit; that empties the verification cache synchronously (before the
-//!   revoke call returns) and wakes this replica's watch streams.
+//! - [`crate::signal::RevocationSignal`] is how a revocation is announced on
+//!   this replica: the operations layer sends it after every commit that
+//!   revoked something; that empties the verification cache synchronously
+//!   (before the revoke call returns) and wakes this replica's watch streams.
+//!   This module re-sends it for revocations made by other replicas.
 //! - On PostgreSQL, `store::revoke_token` also runs `pg_notify` inside the
 //!   revoking transaction, so the notification is delivered exactly when the
 //!   revocation commits. [`spawn`] runs a dedicated `PgListener` (the store's
@@ -21,10 +22,7 @@
 
 use crate::state::AppState;
 use crate::store::Backend;
-use crate::verify_cache::VerifyCache;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
 
 /// The PostgreSQL channel revocations are announced on.
 pub const CHANNEL: &str = "sigil_revocations";
@@ -34,32 +32,6 @@ pub const CATCH_UP: Duration = Duration::from_secs(1);
 
 /// Signing keys are reloaded every this many catch-up ticks.
 const KEY_RELOAD_TICKS: u64 = 5;
-
-/// Announces revocations on this replica; see the module documentation.
-#[derive(Clone)]
-pub struct RevocationSignal {
-    tx: broadcast::Sender<()>,
-    cache: Arc<VerifyCache>,
-}
-
-impl RevocationSignal {
-    pub fn new(cache: Arc<VerifyCache>) -> Self {
-        let (tx, _) = broadcast::channel(64);
-        Self { tx, cache }
-    }
-
-    /// A revocation was committed: empties the verification cache, then wakes
-    /// the watchers. Never fails; the result mirrors `broadcast::Sender::send`
-    /// (an error only means nobody is watching).
-    pub fn send(&self, _: ()) -> Result<usize, broadcast::error::SendError<()>> {
-        self.cache.clear();
-        self.tx.send(())
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<()> {
-        self.tx.subscribe()
-    }
-}
 
 /// Starts the PostgreSQL listener (when on PostgreSQL) and the catch-up loop.
 pub fn spawn(state: AppState, database_url: String) {
@@ -79,15 +51,15 @@ async fn listen(state: AppState, url: String) {
                 Ok(()) => {
                     tracing::info!("listening for revocations from other replicas");
                     backoff = Duration::from_millis(200);
-                    let _ = state.revocations.send(());
+                    state.revocations.send();
                     loop {
                         match l.try_recv().await {
                             Ok(Some(_)) => {
-                                let _ = state.revocations.send(());
+                                state.revocations.send();
                             }
                             // The connection was lost; PgListener reconnects on the next call.
                             Ok(None) => {
-                                let _ = state.revocations.send(());
+                                state.revocations.send();
                             }
                             Err(e) => {
                                 tracing::warn!("revocation listener failed: {e}");
@@ -121,22 +93,14 @@ async fn catch_up(state: AppState) {
                 tracing::debug!("periodic key reload failed: {e:#}");
             }
         }
-        match max_seq(&state).await {
+        match crate::store::max_revocation_seq(&state.store.pool).await {
             Ok(seq) => {
                 if last.is_some_and(|l| l != seq) {
-                    let _ = state.revocations.send(());
+                    state.revocations.send();
                 }
                 last = Some(seq);
             }
             Err(e) => tracing::debug!("revocation catch-up failed: {e}"),
         }
     }
-}
-
-async fn max_seq(state: &AppState) -> Result<i64, sqlx::Error> {
-    use sqlx::Row;
-    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM revocations")
-        .fetch_one(&state.store.pool)
-        .await?;
-    row.try_get::<i64, _>("m")
 }

@@ -2,13 +2,12 @@
 
 use crate::clock::Clock;
 use crate::config::ServerArgs;
-use crate::domain::jwt::{self, Payload};
 use crate::domain::keys::{write_private_file, MasterKey};
 use crate::state::{AppState, Settings};
-use crate::store::{self, OrgRow, PrincipalRow, Store, TokenRow};
+use crate::store::{self, Store};
 use anyhow::Context;
 use sigil_proto::duration::parse_duration_for;
-use sigil_proto::{ClaimSet, SecretString};
+use sigil_proto::SecretString;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -159,7 +158,7 @@ fn spawn_janitor(state: AppState) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            let before = state.now() - crate::http::IDEMPOTENCY_WINDOW;
+            let before = state.now() - crate::ops::tokens::IDEMPOTENCY_WINDOW;
             if let Err(e) = store::expire_idempotent(&state.store.pool, before).await {
                 tracing::warn!("expiring idempotency keys failed: {e}");
             }
@@ -203,108 +202,4 @@ fn announce_bootstrap(args: &ServerArgs, token: &SecretString) -> anyhow::Result
     Ok(())
 }
 
-pub const OWNER_EMAIL: &str = "owner@sigil.local";
-
-/// On an empty database: org `default`, an owner user with `*:*:*`, and a
-/// token for it, all in one transaction. Returns the token, or None when the
-/// database was already bootstrapped (by this or another replica).
-pub async fn bootstrap(
-    state: &AppState,
-    org_name: String,
-    lifetime: i64,
-) -> anyhow::Result<Option<SecretString>> {
-    let mut tx = state.store.pool.begin().await?;
-    if store::count_orgs(&mut tx).await? > 0 {
-        return Ok(None);
-    }
-    let now = state.now();
-    let org = OrgRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        name: org_name,
-        max_token_lifetime: None,
-        created_at: now,
-    };
-    if let Err(e) = store::insert_org(&mut tx, &org).await {
-        if crate::error::is_unique_violation(&e) {
-            return Ok(None);
-        }
-        return Err(e.into());
-    }
-    let owner = PrincipalRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        org_id: org.id.clone(),
-        kind: "user".into(),
-        name: OWNER_EMAIL.into(),
-        description: "bootstrap owner".into(),
-        permissions: ClaimSet(vec![sigil_proto::Claim::all()]),
-        identities: Default::default(),
-        created_at: now,
-        updated_at: now,
-    };
-    store::insert_principal(&mut tx, &owner).await?;
-    let key = state.signing_key().context("no signing key")?;
-    let exp = now + lifetime;
-    let id = uuid::Uuid::now_v7().to_string();
-    store::insert_token(
-        &mut tx,
-        &TokenRow {
-            id: id.clone(),
-            org_id: org.id.clone(),
-            org_name: org.name.clone(),
-            owner_id: owner.id.clone(),
-            owner_kind: "user".into(),
-            owner_name: owner.name.clone(),
-            app_id: None,
-            app_name: None,
-            label: Some("bootstrap".into()),
-            claims: owner.permissions.clone(),
-            kid: key.kid.clone(),
-            created_at: now,
-            created_by: owner.id.clone(),
-            created_by_name: owner.name.clone(),
-            expires_at: exp,
-            last_used_at: None,
-            revoked_at: None,
-            revoked_by: None,
-            revoke_reason: None,
-        },
-    )
-    .await?;
-    store::bump_key_exp(&mut tx, &key.kid, exp).await?;
-    store::insert_audit(
-        &mut tx,
-        &store::AuditRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            org_id: org.id.clone(),
-            actor_id: None,
-            actor_name: "system".into(),
-            action: "bootstrap".into(),
-            target_type: "org".into(),
-            target_id: Some(org.id.clone()),
-            details: serde_json::json!({"owner": owner.name, "token_id": id}),
-            client_ip: None,
-            created_at: now,
-        },
-    )
-    .await?;
-    let token = jwt::sign(
-        &key,
-        &Payload {
-            iss: state.settings.issuer.clone(),
-            sub: owner.id.clone(),
-            org: org.name.clone(),
-            app: None,
-            jti: id,
-            iat: now,
-            nbf: now,
-            exp,
-            claims: owner.permissions.to_strings(),
-            kind: "user".into(),
-        },
-    )
-    .map_err(|e| anyhow::anyhow!(e))?;
-    tx.commit().await?;
-    state.note_key_use(&key.kid, exp);
-    tracing::info!(org = %org.name, "bootstrapped a fresh database");
-    Ok(Some(token))
-}
+pub use crate::ops::bootstrap::{bootstrap, OWNER_EMAIL};

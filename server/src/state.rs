@@ -1,12 +1,15 @@
-//! Shared server state: the store, the key ring, the clock, settings, metrics.
+//! Shared server state: the store, the key ring, the clock, settings, metrics,
+//! the revocation signal. It owns them; it knows nothing of HTTP or gRPC.
 
 use crate::clock::Clock;
-use crate::domain::keys::{generate_signing_key, KeyError, LoadedKey, MasterKey};
-use crate::store::{self, KeyRow, Store};
+use crate::domain::keys::{LoadedKey, MasterKey};
+use crate::keyring::KeyRing;
+use crate::signal::RevocationSignal;
+use crate::store::Store;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -24,8 +27,8 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             issuer: "sigil".into(),
-            max_user_token_lifetime: 24 * 3600,
-            default_token_lifetime: 90 * 86_400,
+            max_user_token_lifetime: sigil_proto::rules::DEFAULT_MAX_USER_TOKEN_LIFETIME_SECS,
+            default_token_lifetime: sigil_proto::rules::DEFAULT_TOKEN_LIFETIME_SECS,
             auth_failures_per_minute: 30,
             trust_forwarded_for: false,
             root_org: "default".into(),
@@ -38,16 +41,16 @@ pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
     pub store: Store,
+    /// Seals what rests encrypted besides signing keys (idempotent answers).
     pub master: MasterKey,
-    pub keys: RwLock<Vec<LoadedKey>>,
-    last_key_reload: Mutex<i64>,
+    /// The signing keys; see [`crate::keyring`].
+    pub keys: KeyRing,
     pub clock: Clock,
     pub settings: Settings,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
-    /// Announces a committed revocation on this replica: empties the
-    /// verification cache and wakes revocation watchers (gRPC WatchRevocations).
-    pub revocations: crate::replication::RevocationSignal,
+    /// Announces a committed revocation on this replica; see [`crate::signal`].
+    pub revocations: RevocationSignal,
     /// SHA-256(token) → verified JWT payload; see [`crate::verify_cache`].
     pub verify_cache: Arc<crate::verify_cache::VerifyCache>,
 }
@@ -68,129 +71,42 @@ impl AppState {
         settings: Settings,
     ) -> anyhow::Result<Self> {
         let verify_cache = Arc::new(crate::verify_cache::VerifyCache::default());
-        let state = AppState(Arc::new(Inner {
+        let keys = KeyRing::load(&store, master.clone(), clock.now()).await?;
+        Ok(AppState(Arc::new(Inner {
             store,
             master,
-            keys: RwLock::new(Vec::new()),
-            last_key_reload: Mutex::new(i64::MIN),
+            keys,
             clock,
             settings,
             metrics: Metrics::default(),
             limiter: RateLimiter::default(),
-            revocations: crate::replication::RevocationSignal::new(verify_cache.clone()),
+            revocations: RevocationSignal::new(verify_cache.clone()),
             verify_cache,
-        }));
-        let mut conn = state.store.pool.acquire().await?;
-        if store::all_keys(&mut conn).await?.is_empty() {
-            state.insert_new_key(&mut conn).await?;
-        }
-        drop(conn);
-        state.reload_keys().await?;
-        Ok(state)
+        })))
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
 
-    /// Generates a signing key and stores it (private half sealed).
-    pub async fn insert_new_key(&self, conn: &mut sqlx::AnyConnection) -> anyhow::Result<String> {
-        let k = generate_signing_key(&self.master)?;
-        store::insert_key(
-            conn,
-            &KeyRow {
-                kid: k.kid.clone(),
-                public_key: k.public_x,
-                private_key_enc: k.private_sealed,
-                created_at: self.now(),
-                max_token_exp: 0,
-            },
-        )
-        .await?;
-        Ok(k.kid)
-    }
-
-    /// Reloads every key from the database. Fails when the master key is wrong.
-    pub async fn reload_keys(&self) -> anyhow::Result<()> {
-        let mut conn = self.store.pool.acquire().await?;
-        let rows = store::all_keys(&mut conn).await?;
-        let loaded = rows
-            .iter()
-            .map(|r| {
-                LoadedKey::load(
-                    &self.master,
-                    &r.kid,
-                    &r.public_key,
-                    &r.private_key_enc,
-                    r.created_at,
-                    r.max_token_exp,
-                )
-            })
-            .collect::<Result<Vec<_>, KeyError>>()?;
-        if let Ok(mut keys) = self.keys.write() {
-            *keys = loaded;
-        }
-        Ok(())
-    }
-
-    /// The key named `kid`, reloading from the database (at most once a second)
-    /// when another replica may have rotated.
+    /// The key named `kid` (reloading once a second when it is unknown).
     pub async fn key(&self, kid: &str) -> Option<LoadedKey> {
-        if let Some(k) = self.cached_key(kid) {
-            return Some(k);
-        }
-        let now = self.now();
-        let due = match self.last_key_reload.lock() {
-            Ok(mut last) if *last < now => {
-                *last = now;
-                true
-            }
-            _ => false,
-        };
-        if due {
-            if let Err(e) = self.reload_keys().await {
-                tracing::warn!("reloading signing keys failed: {e:#}");
-            }
-        }
-        self.cached_key(kid)
-    }
-
-    fn cached_key(&self, kid: &str) -> Option<LoadedKey> {
-        self.keys
-            .read()
-            .ok()?
-            .iter()
-            .find(|k| k.kid == kid)
-            .cloned()
+        self.keys.key(&self.store, kid, self.now()).await
     }
 
     /// The newest key: the one that signs.
     pub fn signing_key(&self) -> Option<LoadedKey> {
-        self.keys.read().ok()?.first().cloned()
+        self.keys.signing_key()
     }
 
-    /// Keys that may still verify a live token: the signing key, and every
-    /// other key that signed a token not yet expired.
+    /// Keys that may still verify a live token (the JWKS).
     pub fn published_keys(&self) -> Vec<LoadedKey> {
-        let now = self.now();
-        let Ok(keys) = self.keys.read() else {
-            return Vec::new();
-        };
-        keys.iter()
-            .enumerate()
-            .filter(|(i, k)| *i == 0 || k.max_token_exp > now)
-            .map(|(_, k)| k.clone())
-            .collect()
+        self.keys.published(self.now())
     }
 
-    /// Records in memory that `kid` signed a token expiring at `exp` (the
-    /// database is updated in the issuing transaction).
-    pub fn note_key_use(&self, kid: &str, exp: i64) {
-        if let Ok(mut keys) = self.keys.write() {
-            if let Some(k) = keys.iter_mut().find(|k| k.kid == kid) {
-                k.max_token_exp = k.max_token_exp.max(exp);
-            }
-        }
+    /// Reloads the signing keys from the database.
+    pub async fn reload_keys(&self) -> anyhow::Result<()> {
+        self.keys.reload(&self.store).await
     }
 }
 

@@ -1,21 +1,72 @@
 //! The authenticated caller and what it may do.
 
 use sigil_proto::ClaimSet;
+use uuid::Uuid;
+
+/// The two kinds of principal. Bots and users are one kind of thing: they
+/// differ in how they are named, which scope of Sigil's API governs them,
+/// and how long their tokens may live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A non-human user, named by a username; may hold long-lived tokens.
+    Bot,
+    /// A human, named by an email; holds short-lived tokens only.
+    User,
+}
+
+impl Kind {
+    /// As stored, and on the wire (`kind`, `owner_kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Bot => "bot",
+            Kind::User => "user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "bot" => Some(Kind::Bot),
+            "user" => Some(Kind::User),
+            _ => None,
+        }
+    }
+
+    /// The scope of Sigil's own API that governs this kind (`bots`, `users`).
+    pub fn scope(self) -> &'static str {
+        match self {
+            Kind::Bot => "bots",
+            Kind::User => "users",
+        }
+    }
+
+    /// The field that names a principal of this kind.
+    pub fn name_field(self) -> &'static str {
+        match self {
+            Kind::Bot => "username",
+            Kind::User => "email",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Who is calling, through which token, with which effective rights.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub id: String,
-    /// `bot` or `user`.
-    pub kind: String,
+    pub id: Uuid,
+    pub kind: Kind,
     pub name: String,
-    pub org_id: String,
+    pub org_id: Uuid,
     pub org_name: String,
     /// The root org (the first one, `default`) may administer other orgs.
     pub in_root_org: bool,
-    pub app_id: Option<String>,
+    pub app_id: Option<Uuid>,
     pub app_name: Option<String>,
-    pub token_id: String,
+    pub token_id: Uuid,
     pub expires_at: i64,
     /// The token's `iat` (= `nbf`).
     pub issued_at: i64,

@@ -1,24 +1,32 @@
 //! The REST API: one router per resource, merged here, and the pieces every
 //! handler shares — the authenticated caller ([`Auth`]), JSON bodies that fail
-//! in the API's own error shape ([`AppJson`]), the one authorization check
-//! ([`authorize`]), org resolution ([`org_for`]), pagination, and the audit log.
+//! in the API's own error shape ([`AppJson`]), pagination, and the error
+//! response. Handlers are thin: extract, one call into [`crate::ops`], the
+//! wire type (made in [`crate::wire`]). No handler opens a transaction or
+//! touches the store.
+//!
+//! # Layout
+//! - `operations.rs`: health, readiness, metrics, OpenAPI, JWKS, whoami, key
+//!   rotation, the revocation feed, the audit log.
+//! - `orgs.rs`, `principals.rs` (bots and users, one generic set of
+//!   handlers), `apps.rs`, `tokens.rs`: the org's resources.
+//! - `oauth.rs`: RFC 7009 revocation and RFC 7662 introspection by value.
+//! - `openapi`: the OpenAPI document, from the route table and the wire types.
 
 mod apps;
-mod bots;
 mod oauth;
 mod openapi;
-mod ops;
+mod operations;
 mod orgs;
+mod principals;
 mod tokens;
-mod users;
 
-pub use tokens::IDEMPOTENCY_WINDOW;
+pub use crate::ops::tokens::IDEMPOTENCY_WINDOW;
 
 use crate::auth::{authenticate, AuthError};
-use crate::domain::principal::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::ops::{Caller, PageRequest};
 use crate::state::AppState;
-use crate::store::{self, AuditRow, OrgRow};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -28,17 +36,16 @@ use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
+use sigil_proto::error::{ErrorBody, ErrorDetail};
 use sigil_proto::ErrorCode;
-use sqlx::AnyConnection;
 use std::net::{IpAddr, SocketAddr};
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .merge(ops::router())
+        .merge(operations::router())
         .merge(orgs::router())
-        .merge(users::router())
-        .merge(bots::router())
+        .merge(principals::router())
         .merge(apps::router())
         .merge(tokens::router())
         .merge(oauth::router())
@@ -119,10 +126,7 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 
 /// An authenticated caller. Failed authentications count against the client's
 /// address; past the limit its failures are answered 429.
-pub struct Auth {
-    pub p: Principal,
-    pub ip: Option<IpAddr>,
-}
+pub struct Auth(pub Caller);
 
 #[axum::async_trait]
 impl FromRequestParts<AppState> for Auth {
@@ -155,7 +159,7 @@ impl FromRequestParts<AppState> for Auth {
             ));
         };
         match authenticate(state, token, true).await {
-            Ok(p) => Ok(Auth { p, ip }),
+            Ok(p) => Ok(Auth(Caller { p, ip })),
             Err(AuthError::Rejected(r)) => {
                 state.limiter.record_failure(ip, now);
                 state.metrics.inc_auth_failure(r.code());
@@ -201,115 +205,13 @@ impl<T: serde::Serialize> IntoResponse for Created<T> {
     }
 }
 
-// ---------- authorization: the one place ----------
-
-/// Resolves `{org}` for the caller. Principals reach their own org; principals
-/// of the root org whose rights cover `orgs:get:<org>` reach any org. Every
-/// other org answers 404, as if it did not exist.
-pub async fn org_for(c: &mut AnyConnection, p: &Principal, org: &str) -> ApiResult<OrgRow> {
-    let row = store::find_org(c, org)
-        .await?
-        .ok_or_else(|| ApiError::not_found("org", org).with_field("org"))?;
-    if row.id == p.org_id || can_administer(p, &row) {
-        Ok(row)
-    } else {
-        // Clients tell "the org is out of reach" from "the object is gone" by this field.
-        Err(ApiError::not_found("org", org).with_field("org"))
-    }
-}
-
-pub fn can_administer(p: &Principal, org: &OrgRow) -> bool {
-    p.in_root_org && p.app_id.is_none() && p.allows("orgs", "get", &org.id, Some(&org.name))
-}
-
-/// Checks that the caller may do `action` on the object `id`/`name` of type
-/// `scope`. `app` is the app the object belongs to, if any: a token scoped to
-/// an app reaches only objects of that app.
-pub fn authorize(
-    p: &Principal,
-    scope: &str,
-    action: &str,
-    id: &str,
-    name: Option<&str>,
-    app: Option<&str>,
-) -> ApiResult<()> {
-    if let Some(own) = &p.app_id {
-        if app != Some(own.as_str()) {
-            return Err(ApiError::forbidden(format!(
-                "this token is scoped to app {:?} and cannot {action} {scope} outside it",
-                p.app_name.as_deref().unwrap_or(own)
-            )));
-        }
-    }
-    if p.allows(scope, action, id, name) {
-        Ok(())
-    } else {
-        let which = name.unwrap_or(id);
-        Err(ApiError::forbidden(format!(
-            "this token does not allow {action} on {scope} {which:?} (needs claim {scope}:{action}:{which} or broader)"
-        )))
-    }
-}
-
-/// Refuses to grant `wanted` unless the caller holds all of it (no escalation).
-pub fn check_no_escalation(
-    p: &Principal,
-    wanted: &sigil_proto::ClaimSet,
-    field: &str,
-) -> ApiResult<()> {
-    let missing = p.not_covered(wanted);
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let list: Vec<String> = missing.iter().map(|c| c.to_string()).collect();
-    Err(ApiError::new(
-        ErrorCode::Escalation,
-        format!(
-            "cannot grant {field} beyond your own rights: {}",
-            list.join(", ")
-        ),
-    )
-    .with_field(field))
-}
-
-// ---------- audit ----------
-
-/// Writes one audit entry, in the caller's transaction. `target` is (type, id).
-pub async fn audit(
-    c: &mut AnyConnection,
-    state: &AppState,
-    auth: &Auth,
-    org_id: &str,
-    action: &str,
-    (target_type, target_id): (&str, Option<&str>),
-    details: serde_json::Value,
-) -> ApiResult<()> {
-    store::insert_audit(
-        c,
-        &AuditRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            org_id: org_id.to_string(),
-            actor_id: Some(auth.p.id.clone()),
-            actor_name: auth.p.name.clone(),
-            action: action.to_string(),
-            target_type: target_type.to_string(),
-            target_id: target_id.map(str::to_string),
-            details,
-            client_ip: auth.ip.map(|i| i.to_string()),
-            created_at: state.now(),
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 // ---------- pagination ----------
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
 
-/// (decoded cursor, limit) from the query.
-pub fn page_params(cursor: Option<&str>, limit: Option<u32>) -> ApiResult<(Option<String>, i64)> {
+/// The page a list asks for, from its `cursor` and `limit` parameters.
+pub fn page_params(cursor: Option<&str>, limit: Option<u32>) -> ApiResult<PageRequest> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::invalid(
@@ -329,29 +231,35 @@ pub fn page_params(cursor: Option<&str>, limit: Option<u32>) -> ApiResult<(Optio
             )
         }
     };
-    Ok((after, limit as i64))
+    Ok(PageRequest {
+        after,
+        limit: i64::from(limit),
+    })
 }
 
-/// Cuts a fetched `limit + 1` rows to a page, with the cursor of the last item.
-pub fn paginate<R, T>(
-    mut rows: Vec<R>,
-    limit: i64,
-    id: impl Fn(&R) -> String,
-    map: impl FnMut(R) -> T,
-) -> sigil_proto::api::Page<T> {
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| URL_SAFE_NO_PAD.encode(id(r)))
-    } else {
-        None
-    };
+/// A page of the operations layer on the wire: items mapped, the next
+/// cursor encoded.
+pub fn page<T, U>(p: crate::ops::Page<T>, map: impl FnMut(T) -> U) -> sigil_proto::api::Page<U> {
     sigil_proto::api::Page {
-        items: rows.into_iter().map(map).collect(),
-        next_cursor,
+        next_cursor: p.next_after.as_deref().map(|a| URL_SAFE_NO_PAD.encode(a)),
+        items: p.items.into_iter().map(map).collect(),
     }
 }
 
-pub fn to_uuid(s: &str) -> uuid::Uuid {
-    uuid::Uuid::parse_str(s).unwrap_or_default()
+// ---------- errors ----------
+
+/// Every refusal in the API's JSON error shape, with the status of its code.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
+        (status, axum::Json(body)).into_response()
+    }
 }

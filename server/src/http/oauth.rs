@@ -1,12 +1,12 @@
-//! RFC 7009 revocation and RFC 7662 introspection, by token string.
+//! RFC 7009 revocation and RFC 7662 introspection, by token string: handlers
+//! over [`crate::ops::by_value`].
 //! Both accept `application/x-www-form-urlencoded` (as the RFCs say) or JSON.
 
-use super::{audit, bearer, client_ip, Auth};
-use crate::auth::{authenticate, AuthError};
-use crate::domain::jwt;
+use super::{bearer, client_ip, Auth};
 use crate::error::{ApiError, ApiResult};
+use crate::ops::by_value;
 use crate::state::AppState;
-use crate::store::{self, AuditRow};
+use crate::wire;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, StatusCode};
@@ -64,84 +64,16 @@ async fn revoke(State(state): State<AppState>, req: Request) -> ApiResult<Status
         .await
         .map_err(|_| ApiError::invalid("token", "body too large"))?;
     let token = token_param(ct.as_deref(), &body)?;
-    let now = state.now();
-    // Only a token we signed names a row worth touching.
-    let Ok(kid) = jwt::peek_kid(&token) else {
-        return Ok(StatusCode::OK);
-    };
-    let Some(key) = state.key(&kid).await else {
-        return Ok(StatusCode::OK);
-    };
-    let payload = match jwt::verify(&token, &key, &state.settings.issuer, now) {
-        Ok(p) => p,
-        // Expired or forged: nothing to revoke.
-        Err(_) => return Ok(StatusCode::OK),
-    };
     let ip = client_ip(&parts, &state);
     // The caller, when it authenticated, is the actor; otherwise the token's owner.
     let caller = match bearer(&parts) {
-        Some(_) => Auth::from_request_parts(&mut parts, &state).await.ok(),
+        Some(_) => Auth::from_request_parts(&mut parts, &state)
+            .await
+            .ok()
+            .map(|a| a.0),
         None => None,
     };
-    let mut tx = state.store.pool.begin().await?;
-    let Some(row) = store::get_token(&mut tx, None, &payload.jti).await? else {
-        return Ok(StatusCode::OK);
-    };
-    if row.owner_id != payload.sub {
-        return Ok(StatusCode::OK);
-    }
-    let (actor_id, actor_name) = match &caller {
-        Some(a) => (a.p.id.clone(), a.p.name.clone()),
-        None => (row.owner_id.clone(), row.owner_name.clone()),
-    };
-    let changed = store::revoke_token(
-        &mut tx,
-        &row.id,
-        &row.org_id,
-        &actor_id,
-        Some("revoked by value"),
-        now,
-    )
-    .await?;
-    if changed {
-        match &caller {
-            Some(a) => {
-                audit(
-                    &mut tx,
-                    &state,
-                    a,
-                    &row.org_id,
-                    "token.revoke",
-                    ("token", Some(&row.id)),
-                    serde_json::json!({"via": "rfc7009"}),
-                )
-                .await?
-            }
-            None => {
-                store::insert_audit(
-                    &mut tx,
-                    &AuditRow {
-                        id: uuid::Uuid::now_v7().to_string(),
-                        org_id: row.org_id.clone(),
-                        actor_id: Some(actor_id),
-                        actor_name,
-                        action: "token.revoke".into(),
-                        target_type: "token".into(),
-                        target_id: Some(row.id.clone()),
-                        details: serde_json::json!({"via": "rfc7009", "by": "holder"}),
-                        client_ip: ip.map(|i| i.to_string()),
-                        created_at: now,
-                    },
-                )
-                .await?
-            }
-        }
-    }
-    tx.commit().await?;
-    if changed {
-        state.metrics.add_revoked(1);
-        let _ = state.revocations.send(());
-    }
+    by_value::revoke(&state, &token, caller.as_ref(), ip).await?;
     Ok(StatusCode::OK)
 }
 
@@ -149,7 +81,7 @@ async fn revoke(State(state): State<AppState>, req: Request) -> ApiResult<Status
 /// reach, or any invalid token, answers only `{"active": false}`.
 async fn introspect(
     State(state): State<AppState>,
-    auth: Auth,
+    Auth(caller): Auth,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Introspection>> {
@@ -157,43 +89,6 @@ async fn introspect(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let token = token_param(ct, &body)?;
-    let inactive = Json(Introspection {
-        active: false,
-        ..Default::default()
-    });
-    let p = match authenticate(&state, &token, false).await {
-        Ok(p) => p,
-        Err(AuthError::Rejected(_)) => return Ok(inactive),
-        Err(AuthError::Server(e)) => return Err(e),
-    };
-    let same_token = p.token_id == auth.p.token_id;
-    let same_org = p.org_id == auth.p.org_id;
-    let admin = auth.p.in_root_org
-        && auth.p.app_id.is_none()
-        && auth.p.allows("orgs", "get", &p.org_id, Some(&p.org_name));
-    let may = same_token
-        || admin
-        || (same_org
-            && auth.p.allows("tokens", "get", &p.token_id, None)
-            && (auth.p.app_id.is_none() || auth.p.app_id == p.app_id));
-    if !may {
-        return Ok(inactive);
-    }
-    let claims = p.effective_claims().to_strings();
-    Ok(Json(Introspection {
-        active: true,
-        scope: Some(claims.join(" ")),
-        token_type: Some("Bearer".into()),
-        username: Some(p.name.clone()),
-        sub: Some(p.id.clone()),
-        iss: Some(state.settings.issuer.clone()),
-        jti: Some(p.token_id.clone()),
-        exp: Some(p.expires_at),
-        iat: Some(p.issued_at),
-        nbf: Some(p.issued_at),
-        org: Some(p.org_name.clone()),
-        app: p.app_name.clone(),
-        kind: Some(p.kind.clone()),
-        claims: Some(claims),
-    }))
+    let seen = by_value::introspect(&state, &caller, &token).await?;
+    Ok(Json(wire::introspection(seen, &state.settings.issuer)))
 }

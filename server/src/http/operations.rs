@@ -1,11 +1,12 @@
 //! Operations: health, readiness, metrics, OpenAPI, JWKS; and the small
 //! caller-wide routes: whoami, key rotation, the revocation feed, the audit log.
 
-use super::{audit, authorize, org_for, page_params, paginate, to_uuid, Auth};
+use super::{page, page_params, Auth};
 use crate::clock::to_time;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::ops::{self, keys, session};
 use crate::state::AppState;
-use crate::store;
+use crate::wire;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -33,13 +34,13 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
+    match ops::health::ready(&state).await {
         Ok(()) => (
             StatusCode::OK,
             Json(serde_json::json!({ "status": "ready" })),
         )
             .into_response(),
-        Err(e) => ApiError::unavailable(e).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -111,61 +112,31 @@ async fn openapi() -> Json<serde_json::Value> {
 }
 
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    let keys: Vec<serde_json::Value> = state.published_keys().iter().map(|k| k.jwk()).collect();
+    let keys: Vec<serde_json::Value> = ops::health::published_keys(&state)
+        .iter()
+        .map(|k| k.jwk())
+        .collect();
     (
         [(header::CACHE_CONTROL, "public, max-age=60")],
         Json(serde_json::json!({ "keys": keys })),
     )
 }
 
-async fn whoami(auth: Auth) -> Json<Whoami> {
-    let p = auth.p;
-    let claims = p.effective_claims().to_strings();
-    Json(Whoami {
-        id: to_uuid(&p.id),
-        kind: p.kind,
-        name: p.name,
-        org: p.org_name,
-        app: p.app_name,
-        token_id: to_uuid(&p.token_id),
-        claims,
-        expires_at: to_time(p.expires_at),
-    })
+async fn whoami(Auth(caller): Auth) -> Json<Whoami> {
+    Json(wire::whoami(session::whoami(&caller)))
 }
 
 /// Adds a signing key. Older keys keep verifying until their tokens expire.
 async fn rotate(
     State(state): State<AppState>,
-    auth: Auth,
+    Auth(caller): Auth,
 ) -> ApiResult<(StatusCode, Json<api::SigningKey>)> {
-    if !auth.p.in_root_org {
-        return Err(ApiError::forbidden(
-            "only principals of the root org may rotate signing keys",
-        ));
-    }
-    authorize(&auth.p, "keys", "create", "*", None, None)?;
-    let mut tx = state.store.pool.begin().await?;
-    let kid = state
-        .insert_new_key(&mut tx)
-        .await
-        .map_err(ApiError::internal)?;
-    audit(
-        &mut tx,
-        &state,
-        &auth,
-        &auth.p.org_id,
-        "key.rotate",
-        ("key", Some(&kid)),
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    state.reload_keys().await.map_err(ApiError::internal)?;
+    let (kid, created_at) = keys::rotate(&state, &caller).await?;
     Ok((
         StatusCode::CREATED,
         Json(api::SigningKey {
             kid,
-            created_at: to_time(state.now()),
+            created_at: to_time(created_at),
         }),
     ))
 }
@@ -182,63 +153,25 @@ struct Since {
 /// every org for root-org administrators.
 async fn revocations(
     State(state): State<AppState>,
-    auth: Auth,
+    Auth(caller): Auth,
     Query(q): Query<Since>,
 ) -> ApiResult<Json<RevocationFeed>> {
-    // The feed spans the org: app-scoped tokens may not read it.
-    authorize(&auth.p, "revocations", "list", "*", None, None)?;
-    let since = q.since.unwrap_or(0);
-    if since < 0 {
-        return Err(ApiError::invalid(
-            "since",
-            "since must be a cursor (an integer >= 0)",
-        ));
-    }
     let limit = i64::from(q.limit.unwrap_or(500).clamp(1, 1000));
-    let all_orgs =
-        auth.p.in_root_org && auth.p.app_id.is_none() && auth.p.allows("orgs", "get", "*", None);
-    let mut conn = state.store.pool.acquire().await?;
-    let rows = store::revocations_since(&mut conn, since, limit).await?;
-    let cursor = rows.last().map(|r| r.seq).unwrap_or(since);
-    let items = rows
-        .into_iter()
-        .filter(|r| all_orgs || r.org_name == auth.p.org_name)
-        .map(|r| api::Revocation {
-            token_id: to_uuid(&r.token_id),
-            org: r.org_name,
-            revoked_at: to_time(r.revoked_at),
-            cursor: r.seq,
-        })
-        .collect();
-    Ok(Json(RevocationFeed { items, cursor }))
+    let (rows, cursor) =
+        ops::revocations::feed(&state, &caller, q.since.unwrap_or(0), limit).await?;
+    Ok(Json(RevocationFeed {
+        items: rows.into_iter().map(wire::revocation).collect(),
+        cursor,
+    }))
 }
 
 async fn audit_log(
     State(state): State<AppState>,
-    auth: Auth,
+    Auth(caller): Auth,
     Path(org): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<api::Page<AuditEntry>>> {
-    let mut conn = state.store.pool.acquire().await?;
-    let org = org_for(&mut conn, &auth.p, &org).await?;
-    authorize(&auth.p, "audit", "list", "*", None, None)?;
-    let (after, limit) = page_params(q.cursor.as_deref(), q.limit)?;
-    let rows = store::list_audit(&mut conn, &org.id, after.as_deref(), limit + 1).await?;
-    Ok(Json(paginate(
-        rows,
-        limit,
-        |r| r.id.clone(),
-        |r| AuditEntry {
-            id: to_uuid(&r.id),
-            org: org.name.clone(),
-            actor_id: r.actor_id.as_deref().map(to_uuid),
-            actor: r.actor_name,
-            action: r.action,
-            target_type: r.target_type,
-            target_id: r.target_id,
-            details: r.details,
-            client_ip: r.client_ip,
-            created_at: to_time(r.created_at),
-        },
-    )))
+    let req = page_params(q.cursor.as_deref(), q.limit)?;
+    let (org, rows) = ops::audit::list(&state, &caller, &org, req).await?;
+    Ok(Json(page(rows, |r| wire::audit_entry(&org, r))))
 }

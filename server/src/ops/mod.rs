@@ -1,0 +1,127 @@
+//! The operations layer: one function per use case, between the wire (REST
+//! in [`crate::http`], gRPC in [`crate::grpc`]) and the store.
+//!
+//! Every operation takes the authenticated [`Caller`] and typed input, and
+//! returns typed output (rows and domain values, never wire JSON). A change
+//! runs in a [`Uow`] (unit of work), which in order:
+//! 1. opens the transaction ([`Uow::write`]; reads use [`Uow::read`]);
+//! 2. resolves the org for the caller ([`Uow::org`]: out of reach = 404);
+//! 3. authorizes through the one function, [`authorize`] ([`Uow::authorize`]);
+//! 4. collects audit entries ([`Uow::audit`]) and what must follow a commit
+//!    ([`Uow::revoked`], [`Uow::issued`], [`Uow::keys_rotated`]);
+//! 5. on [`Uow::commit`], writes the audit entries in the same transaction,
+//!    commits, then announces revocations (cache emptied, watchers woken),
+//!    reloads keys and counts metrics.
+//!
+//! So no handler can forget a step, and no two copies can drift. Nothing in
+//! here imports axum or tonic; the wire layers map [`crate::error::ApiError`]
+//! to their status codes.
+//!
+//! # Layout: route → operation
+//! | route | operation |
+//! |---|---|
+//! | `GET /v1/whoami` | [`session::whoami`] |
+//! | `POST,GET /v1/orgs`, `GET /v1/orgs/{org}` | [`orgs::create`], [`orgs::list`], [`orgs::view`] |
+//! | `…/users`, `…/users/{user}` | [`principals`] with [`Kind::User`] |
+//! | `…/bots`, `…/bots/{bot}` | [`principals`] with [`Kind::Bot`] |
+//! | `PUT,DELETE …/bots/{bot}/identities/{service}` | [`principals::set_identity`] |
+//! | `POST,GET …/apps`, `GET,DELETE …/apps/{app}` | [`apps`] |
+//! | `POST,GET …/tokens`, `GET,PATCH,DELETE …/tokens/{id}` | [`tokens::issue`], [`tokens::list`], [`tokens::view`], [`tokens::update`], [`tokens::revoke`] |
+//! | `POST /v1/revoke`, `POST /v1/introspect` | [`by_value::revoke`], [`by_value::introspect`] |
+//! | `GET /v1/revocations`, gRPC `WatchRevocations` | [`revocations::feed`], [`revocations::authorize_watch`] |
+//! | gRPC `Verify` | [`session::verify`] |
+//! | `GET /v1/orgs/{org}/audit` | [`audit::list`] |
+//! | `POST /v1/keys/rotate` | [`keys::rotate`] |
+//! | `GET /readyz`, gRPC health, `GET /.well-known/jwks.json` | [`health::ready`], [`health::published_keys`] |
+//! | first start | [`bootstrap::bootstrap`] |
+
+pub mod apps;
+pub mod audit;
+pub mod bootstrap;
+pub mod by_value;
+pub mod health;
+pub mod keys;
+pub mod orgs;
+pub mod principals;
+pub mod revocations;
+pub mod session;
+pub mod tokens;
+
+mod authz;
+mod uow;
+
+pub use crate::domain::principal::Kind;
+pub use authz::{authorize, can_administer, check_no_escalation, is_org_admin};
+pub use uow::{Actor, Uow};
+
+use crate::domain::principal::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::store::StoreError;
+use std::net::IpAddr;
+
+/// An authenticated caller: the principal behind the bearer token, and the
+/// client address it called from (for the audit log).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub p: Principal,
+    pub ip: Option<IpAddr>,
+}
+
+/// A page of rows and the cursor of the next page.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The id of the last item when more follow; the wire layer encodes it.
+    pub next_after: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Cuts `limit + 1` fetched rows to a page.
+    pub fn cut(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        let next_after = if more { rows.last().map(id) } else { None };
+        Page {
+            items: rows,
+            next_after,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_after: self.next_after,
+        }
+    }
+}
+
+/// Where a list starts and how long its page is, already checked.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+/// Turns a duplicate (the store's [`StoreError::Unique`]) into a 409 naming
+/// `field`; any other store error passes through. The one place a duplicate
+/// becomes a conflict.
+pub fn conflict_on_unique(
+    field: &'static str,
+    message: impl FnOnce() -> String,
+) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::Unique { .. } => ApiError::conflict(field, message()),
+        other => other.into(),
+    }
+}
+
+/// Maps a [`sigil_proto::rules::RuleError`] (or any field error) to a 400.
+pub(crate) fn invalid(field: &str) -> impl FnOnce(String) -> ApiError + '_ {
+    move |message| ApiError::invalid(field, message)
+}
+
+/// A new random-but-ordered id (UUID v7) for a row.
+pub(crate) fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+pub(crate) type Result<T> = ApiResult<T>;

@@ -1,0 +1,63 @@
+//! Orgs: the tenants. Root-org administrators create and see every org;
+//! everyone else sees their own.
+
+use super::{invalid, Caller, Page, PageRequest, Result, Uow};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{self, OrgRow};
+use sigil_proto::api::CreateOrg;
+use sigil_proto::duration::parse_duration_for;
+use sigil_proto::names::OrgName;
+
+pub async fn create(state: &AppState, caller: &Caller, req: CreateOrg) -> Result<OrgRow> {
+    let name = OrgName::parse(&req.name).map_err(|e| invalid("name")(e.to_string()))?;
+    let max = req
+        .max_token_lifetime
+        .as_deref()
+        .map(|d| parse_duration_for("max_token_lifetime", d))
+        .transpose()
+        .map_err(|e| invalid("max_token_lifetime")(e.to_string()))?;
+    if !caller.p.in_root_org || caller.p.app_id.is_some() {
+        return Err(ApiError::forbidden(
+            "only principals of the root org may create orgs",
+        ));
+    }
+    let mut uow = Uow::write(state, caller).await?;
+    uow.authorize("orgs", "create", "*", Some(name.as_str()), None)?;
+    let row = OrgRow {
+        id: super::new_id(),
+        name: name.to_string(),
+        max_token_lifetime: max,
+        created_at: uow.now,
+    };
+    store::insert_org(uow.c(), &row)
+        .await
+        .map_err(super::conflict_on_unique("name", || {
+            format!("an org named {:?} already exists", row.name)
+        }))?;
+    uow.audit(
+        row.id,
+        "org.create",
+        ("org", row.id),
+        serde_json::json!({"name": row.name}),
+    );
+    uow.commit().await?;
+    Ok(row)
+}
+
+/// Root-org administrators see every org; everyone else sees their own.
+pub async fn list(state: &AppState, caller: &Caller, page: PageRequest) -> Result<Page<OrgRow>> {
+    let mut uow = Uow::read(state, caller).await?;
+    let p = &caller.p;
+    let only = (!super::is_org_admin(p, "list")).then_some(p.org_id);
+    let rows = store::list_orgs(uow.c(), only, page.after.as_deref(), page.limit + 1).await?;
+    let rows: Vec<OrgRow> = rows
+        .into_iter()
+        .filter(|o| o.id == p.org_id || super::can_administer(p, o))
+        .collect();
+    Ok(Page::cut(rows, page.limit, |o| o.id.to_string()))
+}
+
+pub async fn view(state: &AppState, caller: &Caller, org: &str) -> Result<OrgRow> {
+    Uow::read(state, caller).await?.org(org).await
+}

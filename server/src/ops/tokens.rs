@@ -1,0 +1,572 @@
+//! Tokens: issue (with Idempotency-Key), list, view, update, revoke, and the
+//! two pieces other operations share: [`mint`] (a signed JWT and its row)
+//! and [`revoke_all`] (every token of an owner or an app).
+
+use super::{invalid, Caller, Kind, Page, PageRequest, Result, Uow};
+use crate::clock::to_time;
+use crate::domain::jwt::{self, Payload};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{self, AppRow, Holder, OrgRow, PrincipalRow, TokenQuery, TokenRow};
+use sha2::{Digest, Sha256};
+use sigil_proto::api::{IssueToken, IssuedToken, UpdateToken};
+use sigil_proto::duration::{format_duration, Expiry};
+use sigil_proto::rules::{self, MAX_TOKEN_LIFETIME_SECS};
+use sigil_proto::{ClaimSet, ErrorCode, SecretString};
+use uuid::Uuid;
+
+/// How long an Idempotency-Key is remembered.
+pub const IDEMPOTENCY_WINDOW: i64 = 24 * 3600;
+
+fn rule(e: rules::RuleError) -> ApiError {
+    ApiError::invalid(&e.field, e.message)
+}
+
+/// `expiry` xor `expires_at` to an absolute time; `None` when neither.
+fn parse_expiry(expiry: Option<&str>, expires_at: Option<&str>) -> Result<Option<Expiry>> {
+    match (expiry, expires_at) {
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "expires_at",
+            "give either expiry (a duration) or expires_at (a time), not both",
+        )),
+        (Some(d), None) => Expiry::parse("expiry", d)
+            .map(Some)
+            .map_err(|e| invalid("expiry")(e.to_string())),
+        (None, Some(t)) => Expiry::parse("expires_at", t)
+            .map(Some)
+            .map_err(|e| invalid("expires_at")(e.to_string())),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Checks an Idempotency-Key header value: 1 to 255 visible ASCII characters.
+pub fn check_idempotency_key(raw: &[u8]) -> Result<String> {
+    std::str::from_utf8(raw)
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x20..0x7f).contains(&b)))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })
+}
+
+/// A token to sign and store: who it is for, what it allows, until when.
+pub struct Mint<'a> {
+    pub org: &'a OrgRow,
+    pub owner: &'a PrincipalRow,
+    pub app: Option<&'a AppRow>,
+    pub label: Option<String>,
+    pub claims: ClaimSet,
+    pub expires_at: i64,
+    /// (id, name) of the principal issuing it.
+    pub created_by: (Uuid, &'a str),
+}
+
+/// Signs a JWT and stores its row (never the JWT) in the unit of work; the
+/// key's horizon moves in the same transaction, and in memory after commit.
+pub async fn mint(uow: &mut Uow<'_>, m: Mint<'_>) -> Result<(SecretString, TokenRow)> {
+    let state = uow.state();
+    let key = state
+        .signing_key()
+        .ok_or_else(|| ApiError::internal("no signing key loaded"))?;
+    let now = uow.now;
+    let row = TokenRow {
+        id: super::new_id(),
+        org_id: m.org.id,
+        org_name: m.org.name.clone(),
+        owner_id: m.owner.id,
+        owner_kind: m.owner.kind,
+        owner_name: m.owner.name.clone(),
+        app_id: m.app.map(|a| a.id),
+        app_name: m.app.map(|a| a.name.clone()),
+        label: m.label.filter(|l| !l.is_empty()),
+        claims: m.claims,
+        kid: key.kid.clone(),
+        created_at: now,
+        created_by: m.created_by.0,
+        created_by_name: m.created_by.1.to_string(),
+        expires_at: m.expires_at,
+        last_used_at: None,
+        revoked_at: None,
+        revoked_by: None,
+        revoke_reason: None,
+    };
+    let payload = Payload {
+        iss: state.settings.issuer.clone(),
+        sub: row.owner_id.to_string(),
+        org: row.org_name.clone(),
+        app: row.app_name.clone(),
+        jti: row.id.to_string(),
+        iat: now,
+        nbf: now,
+        exp: row.expires_at,
+        claims: row.claims.to_strings(),
+        kind: row.owner_kind.as_str().to_string(),
+    };
+    let jwt = jwt::sign(&key, &payload).map_err(ApiError::internal)?;
+    store::insert_token(uow.c(), &row).await?;
+    store::bump_key_exp(uow.c(), &key.kid, row.expires_at).await?;
+    uow.issued(&key.kid, row.expires_at);
+    Ok((jwt, row))
+}
+
+pub async fn issue(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    req: IssueToken,
+    idempotency_key: Option<String>,
+) -> Result<IssuedToken> {
+    if req.owner.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "owner",
+            "owner is required: a bot username, a user email or an id",
+        ));
+    }
+    if let Some(l) = &req.label {
+        rules::check_label(l).map_err(rule)?;
+    }
+    let expiry = parse_expiry(req.expiry.as_deref(), req.expires_at.as_deref())?;
+    let requested = req
+        .claims
+        .as_ref()
+        .map(|c| ClaimSet::parse(c))
+        .transpose()
+        .map_err(|e| invalid("claims")(e.to_string()))?;
+
+    let mut uow = Uow::write(state, caller).await?;
+    let org = uow.org(org).await?;
+    let request_hash = {
+        let canon = serde_json::to_string(&(org.id, &req)).unwrap_or_default();
+        hex(&Sha256::digest(canon.as_bytes()))
+    };
+    let owner = store::find_principal(uow.c(), org.id, None, req.owner.trim())
+        .await?
+        .ok_or_else(|| ApiError::not_found("owner", &req.owner).with_field("owner"))?;
+    let app = match req.app.as_deref() {
+        Some(a) => Some(
+            store::find_app(uow.c(), org.id, a)
+                .await?
+                .ok_or_else(|| ApiError::not_found("app", a).with_field("app"))?,
+        ),
+        None => None,
+    };
+    uow.authorize(
+        "tokens",
+        "issue",
+        owner.id,
+        Some(&owner.name),
+        app.as_ref().map(|a| a.id),
+    )?;
+    let claims = requested.unwrap_or_else(|| owner.permissions.clone());
+    let beyond_owner = claims.not_covered_by(&owner.permissions);
+    if !beyond_owner.is_empty() {
+        let list: Vec<String> = beyond_owner.iter().map(|c| c.to_string()).collect();
+        return Err(ApiError::new(
+            ErrorCode::ClaimsExceedOwner,
+            format!(
+                "claims beyond the permissions of {:?}: {}",
+                owner.name,
+                list.join(", ")
+            ),
+        )
+        .with_field("claims"));
+    }
+    uow.no_escalation(&claims, "claims")?;
+    // A retry answers the first result — but only after the caller was
+    // checked again, and only to the very token that sent the first request.
+    if let Some(key) = &idempotency_key {
+        if let Some(answer) = replay(&mut uow, caller.p.token_id, key, &request_hash).await? {
+            return Ok(answer);
+        }
+    }
+    let now = uow.now;
+    let expires_at = match expiry {
+        Some(e) => e.resolve(now),
+        None => now + default_lifetime(state, &org, owner.kind),
+    };
+    check_lifetime(state, &org, owner.kind, now, expires_at)?;
+    let (jwt, row) = mint(
+        &mut uow,
+        Mint {
+            org: &org,
+            owner: &owner,
+            app: app.as_ref(),
+            label: req.label.clone(),
+            claims,
+            expires_at,
+            created_by: (caller.p.id, &caller.p.name),
+        },
+    )
+    .await?;
+    uow.audit(
+        org.id,
+        "token.issue",
+        ("token", row.id),
+        serde_json::json!({
+            "owner": owner.name, "label": row.label, "claims": row.claims.to_strings(),
+            "app": row.app_name, "expires_at": expires_at,
+        }),
+    );
+    let answer = IssuedToken {
+        token: jwt,
+        metadata: crate::wire::token(row, now),
+    };
+    if let Some(k) = &idempotency_key {
+        let plain = serde_json::to_vec(&answer).map_err(ApiError::internal)?;
+        let sealed = state
+            .master
+            .seal(&format!("idem:{}:{k}", caller.p.token_id), &plain);
+        if let Err(e) = store::put_idempotent(
+            uow.c(),
+            caller.p.token_id,
+            k,
+            &request_hash,
+            &sealed,
+            now,
+            now - IDEMPOTENCY_WINDOW,
+        )
+        .await
+        {
+            if matches!(e, store::StoreError::Unique { .. }) {
+                // A concurrent request with the same key won: answer what it minted.
+                drop(uow);
+                let mut read = Uow::read(state, caller).await?;
+                if let Some(answer) = replay(&mut read, caller.p.token_id, k, &request_hash).await?
+                {
+                    return Ok(answer);
+                }
+            }
+            return Err(e.into());
+        }
+    }
+    uow.commit().await?;
+    Ok(answer)
+}
+
+/// The stored answer to an earlier request with this Idempotency-Key.
+async fn replay(
+    uow: &mut Uow<'_>,
+    caller_token: Uuid,
+    key: &str,
+    hash: &str,
+) -> Result<Option<IssuedToken>> {
+    let not_before = uow.now - IDEMPOTENCY_WINDOW;
+    let Some((stored_hash, sealed)) =
+        store::get_idempotent(uow.c(), caller_token, key, not_before).await?
+    else {
+        return Ok(None);
+    };
+    if stored_hash != hash {
+        return Err(ApiError::new(
+            ErrorCode::IdempotencyMismatch,
+            "this Idempotency-Key was used with a different request; use a new key",
+        )
+        .with_field("Idempotency-Key"));
+    }
+    let plain = uow
+        .state()
+        .master
+        .open(&format!("idem:{caller_token}:{key}"), &sealed)
+        .ok_or_else(|| ApiError::internal("cannot decrypt an idempotent response"))?;
+    serde_json::from_slice(&plain)
+        .map(Some)
+        .map_err(ApiError::internal)
+}
+
+fn default_lifetime(state: &AppState, org: &OrgRow, kind: Kind) -> i64 {
+    let mut l = state.settings.default_token_lifetime;
+    if kind == Kind::User {
+        l = l.min(state.settings.max_user_token_lifetime);
+    }
+    if let Some(max) = org.max_token_lifetime {
+        l = l.min(max);
+    }
+    l
+}
+
+fn check_lifetime(state: &AppState, org: &OrgRow, kind: Kind, now: i64, exp: i64) -> Result<()> {
+    if exp <= now {
+        return Err(ApiError::invalid(
+            "expires_at",
+            "the expiry must be in the future",
+        ));
+    }
+    let life = exp - now;
+    if life > MAX_TOKEN_LIFETIME_SECS {
+        return Err(ApiError::new(
+            ErrorCode::LifetimeExceeded,
+            format!(
+                "tokens live at most {}",
+                format_duration(MAX_TOKEN_LIFETIME_SECS)
+            ),
+        )
+        .with_field("expiry"));
+    }
+    if kind == Kind::User && life > state.settings.max_user_token_lifetime {
+        return Err(ApiError::new(
+            ErrorCode::LifetimeExceeded,
+            format!(
+                "tokens of human users live at most {}; issue a bot token for long-lived use",
+                format_duration(state.settings.max_user_token_lifetime)
+            ),
+        )
+        .with_field("expiry"));
+    }
+    if let Some(max) = org.max_token_lifetime {
+        if life > max {
+            return Err(ApiError::new(
+                ErrorCode::LifetimeExceeded,
+                format!(
+                    "org {:?} caps token lifetimes at {}",
+                    org.name,
+                    format_duration(max)
+                ),
+            )
+            .with_field("expiry"));
+        }
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The filters of a token list, as given (names or ids).
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub owner: Option<String>,
+    pub app: Option<String>,
+    /// `org` or `app`.
+    pub scope: Option<String>,
+    pub include_revoked: bool,
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    f: ListFilter,
+    page: PageRequest,
+) -> Result<Page<TokenRow>> {
+    let app_scoped = match f.scope.as_deref() {
+        None => None,
+        Some("org") => Some(false),
+        Some("app") => Some(true),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "scope",
+                format!("invalid scope {other:?}: expected `org` or `app`"),
+            ))
+        }
+    };
+    let mut uow = Uow::read(state, caller).await?;
+    let org = uow.org(org).await?;
+    let owner = match f.owner.as_deref() {
+        Some(o) => Some(
+            store::find_principal(uow.c(), org.id, None, o)
+                .await?
+                .ok_or_else(|| ApiError::not_found("owner", o).with_field("owner"))?,
+        ),
+        None => None,
+    };
+    let mut app_id = match f.app.as_deref() {
+        Some(a) => Some(
+            store::find_app(uow.c(), org.id, a)
+                .await?
+                .ok_or_else(|| ApiError::not_found("app", a).with_field("app"))?
+                .id,
+        ),
+        None => None,
+    };
+    let p = &caller.p;
+    // An app-scoped caller lists only its app's tokens.
+    if let Some(own) = &p.app_id {
+        if app_id.as_ref().is_some_and(|a| a != own) {
+            return Err(ApiError::forbidden("this token is scoped to another app"));
+        }
+        app_id = Some(*own);
+    }
+    let allowed = p.allows("tokens", "list", "*", None)
+        || owner
+            .as_ref()
+            .is_some_and(|o| p.allows("tokens", "list", &o.id.to_string(), Some(&o.name)));
+    if !allowed {
+        uow.authorize("tokens", "list", "*", None, app_id)?;
+    }
+    let q = TokenQuery {
+        org_id: org.id,
+        owner_id: owner.map(|o| o.id),
+        app_id,
+        app_scoped,
+        include_revoked: f.include_revoked,
+        now: uow.now,
+        after: page.after,
+        limit: page.limit + 1,
+    };
+    let rows = store::list_tokens(uow.c(), &q).await?;
+    Ok(Page::cut(rows, page.limit, |r| r.id.to_string()))
+}
+
+/// The token `id` of `org`, if the caller may do `action` on it.
+async fn find(
+    uow: &mut Uow<'_>,
+    caller: &Caller,
+    org: &OrgRow,
+    id: &str,
+    action: &str,
+) -> Result<TokenRow> {
+    let not_found = || ApiError::not_found("token", id);
+    let Ok(token_id) = Uuid::parse_str(id) else {
+        return Err(ApiError::invalid(
+            "id",
+            format!("invalid token id {id:?}: expected a UUID"),
+        ));
+    };
+    let row = store::get_token(uow.c(), Some(org.id), token_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let p = &caller.p;
+    if p.app_id.is_some() && p.app_id != row.app_id {
+        return Err(not_found());
+    }
+    // A token may always see and revoke itself. Otherwise the claim's specific
+    // names the token's id or its owner (id or name) — never its label, which
+    // is free text anyone can choose.
+    let itself = row.id == p.token_id && matches!(action, "get" | "revoke");
+    if !itself && !p.allows("tokens", action, &row.id.to_string(), None) {
+        uow.authorize(
+            "tokens",
+            action,
+            row.owner_id,
+            Some(&row.owner_name),
+            row.app_id,
+        )?;
+    }
+    Ok(row)
+}
+
+pub async fn view(state: &AppState, caller: &Caller, org: &str, id: &str) -> Result<TokenRow> {
+    let mut uow = Uow::read(state, caller).await?;
+    let org = uow.org(org).await?;
+    find(&mut uow, caller, &org, id, "get").await
+}
+
+/// Changes the label, or shortens (never extends) the expiry.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    id: &str,
+    req: UpdateToken,
+) -> Result<TokenRow> {
+    if let Some(l) = &req.label {
+        rules::check_label(l).map_err(rule)?;
+    }
+    let expiry = parse_expiry(req.expiry.as_deref(), req.expires_at.as_deref())?;
+    let mut uow = Uow::write(state, caller).await?;
+    let now = uow.now;
+    let org = uow.org(org).await?;
+    let mut row = find(&mut uow, caller, &org, id, "update").await?;
+    if row.revoked_at.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::Unprocessable,
+            "the token is revoked; a revoked token cannot be changed",
+        ));
+    }
+    let mut details = serde_json::Map::new();
+    if let Some(l) = &req.label {
+        row.label = (!l.is_empty()).then(|| l.clone());
+        details.insert("label".into(), serde_json::json!(row.label));
+    }
+    if let Some(e) = expiry {
+        let new_exp = e.resolve(now);
+        if new_exp > row.expires_at {
+            return Err(ApiError::new(
+                ErrorCode::ExpiryExtension,
+                format!(
+                    "a token's expiry can be shortened, never extended (it expires at {})",
+                    to_time(row.expires_at)
+                ),
+            )
+            .with_field(if req.expiry.is_some() {
+                "expiry"
+            } else {
+                "expires_at"
+            }));
+        }
+        row.expires_at = new_exp.max(now);
+        details.insert("expires_at".into(), serde_json::json!(row.expires_at));
+    }
+    store::update_token(uow.c(), row.id, row.label.as_deref(), row.expires_at).await?;
+    uow.audit(
+        org.id,
+        "token.update",
+        ("token", row.id),
+        serde_json::Value::Object(details),
+    );
+    uow.commit().await?;
+    Ok(row)
+}
+
+/// Revokes by id; revoking a revoked token answers it unchanged.
+pub async fn revoke(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    id: &str,
+    reason: Option<String>,
+) -> Result<TokenRow> {
+    if let Some(r) = &reason {
+        rules::check_reason(r).map_err(rule)?;
+    }
+    let mut uow = Uow::write(state, caller).await?;
+    let org = uow.org(org).await?;
+    let row = find(&mut uow, caller, &org, id, "revoke").await?;
+    let now = uow.now;
+    let changed = store::revoke_token(
+        uow.c(),
+        row.id,
+        org.id,
+        Some(caller.p.id),
+        reason.as_deref(),
+        now,
+    )
+    .await?;
+    if changed {
+        uow.revoked(1);
+        uow.audit(
+            org.id,
+            "token.revoke",
+            ("token", row.id),
+            serde_json::json!({"reason": reason}),
+        );
+    }
+    let after = store::get_token(uow.c(), Some(org.id), row.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("token", id))?;
+    uow.commit().await?;
+    Ok(after)
+}
+
+/// Revokes every unrevoked token of an owner or an app in the unit of work;
+/// returns their ids. The caller is the revoker.
+pub async fn revoke_all(
+    uow: &mut Uow<'_>,
+    org: &OrgRow,
+    of: Holder,
+    reason: &str,
+) -> Result<Vec<Uuid>> {
+    let ids = store::unrevoked_token_ids(uow.c(), of).await?;
+    let by = uow.actor_id();
+    let now = uow.now;
+    for id in &ids {
+        store::revoke_token(uow.c(), *id, org.id, by, Some(reason), now).await?;
+    }
+    uow.revoked(ids.len());
+    Ok(ids)
+}

@@ -1,0 +1,245 @@
+//! The unit of work: one transaction, the caller, the org, the audit entries
+//! and what follows the commit. See the [`crate::ops`] module documentation.
+
+use super::{authorize, can_administer, check_no_escalation, Caller, Result};
+use crate::domain::principal::Principal;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{self, AuditRow, OrgRow};
+use sigil_proto::ClaimSet;
+use sqlx::AnyConnection;
+use std::net::IpAddr;
+use uuid::Uuid;
+
+/// Who an audit entry names: the caller, the holder of a token revoked by
+/// value, or the server itself.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Option<Uuid>,
+    pub name: String,
+    pub ip: Option<IpAddr>,
+}
+
+impl Actor {
+    pub fn of(caller: &Caller) -> Self {
+        Actor {
+            id: Some(caller.p.id),
+            name: caller.p.name.clone(),
+            ip: caller.ip,
+        }
+    }
+
+    /// The server acting on its own (bootstrap, recovery).
+    pub fn system() -> Self {
+        Actor {
+            id: None,
+            name: "system".into(),
+            ip: None,
+        }
+    }
+}
+
+enum Conn {
+    /// A change: everything commits together or not at all.
+    Tx(sqlx::Transaction<'static, sqlx::Any>),
+    /// A read: a pooled connection, no transaction to pay for.
+    Read(sqlx::pool::PoolConnection<sqlx::Any>),
+}
+
+/// What must happen once the transaction has committed, collected while it runs.
+#[derive(Default)]
+struct AfterCommit {
+    revoked: u64,
+    issued: Vec<(String, i64)>,
+    keys_rotated: bool,
+}
+
+/// One use case's transaction; see the module documentation.
+pub struct Uow<'s> {
+    state: &'s AppState,
+    caller: Option<&'s Principal>,
+    actor: Actor,
+    conn: Conn,
+    /// The time of the whole operation (one clock reading).
+    pub now: i64,
+    audit: Vec<AuditRow>,
+    after: AfterCommit,
+}
+
+impl<'s> Uow<'s> {
+    /// A change made by `caller`: opens a transaction.
+    pub async fn write(state: &'s AppState, caller: &'s Caller) -> Result<Self> {
+        let tx = state.store.pool.begin().await?;
+        Ok(Self::new(
+            state,
+            Some(&caller.p),
+            Actor::of(caller),
+            Conn::Tx(tx),
+        ))
+    }
+
+    /// A read by `caller`: no transaction, no audit.
+    pub async fn read(state: &'s AppState, caller: &'s Caller) -> Result<Self> {
+        let conn = state.store.pool.acquire().await?;
+        Ok(Self::new(
+            state,
+            Some(&caller.p),
+            Actor::of(caller),
+            Conn::Read(conn),
+        ))
+    }
+
+    /// A change made without an authenticated caller (the server itself, or
+    /// the holder of a token revoking it by value): nothing can be authorized.
+    pub async fn unauthenticated(state: &'s AppState, actor: Actor) -> Result<Self> {
+        let tx = state.store.pool.begin().await?;
+        Ok(Self::new(state, None, actor, Conn::Tx(tx)))
+    }
+
+    fn new(state: &'s AppState, caller: Option<&'s Principal>, actor: Actor, conn: Conn) -> Self {
+        Uow {
+            now: state.now(),
+            state,
+            caller,
+            actor,
+            conn,
+            audit: Vec::new(),
+            after: AfterCommit::default(),
+        }
+    }
+
+    pub fn state(&self) -> &'s AppState {
+        self.state
+    }
+
+    /// Names who acts in a change made without a caller (the holder of a
+    /// token revoked by value, once its row is known).
+    pub fn act_as(&mut self, actor: Actor) {
+        if self.caller.is_none() {
+            self.actor = actor;
+        }
+    }
+
+    /// The id of whoever acts (none for the server itself).
+    pub fn actor_id(&self) -> Option<Uuid> {
+        self.actor.id
+    }
+
+    /// The connection (inside the transaction for a change).
+    pub fn c(&mut self) -> &mut AnyConnection {
+        match &mut self.conn {
+            Conn::Tx(tx) => tx,
+            Conn::Read(c) => c,
+        }
+    }
+
+    fn principal(&self) -> Result<&'s Principal> {
+        self.caller
+            .ok_or_else(|| ApiError::forbidden("this operation needs an authenticated caller"))
+    }
+
+    /// Resolves `{org}` (id or name) for the caller. Principals reach their own
+    /// org; root-org principals whose rights cover `orgs:get:<org>` reach any
+    /// org. Every other org answers 404 with field `org`, as if it did not
+    /// exist, so clients tell "out of reach" from "the object is gone".
+    pub async fn org(&mut self, org: &str) -> Result<OrgRow> {
+        let p = self.principal()?;
+        let not_found = || ApiError::not_found("org", org).with_field("org");
+        let row = store::find_org(self.c(), org)
+            .await?
+            .ok_or_else(not_found)?;
+        if row.id == p.org_id || can_administer(p, &row) {
+            Ok(row)
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// [`authorize`] for the caller.
+    pub fn authorize(
+        &self,
+        scope: &str,
+        action: &str,
+        id: impl std::fmt::Display,
+        name: Option<&str>,
+        app: Option<Uuid>,
+    ) -> Result<()> {
+        authorize(self.principal()?, scope, action, id, name, app)
+    }
+
+    /// [`check_no_escalation`] for the caller.
+    pub fn no_escalation(&self, wanted: &ClaimSet, field: &str) -> Result<()> {
+        check_no_escalation(self.principal()?, wanted, field)
+    }
+
+    /// Records an audit entry, written in this transaction at commit.
+    /// `target` is (type, id).
+    pub fn audit(
+        &mut self,
+        org_id: Uuid,
+        action: &str,
+        (target_type, target_id): (&str, impl std::fmt::Display),
+        details: serde_json::Value,
+    ) {
+        self.audit.push(AuditRow {
+            id: super::new_id(),
+            org_id,
+            actor_id: self.actor.id,
+            actor_name: self.actor.name.clone(),
+            action: action.to_string(),
+            target_type: target_type.to_string(),
+            target_id: Some(target_id.to_string()),
+            details,
+            client_ip: self.actor.ip.map(|i| i.to_string()),
+            created_at: self.now,
+        });
+    }
+
+    /// `n` tokens were revoked: after commit, every verification cache entry
+    /// goes and watchers wake.
+    pub fn revoked(&mut self, n: usize) {
+        self.after.revoked += n as u64;
+    }
+
+    /// A token signed by `kid`, expiring at `exp`, was issued.
+    pub fn issued(&mut self, kid: &str, exp: i64) {
+        self.after.issued.push((kid.to_string(), exp));
+    }
+
+    /// A signing key was added: the key ring reloads after commit.
+    pub fn keys_rotated(&mut self) {
+        self.after.keys_rotated = true;
+    }
+
+    /// Writes the audit entries, commits, then runs what follows a commit.
+    pub async fn commit(mut self) -> Result<()> {
+        let audit = std::mem::take(&mut self.audit);
+        let state = self.state;
+        let after = std::mem::take(&mut self.after);
+        match self.conn {
+            Conn::Tx(mut tx) => {
+                for row in &audit {
+                    store::insert_audit(&mut tx, row).await?;
+                }
+                tx.commit().await?;
+            }
+            Conn::Read(_) => {
+                if !audit.is_empty() {
+                    return Err(ApiError::internal("an audit entry was recorded in a read"));
+                }
+            }
+        }
+        for (kid, exp) in &after.issued {
+            state.keys.note_use(kid, *exp);
+            state.metrics.add_issued();
+        }
+        if after.revoked > 0 {
+            state.metrics.add_revoked(after.revoked);
+            state.revocations.send();
+        }
+        if after.keys_rotated {
+            state.reload_keys().await.map_err(ApiError::internal)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,37 @@
+//! The revocation signal: how a committed revocation is announced on this
+//! replica.
+//!
+//! [`RevocationSignal::send`] empties the verification cache synchronously
+//! (before the revoking call returns) and wakes this replica's
+//! `WatchRevocations` streams. The operations layer sends it after every
+//! commit that revoked something ([`crate::ops::Uow::commit`]);
+//! [`crate::replication`] sends it when another replica's revocation arrives.
+//! This module depends on nothing but the cache, so both can depend on it.
+
+use crate::verify_cache::VerifyCache;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+#[derive(Clone)]
+pub struct RevocationSignal {
+    tx: broadcast::Sender<()>,
+    cache: Arc<VerifyCache>,
+}
+
+impl RevocationSignal {
+    pub fn new(cache: Arc<VerifyCache>) -> Self {
+        let (tx, _) = broadcast::channel(64);
+        Self { tx, cache }
+    }
+
+    /// A revocation was committed: empties the verification cache, then wakes
+    /// the watchers. Returns how many watchers were woken (none is fine).
+    pub fn send(&self) -> usize {
+        self.cache.clear();
+        self.tx.send(()).unwrap_or(0)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<()> {
+        self.tx.subscribe()
+    }
+}

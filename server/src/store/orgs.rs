@@ -1,0 +1,65 @@
+//! The `orgs` table: the tenants.
+
+use super::*;
+
+#[derive(Debug, Clone)]
+pub struct OrgRow {
+    pub id: Uuid,
+    pub name: String,
+    pub max_token_lifetime: Option<i64>,
+    pub created_at: i64,
+}
+
+impl OrgRow {
+    pub fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: id(r, "id")?,
+            name: r.try_get("name")?,
+            max_token_lifetime: r.try_get("max_token_lifetime")?,
+            created_at: r.try_get("created_at")?,
+        })
+    }
+}
+
+pub async fn insert_org(c: &mut AnyConnection, o: &OrgRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO orgs (id, name, max_token_lifetime, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(o.id.to_string())
+    .bind(&o.name)
+    .bind(o.max_token_lifetime)
+    .bind(o.created_at)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+const ORG_COLS: &str = "id, name, max_token_lifetime, created_at";
+
+pub async fn find_org(c: &mut AnyConnection, r: &str) -> Result<Option<OrgRow>, StoreError> {
+    Sql::new(&format!("SELECT {ORG_COLS} FROM orgs WHERE 1=1"))
+        .and_eq(id_or_name(r), Some(r))
+        .fetch_optional(c, OrgRow::from_row)
+        .await
+}
+
+pub async fn list_orgs(
+    c: &mut AnyConnection,
+    only: Option<Uuid>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<OrgRow>, StoreError> {
+    Sql::new(&format!("SELECT {ORG_COLS} FROM orgs WHERE 1=1"))
+        .and_id("id", only)
+        .page("id", after, limit)
+        .fetch_all(c, OrgRow::from_row)
+        .await
+}
+
+pub async fn count_orgs(c: &mut AnyConnection) -> Result<i64, StoreError> {
+    sqlx::query("SELECT COUNT(*) AS n FROM orgs")
+        .fetch_one(c)
+        .await?
+        .try_get("n")
+        .map_err(StoreError::from)
+}

@@ -1,0 +1,140 @@
+//! Rows and domain values to the wire types of `sigil_proto::api`: the one
+//! place each answer's shape is made, for REST and for the stored answers of
+//! idempotent issues alike.
+
+use crate::clock::to_time;
+use crate::domain::principal::Principal;
+use crate::store::{AppRow, AuditRow, OrgRow, PrincipalRow, RevocationRow, TokenRow};
+use sigil_proto::api;
+
+pub fn org(o: OrgRow) -> api::Org {
+    api::Org {
+        id: o.id,
+        name: o.name,
+        max_token_lifetime: o.max_token_lifetime,
+        created_at: to_time(o.created_at),
+    }
+}
+
+pub fn app(org: &OrgRow, a: AppRow) -> api::App {
+    api::App {
+        id: a.id,
+        org: org.name.clone(),
+        name: a.name,
+        created_at: to_time(a.created_at),
+    }
+}
+
+pub fn bot(org: &OrgRow, p: PrincipalRow, token_count: i64) -> api::Bot {
+    api::Bot {
+        id: p.id,
+        org: org.name.clone(),
+        username: p.name,
+        description: p.description,
+        permissions: p.permissions.to_strings(),
+        identities: p.identities,
+        token_count,
+        created_at: to_time(p.created_at),
+        updated_at: to_time(p.updated_at),
+    }
+}
+
+pub fn user(org: &OrgRow, p: PrincipalRow) -> api::User {
+    api::User {
+        id: p.id,
+        org: org.name.clone(),
+        email: p.name,
+        permissions: p.permissions.to_strings(),
+        created_at: to_time(p.created_at),
+        updated_at: to_time(p.updated_at),
+    }
+}
+
+pub fn token(t: TokenRow, now: i64) -> api::Token {
+    let status = t.status(now).to_string();
+    api::Token {
+        id: t.id,
+        org: t.org_name,
+        owner_id: t.owner_id,
+        owner: t.owner_name,
+        owner_kind: t.owner_kind.as_str().to_string(),
+        label: t.label,
+        claims: t.claims.to_strings(),
+        scope: if t.app_id.is_some() { "app" } else { "org" }.into(),
+        app_id: t.app_id,
+        app: t.app_name,
+        created_at: to_time(t.created_at),
+        created_by: t.created_by,
+        created_by_name: t.created_by_name,
+        expires_at: to_time(t.expires_at),
+        last_used_at: t.last_used_at.map(to_time),
+        revoked_at: t.revoked_at.map(to_time),
+        revoked_by: t.revoked_by,
+        revoke_reason: t.revoke_reason,
+        status,
+    }
+}
+
+pub fn audit_entry(org: &OrgRow, r: AuditRow) -> api::AuditEntry {
+    api::AuditEntry {
+        id: r.id,
+        org: org.name.clone(),
+        actor_id: r.actor_id,
+        actor: r.actor_name,
+        action: r.action,
+        target_type: r.target_type,
+        target_id: r.target_id,
+        details: r.details,
+        client_ip: r.client_ip,
+        created_at: to_time(r.created_at),
+    }
+}
+
+pub fn revocation(r: RevocationRow) -> api::Revocation {
+    api::Revocation {
+        token_id: r.token_id,
+        org: r.org_name,
+        revoked_at: to_time(r.revoked_at),
+        cursor: r.seq,
+    }
+}
+
+pub fn whoami(p: &Principal) -> api::Whoami {
+    api::Whoami {
+        id: p.id,
+        kind: p.kind.as_str().to_string(),
+        name: p.name.clone(),
+        org: p.org_name.clone(),
+        app: p.app_name.clone(),
+        token_id: p.token_id,
+        claims: p.effective_claims().to_strings(),
+        expires_at: to_time(p.expires_at),
+    }
+}
+
+/// RFC 7662's answer for a token the caller may see (`None`: inactive).
+pub fn introspection(p: Option<Principal>, issuer: &str) -> api::Introspection {
+    let Some(p) = p else {
+        return api::Introspection {
+            active: false,
+            ..Default::default()
+        };
+    };
+    let claims = p.effective_claims().to_strings();
+    api::Introspection {
+        active: true,
+        scope: Some(claims.join(" ")),
+        token_type: Some("Bearer".into()),
+        username: Some(p.name.clone()),
+        sub: Some(p.id.to_string()),
+        iss: Some(issuer.to_string()),
+        jti: Some(p.token_id.to_string()),
+        exp: Some(p.expires_at),
+        iat: Some(p.issued_at),
+        nbf: Some(p.issued_at),
+        org: Some(p.org_name.clone()),
+        app: p.app_name.clone(),
+        kind: Some(p.kind.as_str().to_string()),
+        claims: Some(claims),
+    }
+}
