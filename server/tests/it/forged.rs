@@ -1,13 +1,14 @@
 //! Every forged or invalid token of SPEC §3 is refused with 401 — and the
 //! refusal does not depend on which route is asked.
 
-use crate::{both, msg, Ctx};
+use crate::{both, code, msg, Ctx};
 use axum::http::StatusCode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 use sigil_server::domain::jwt::{self, Payload};
 use sigil_server::domain::keys::{generate_signing_key, LoadedKey, MasterKey};
+use sigil_server::state::Settings;
 
 both!(
     forged_tokens_are_refused,
@@ -50,7 +51,7 @@ async fn forged_tokens_are_refused(c: Ctx) {
     let good = c.bot_token("steve", &["*:*:*"]).await;
     assert_eq!(c.get("/v1/whoami", &good).await.0, StatusCode::OK);
     let (h, body, sig) = parts(&good);
-    let jwks = c.call("GET", "/.well-known/jwks.json", None, None).await.1;
+    let jwks = c.public("/.well-known/jwks.json").await.1;
     let x = jwks["keys"][0]["x"].as_str().unwrap().to_string();
 
     // alg: none, with and without a signature.
@@ -128,7 +129,7 @@ async fn forged_tokens_are_refused(c: Ctx) {
     sub["sub"] = json!(uuid::Uuid::new_v4().to_string());
     refused(&c, &resign(&key, &sub), "sub does not match the token row").await;
     // Missing `Bearer`.
-    let (s, _) = c.call("GET", "/v1/whoami", None, None).await;
+    let (s, _) = c.public("/v1/whoami").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // After all that, the real one still works.
     assert_eq!(c.get("/v1/whoami", &good).await.0, StatusCode::OK);
@@ -137,7 +138,7 @@ async fn forged_tokens_are_refused(c: Ctx) {
 async fn time_bounds_have_zero_leeway(c: Ctx) {
     c.bot("steve", &["*:*:*"]).await;
     let (_, t) = c
-        .issue_as(&c.owner.clone(), json!({"owner": "steve", "expiry": "60s"}))
+        .issue_with(json!({"owner": "steve", "expiry": "60s"}))
         .await;
     c.advance(59);
     assert_eq!(c.get("/v1/whoami", &t).await.0, StatusCode::OK);
@@ -211,21 +212,7 @@ async fn revoked_deleted_shrunk(c: Ctx) {
 }
 
 async fn other_org_and_other_app(c: Ctx) {
-    c.post("/v1/orgs", &c.owner, json!({"name": "acme"})).await;
-    c.post(
-        "/v1/orgs/acme/bots",
-        &c.owner,
-        json!({"username": "acme-ci", "permissions": ["*:*:*"]}),
-    )
-    .await;
-    let (_, v) = c
-        .post(
-            "/v1/orgs/acme/tokens",
-            &c.owner,
-            json!({"owner": "acme-ci"}),
-        )
-        .await;
-    let acme = v["token"].as_str().unwrap().to_string();
+    let acme = c.org_token("acme", &["*:*:*"]).await;
     let (id, _) = c.issue("owner@sigil.local").await;
     // Even with *:*:* in its own org, default's objects are not there for it.
     for (m, path) in [
@@ -246,22 +233,10 @@ async fn other_org_and_other_app(c: Ctx) {
         .await;
     assert_eq!(v["status"], "active", "nothing was revoked");
     // Other app.
-    c.post("/v1/orgs/default/apps", &c.owner, json!({"name": "web"}))
-        .await;
-    c.post("/v1/orgs/default/apps", &c.owner, json!({"name": "api"}))
-        .await;
-    c.bot("svc", &["*:*:*"]).await;
-    let (_, v) = c
-        .post(
-            "/v1/orgs/default/tokens",
-            &c.owner,
-            json!({"owner": "svc", "app": "web"}),
-        )
-        .await;
-    let web = v["token"].as_str().unwrap().to_string();
-    let (api_id, _) = c
-        .issue_as(&c.owner.clone(), json!({"owner": "svc", "app": "api"}))
-        .await;
+    c.app("web").await;
+    c.app("api").await;
+    let web = c.app_token("svc", "web").await;
+    let (api_id, _) = c.issue_with(json!({"owner": "svc", "app": "api"})).await;
     assert_eq!(
         c.get(&format!("/v1/orgs/default/tokens/{api_id}"), &web)
             .await
@@ -269,14 +244,9 @@ async fn other_org_and_other_app(c: Ctx) {
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        c.call(
-            "DELETE",
-            &format!("/v1/orgs/default/tokens/{api_id}"),
-            Some(&web),
-            None
-        )
-        .await
-        .0,
+        c.delete_as(&format!("/v1/orgs/default/tokens/{api_id}"), &web)
+            .await
+            .0,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
@@ -286,28 +256,22 @@ async fn other_org_and_other_app(c: Ctx) {
 }
 
 async fn rate_limit_on_failures(c: Ctx) {
-    let settings = sigil_server::state::Settings {
-        auth_failures_per_minute: 3,
-        ..Default::default()
-    };
-    let db = match c.backend {
-        sigil_server::store::Backend::Sqlite => crate::harness::Db::Sqlite,
-        sigil_server::store::Backend::Postgres => crate::harness::Db::Postgres,
-    };
-    let c = Ctx::with_settings(db, settings).await;
+    let c = c
+        .fresh(Settings {
+            auth_failures_per_minute: 3,
+            ..Default::default()
+        })
+        .await;
     for _ in 0..3 {
         assert_eq!(c.get("/v1/whoami", "bad").await.0, StatusCode::UNAUTHORIZED);
     }
     let (s, v) = c.get("/v1/whoami", "bad").await;
     assert_eq!(
-        (s, crate::code(&v)),
+        (s, code(&v)),
         (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
     );
     // A valid token still gets in: the address may be a proxy shared with the attacker.
-    assert_eq!(
-        c.get("/v1/whoami", &c.owner.clone()).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(c.status("/v1/whoami", &c.owner).await, StatusCode::OK);
     c.advance(60);
     assert_eq!(
         c.get("/v1/whoami", "bad").await.0,
@@ -316,60 +280,55 @@ async fn rate_limit_on_failures(c: Ctx) {
     );
 }
 
+/// A refused request from `xff` (the `X-Forwarded-For` header); answers the status.
+async fn from(c: &Ctx, xff: &str) -> StatusCode {
+    let mut req = c.request("GET", "/v1/whoami", Some("bad"), None);
+    req.headers_mut()
+        .insert("x-forwarded-for", xff.parse().unwrap());
+    c.send(req).await.0
+}
+
 async fn forwarded_for_only_behind_a_trusted_proxy(c: Ctx) {
-    let db = match c.backend {
-        sigil_server::store::Backend::Sqlite => crate::harness::Db::Sqlite,
-        sigil_server::store::Backend::Postgres => crate::harness::Db::Postgres,
-    };
-    drop(c);
-    let from = |c: &Ctx, xff: &str| {
-        let req = axum::http::Request::builder()
-            .uri("/v1/whoami")
-            .header("authorization", "Bearer bad")
-            .header("x-forwarded-for", xff)
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let app = c.app.clone();
-        async move {
-            use tower::ServiceExt;
-            app.oneshot(req).await.unwrap().status()
-        }
-    };
     // Behind a trusted proxy, the proxy-appended address is the client.
-    let settings = sigil_server::state::Settings {
-        auth_failures_per_minute: 2,
-        trust_forwarded_for: true,
-        ..Default::default()
-    };
-    let c = Ctx::with_settings(db, settings).await;
+    let proxied = c
+        .fresh(Settings {
+            auth_failures_per_minute: 2,
+            trust_forwarded_for: true,
+            ..Default::default()
+        })
+        .await;
     for _ in 0..2 {
         assert_eq!(
-            from(&c, "6.6.6.6, 10.0.0.1").await,
+            from(&proxied, "6.6.6.6, 10.0.0.1").await,
             StatusCode::UNAUTHORIZED
         );
     }
-    assert_eq!(from(&c, "10.0.0.1").await, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
-        from(&c, "10.0.0.2").await,
+        from(&proxied, "10.0.0.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        from(&proxied, "10.0.0.2").await,
         StatusCode::UNAUTHORIZED,
         "another client is not limited"
     );
     // A spoofed first entry does not dodge the limit: only the last one counts.
     assert_eq!(
-        from(&c, "1.2.3.4, 10.0.0.1").await,
+        from(&proxied, "1.2.3.4, 10.0.0.1").await,
         StatusCode::TOO_MANY_REQUESTS
     );
+    drop(proxied);
     // Without the flag the header is the client's own word: ignored.
-    let db = match c.backend {
-        sigil_server::store::Backend::Sqlite => crate::harness::Db::Sqlite,
-        sigil_server::store::Backend::Postgres => crate::harness::Db::Postgres,
-    };
-    let settings = sigil_server::state::Settings {
-        auth_failures_per_minute: 2,
-        ..Default::default()
-    };
-    let c = Ctx::with_settings(db, settings).await;
-    assert_eq!(from(&c, "10.0.0.1").await, StatusCode::UNAUTHORIZED);
-    assert_eq!(from(&c, "10.0.0.2").await, StatusCode::UNAUTHORIZED);
-    assert_eq!(from(&c, "10.0.0.3").await, StatusCode::TOO_MANY_REQUESTS);
+    let direct = c
+        .fresh(Settings {
+            auth_failures_per_minute: 2,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(from(&direct, "10.0.0.1").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(from(&direct, "10.0.0.2").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        from(&direct, "10.0.0.3").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

@@ -1,5 +1,7 @@
 //! The in-process test context: a state on a real database, the router, the
-//! bootstrap owner token, a movable clock.
+//! bootstrap owner token, a movable clock; the request helpers the tests share,
+//! and [`snapshot!`](crate::snapshot), which compares a JSON answer with a
+//! committed snapshot.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -29,12 +31,90 @@ macro_rules! both {
     )*};
 }
 
+/// Compares a JSON answer with `tests/it/snapshots/<module>__<name>.snap`.
+///
+/// Both backends compare with the same file (the name is explicit, not taken
+/// from the test function), so an answer that differs between SQLite and
+/// PostgreSQL fails. Ids, JWTs and times are redacted by [`snapshot_settings`]
+/// (each after checking it is one); more redactions may follow, as in
+/// `insta::assert_json_snapshot!`. New snapshots: `INSTA_UPDATE=always`, then
+/// read the `.snap` files before committing them.
+#[macro_export]
+macro_rules! snapshot {
+    ($name:expr, $value:expr $(, { $($sel:expr => $rep:expr),* $(,)? })? $(,)?) => {
+        let value = &$value;
+        $crate::harness::snapshot_settings().bind(|| {
+            insta::assert_json_snapshot!($name, value, { $($($sel => $rep),*)? })
+        })
+    };
+}
+
+/// Keys whose values are fresh UUIDs on every run.
+const UUID_KEYS: &[&str] = &[
+    "id",
+    "owner_id",
+    "app_id",
+    "created_by",
+    "revoked_by",
+    "actor_id",
+    "token_id",
+    "target_id",
+    "sub",
+    "jti",
+];
+/// Keys whose values are RFC 3339 times.
+const TIME_KEYS: &[&str] = &[
+    "created_at",
+    "updated_at",
+    "expires_at",
+    "last_used_at",
+    "revoked_at",
+];
+
+/// Where snapshots live, and the redactions every snapshot gets.
+pub fn snapshot_settings() -> insta::Settings {
+    use insta::internals::Content;
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/snapshots"));
+    s.set_omit_expression(true);
+    for key in UUID_KEYS {
+        s.add_dynamic_redaction(&format!(".**.{key}"), |c: Content, _| {
+            match c.as_str().map(uuid::Uuid::parse_str) {
+                Some(Ok(_)) => Content::from("[uuid]"),
+                _ => c,
+            }
+        });
+    }
+    for key in TIME_KEYS {
+        s.add_dynamic_redaction(&format!(".**.{key}"), |c: Content, _| {
+            let rfc3339 = &time::format_description::well_known::Rfc3339;
+            match c.as_str().map(|t| time::OffsetDateTime::parse(t, rfc3339)) {
+                Some(Ok(_)) => Content::from("[time]"),
+                _ => c,
+            }
+        });
+    }
+    s.add_dynamic_redaction(".**.token", |c: Content, _| {
+        match c
+            .as_str()
+            .map(|t| t.starts_with("eyJ") && t.split('.').count() == 3)
+        {
+            Some(true) => Content::from("[jwt]"),
+            _ => c,
+        }
+    });
+    s
+}
+
 pub enum Db {
     Sqlite,
     Postgres,
 }
 
 pub const T0: i64 = 1_900_000_000;
+
+/// The bootstrap owner's name.
+pub const OWNER: &str = "owner@sigil.local";
 
 pub struct Ctx {
     pub app: Router,
@@ -99,8 +179,38 @@ impl Ctx {
         }
     }
 
+    /// A second, fresh context on the same backend as this one, with `settings`.
+    pub async fn fresh(&self, settings: Settings) -> Ctx {
+        let db = match self.backend {
+            Backend::Sqlite => Db::Sqlite,
+            Backend::Postgres => Db::Postgres,
+        };
+        Ctx::with_settings(db, settings).await
+    }
+
     pub fn advance(&self, secs: i64) {
         self.state.clock.advance(secs);
+    }
+
+    /// A request with an optional bearer token and JSON body, for tests that add headers.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Request<Body> {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        match body {
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string()))
+                .unwrap(),
+            None => b.body(Body::empty()).unwrap(),
+        }
     }
 
     /// Sends a request; answers the status and the JSON body (Null when empty).
@@ -111,18 +221,7 @@ impl Ctx {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut b = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(v) => b
-                .header("content-type", "application/json")
-                .body(Body::from(v.to_string()))
-                .unwrap(),
-            None => b.body(Body::empty()).unwrap(),
-        };
-        self.send(req).await
+        self.send(self.request(method, path, token, body)).await
     }
 
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
@@ -138,8 +237,29 @@ impl Ctx {
         (status, v)
     }
 
+    /// A POST of an `application/x-www-form-urlencoded` body (RFC 7009 / 7662 style).
+    pub async fn form(&self, path: &str, token: Option<&str>, body: &str) -> (StatusCode, Value) {
+        let mut req = self.request("POST", path, token, None);
+        req.headers_mut().insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        *req.body_mut() = Body::from(body.to_string());
+        self.send(req).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call("GET", path, Some(token), None).await
+    }
+
+    /// The status of a GET.
+    pub async fn status(&self, path: &str, token: &str) -> StatusCode {
+        self.get(path, token).await.0
+    }
+
+    /// An anonymous GET.
+    pub async fn public(&self, path: &str) -> (StatusCode, Value) {
+        self.call("GET", path, None, None).await
     }
 
     /// PUT as the owner.
@@ -153,24 +273,43 @@ impl Ctx {
             .await
     }
 
+    /// PATCH with `token`.
+    pub async fn patch_as(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call("PATCH", path, Some(token), Some(body)).await
+    }
+
     /// DELETE as the owner.
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.call("DELETE", path, Some(&self.owner), None).await
+    }
+
+    /// DELETE with `token`, without a body.
+    pub async fn delete_as(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call("DELETE", path, Some(token), None).await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("POST", path, Some(token), Some(body)).await
     }
 
+    /// POST `body` to `/v1/orgs/default/{resource}` as the owner.
+    pub async fn create(&self, resource: &str, body: Value) -> (StatusCode, Value) {
+        self.post(&format!("/v1/orgs/default/{resource}"), &self.owner, body)
+            .await
+    }
+
     /// Creates a bot with `perms` as the owner; answers its JSON.
     pub async fn bot(&self, name: &str, perms: &[&str]) -> Value {
         let (s, v) = self
-            .post(
-                "/v1/orgs/default/bots",
-                &self.owner,
-                json!({"username": name, "permissions": perms}),
-            )
+            .create("bots", json!({"username": name, "permissions": perms}))
             .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    /// Creates an app as the owner; answers its JSON.
+    pub async fn app(&self, name: &str) -> Value {
+        let (s, v) = self.create("apps", json!({"name": name})).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v
     }
@@ -185,15 +324,65 @@ impl Ctx {
         )
     }
 
+    /// Issues a token as the owner with the request `body`; answers (id, jwt).
+    pub async fn issue_with(&self, body: Value) -> (String, String) {
+        self.issue_as(&self.owner, body).await
+    }
+
+    /// Issues a token for `owner` with the defaults; answers (id, jwt).
     pub async fn issue(&self, owner: &str) -> (String, String) {
-        self.issue_as(&self.owner.clone(), json!({"owner": owner}))
-            .await
+        self.issue_with(json!({"owner": owner})).await
     }
 
     /// A bot with `perms` and a token of its own; answers the token.
     pub async fn bot_token(&self, name: &str, perms: &[&str]) -> String {
         self.bot(name, perms).await;
         self.issue(name).await.1
+    }
+
+    /// An app-scoped token of a new bot `name` (holding `*:*:*`) for the existing app `app`.
+    pub async fn app_token(&self, name: &str, app: &str) -> String {
+        self.bot(name, &["*:*:*"]).await;
+        self.issue_with(json!({"owner": name, "app": app})).await.1
+    }
+
+    /// Revokes a token by id as the owner.
+    pub async fn revoke(&self, id: &str) -> (StatusCode, Value) {
+        self.delete(&format!("/v1/orgs/default/tokens/{id}")).await
+    }
+
+    /// A new org `name` with a bot `{name}-ci` holding `perms`; answers a token of that bot.
+    pub async fn org_token(&self, name: &str, perms: &[&str]) -> String {
+        let (s, v) = self
+            .post("/v1/orgs", &self.owner, json!({"name": name}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let org = format!("/v1/orgs/{name}");
+        let bot = format!("{name}-ci");
+        let (s, v) = self
+            .post(
+                &format!("{org}/bots"),
+                &self.owner,
+                json!({"username": bot, "permissions": perms}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = self
+            .post(&format!("{org}/tokens"), &self.owner, json!({"owner": bot}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    /// The key ids the JWKS publishes.
+    pub async fn jwks_kids(&self) -> Vec<String> {
+        let (_, jwks) = self.public("/.well-known/jwks.json").await;
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect()
     }
 
     /// Every text the database holds, for scanning it for secrets.
@@ -283,4 +472,16 @@ pub fn field(v: &Value) -> &str {
 
 pub fn msg(v: &Value) -> &str {
     v["error"]["message"].as_str().unwrap_or("")
+}
+
+/// The payload of a JWT, decoded without checking anything.
+pub fn payload(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }

@@ -121,20 +121,18 @@ async fn no_escalation_when_granting(c: Ctx) {
     assert_eq!(s, StatusCode::CREATED);
     // Raising a bot (including itself) beyond the caller's rights.
     let (s, _) = c
-        .call(
-            "PATCH",
+        .patch_as(
             "/v1/orgs/default/bots/x",
-            Some(&admin),
-            Some(json!({"permissions": ["tokens:issue:*"]})),
+            &admin,
+            json!({"permissions": ["tokens:issue:*"]}),
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = c
-        .call(
-            "PATCH",
+        .patch_as(
             "/v1/orgs/default/bots/admin",
-            Some(&admin),
-            Some(json!({"permissions": ["*:*:*"]})),
+            &admin,
+            json!({"permissions": ["*:*:*"]}),
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "a bot cannot raise itself");
@@ -155,11 +153,10 @@ async fn no_escalation_when_granting(c: Ctx) {
     assert_eq!(s, StatusCode::FORBIDDEN);
     // Shrinking is always allowed.
     let (s, _) = c
-        .call(
-            "PATCH",
+        .patch_as(
             "/v1/orgs/default/bots/x",
-            Some(&admin),
-            Some(json!({"permissions": []})),
+            &admin,
+            json!({"permissions": []}),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
@@ -204,16 +201,16 @@ async fn secrets_never_rest(c: Ctx) {
 async fn concurrent_issue_with_one_key(c: Ctx) {
     c.bot("steve", &["*:*:*"]).await;
     let mk = || {
-        axum::http::Request::builder()
-            .method("POST")
-            .uri("/v1/orgs/default/tokens")
-            .header("authorization", format!("Bearer {}", c.owner))
-            .header("content-type", "application/json")
-            .header("idempotency-key", "same")
-            .body(axum::body::Body::from(
-                json!({"owner": "steve"}).to_string(),
-            ))
-            .unwrap()
+        let body = json!({"owner": "steve"});
+        let mut req = c.request(
+            "POST",
+            "/v1/orgs/default/tokens",
+            Some(&c.owner),
+            Some(body),
+        );
+        req.headers_mut()
+            .insert("idempotency-key", "same".parse().unwrap());
+        req
     };
     let (a, b) = tokio::join!(c.send(mk()), c.send(mk()));
     assert_eq!(
@@ -235,12 +232,8 @@ async fn wide_claims_stay_cheap(c: Ctx) {
     let perms: Vec<String> = (0..100)
         .map(|k| format!("s{}:a{}:*", k / 10, k % 10))
         .collect();
-    c.post(
-        "/v1/orgs/default/bots",
-        &c.owner,
-        json!({"username": "wide", "permissions": perms}),
-    )
-    .await;
+    c.create("bots", json!({"username": "wide", "permissions": perms}))
+        .await;
     let wide = "s0,s1,s2,s3,s4,s5,s6,s7,s8,s9:a0,a1,a2,a3,a4,a5,a6,a7,a8,a9";
     let claims: Vec<String> = (0..100).map(|j| format!("{wide}:x{j}")).collect();
     let (s, v) = c
