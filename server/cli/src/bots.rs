@@ -1,0 +1,440 @@
+//! `sigil bots …`: bots, their permissions and their identities in other services.
+
+use clap::{Args, Subcommand};
+use sigil_proto::api::{Bot, CreateBot, UpdateBot};
+use sigil_proto::names::{ServiceName, Username};
+use sigil_proto::ClaimSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::context::Ctx;
+use crate::error::CliError;
+use crate::output::{self, now};
+use crate::prompt;
+use crate::table::{self, Col};
+
+/// The columns of `bots list`: the username is what the next command needs,
+/// so only the description gives up width on a narrow terminal.
+const LIST_COLUMNS: &[Col] = &[
+    Col::whole("USERNAME"),
+    Col::whole("TOKENS"),
+    Col::whole("CREATED"),
+    Col::cut("DESCRIPTION"),
+];
+
+/// Services offered in the `update-identity` selection besides those the
+/// org's bots already use.
+const COMMON_SERVICES: &[&str] = &["aws", "github", "gitlab", "google", "slack"];
+
+#[derive(Debug, Subcommand)]
+pub enum BotsCommand {
+    /// Create a bot.
+    #[command(after_help = "Examples:
+  sigil bots create steve
+  sigil bots create deployer --description \"Deploys prod\" \\
+      --permission 'machines:get,list:*' --permission 'apps:get:*'
+  sigil bots create notifier --identity slack=U024BE7LH -o json")]
+    Create(CreateArgs),
+    /// List the bots of the org, with their live token counts.
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  sigil bots list\n  sigil bots list -o json | jq -r '.[].username'"
+    )]
+    List,
+    /// Show one bot: permissions, identities, token count.
+    #[command(
+        visible_alias = "show",
+        after_help = "Examples:\n  sigil bots view steve\n  sigil bots view 0196f3c2-7b1e-7c4a-9d55-1f2e3a4b5c6d -o json"
+    )]
+    View(NameArg),
+    /// Change a bot's description or permissions.
+    #[command(after_help = "Examples:
+  sigil bots update steve --description \"CI for the web app\"
+  sigil bots update steve --permission 'machines:get:*'   # replaces the whole list")]
+    Update(UpdateArgs),
+    /// Delete a bot and revoke every token it holds.
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:\n  sigil bots delete steve\n  sigil bots delete steve --yes   # no question (required without a terminal)"
+    )]
+    Delete(DeleteArgs),
+    /// Set (or replace) a bot's identity in one service.
+    #[command(after_help = "Examples:
+  sigil bots update-identity steve --service slack --id U024BE7LH
+  sigil bots update-identity steve   # on a terminal: pick the service, type the id")]
+    UpdateIdentity(UpdateIdentityArgs),
+    /// Remove a bot's identity in one service.
+    #[command(after_help = "Examples:
+  sigil bots delete-identity steve --service slack --yes
+  sigil bots delete-identity steve   # on a terminal: pick among the bot's services")]
+    DeleteIdentity(DeleteIdentityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// Bot username or id.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Username: [a-z0-9][a-z0-9._-]{0,62}, unique in the org.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// What the bot is for.
+    #[arg(short = 'd', long)]
+    pub description: Option<String>,
+    /// A claim the bot holds, `scope:action:specific` (repeatable). None: the bot can do nothing yet.
+    #[arg(short = 'p', long = "permission", value_name = "CLAIM")]
+    pub permissions: Vec<String>,
+    /// An identity in another service, SERVICE=ID (repeatable).
+    #[arg(long = "identity", value_name = "SERVICE=ID")]
+    pub identities: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Bot username or id.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// New description (an empty string clears it).
+    #[arg(short = 'd', long)]
+    pub description: Option<String>,
+    /// The new permissions, replacing the old ones (repeatable).
+    #[arg(short = 'p', long = "permission", value_name = "CLAIM")]
+    pub permissions: Vec<String>,
+    /// Remove every permission (the bot's tokens lose their rights at once).
+    #[arg(long, conflicts_with = "permissions")]
+    pub clear_permissions: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Bot username or id.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateIdentityArgs {
+    /// Bot username or id.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The service (slack, aws, github…).
+    #[arg(short = 's', long)]
+    pub service: Option<String>,
+    /// The bot's identity in that service (a user id, an ARN, a login).
+    #[arg(long = "id", value_name = "ID")]
+    pub identity: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteIdentityArgs {
+    /// Bot username or id.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The service whose identity to remove.
+    #[arg(short = 's', long)]
+    pub service: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+pub async fn run(ctx: &Ctx, cmd: BotsCommand) -> Result<(), CliError> {
+    match cmd {
+        BotsCommand::Create(a) => create(ctx, a).await,
+        BotsCommand::List => list(ctx).await,
+        BotsCommand::View(a) => view(ctx, &a.name).await,
+        BotsCommand::Update(a) => update(ctx, a).await,
+        BotsCommand::Delete(a) => delete(ctx, a).await,
+        BotsCommand::UpdateIdentity(a) => update_identity(ctx, a).await,
+        BotsCommand::DeleteIdentity(a) => delete_identity(ctx, a).await,
+    }
+}
+
+/// Parses claims given on the command line, naming the flag on error.
+pub fn parse_claims(flag: &str, values: &[String]) -> Result<Vec<String>, CliError> {
+    ClaimSet::parse(values)
+        .map(|s| s.to_strings())
+        .map_err(|e| CliError::usage(format!("{flag}: {e}")))
+}
+
+fn parse_identity(raw: &str) -> Result<(String, String), CliError> {
+    let Some((service, id)) = raw.split_once('=') else {
+        return Err(CliError::usage(format!(
+            "invalid --identity {raw:?}: expected SERVICE=ID, e.g. slack=U024BE7LH"
+        )));
+    };
+    let service = ServiceName::parse(service).map_err(|e| CliError::usage(e.to_string()))?;
+    if id.is_empty() {
+        return Err(CliError::usage(format!(
+            "invalid --identity {raw:?}: the id is empty"
+        )));
+    }
+    Ok((service.to_string(), id.to_string()))
+}
+
+async fn create(ctx: &Ctx, a: CreateArgs) -> Result<(), CliError> {
+    let username = Username::parse(&a.name).map_err(|e| CliError::usage(e.to_string()))?;
+    let permissions = parse_claims("--permission", &a.permissions)?;
+    let identities = a
+        .identities
+        .iter()
+        .map(|raw| parse_identity(raw))
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    let req = CreateBot {
+        username: username.to_string(),
+        description: a.description,
+        permissions,
+        identities,
+    };
+    let bot = ctx.client()?.create_bot(&ctx.org, &req).await?;
+    if ctx.json() {
+        return output::print_json(&bot);
+    }
+    output::note(&format!(
+        "Created bot {} ({}) in org {}.",
+        bot.username, bot.id, bot.org
+    ));
+    if bot.permissions.is_empty() {
+        output::note(
+            "It has no permissions yet: add some with `sigil bots update NAME --permission CLAIM`.",
+        );
+    }
+    print_bot(&bot);
+    Ok(())
+}
+
+async fn list(ctx: &Ctx) -> Result<(), CliError> {
+    let bots = ctx.client()?.list_all_bots(&ctx.org).await?;
+    if ctx.json() {
+        return output::print_json(&bots);
+    }
+    if bots.is_empty() {
+        output::note(&format!(
+            "No bots in org {}. Create one with `sigil bots create NAME`.",
+            ctx.org
+        ));
+        return Ok(());
+    }
+    let now = now();
+    let rows = bots
+        .iter()
+        .map(|b| {
+            vec![
+                b.username.clone(),
+                b.token_count.to_string(),
+                output::relative(b.created_at, now),
+                output::or_dash(&b.description),
+            ]
+        })
+        .collect();
+    table::print(LIST_COLUMNS, rows);
+    Ok(())
+}
+
+async fn view(ctx: &Ctx, name: &str) -> Result<(), CliError> {
+    let bot = ctx.client()?.get_bot(&ctx.org, name).await?;
+    if ctx.json() {
+        return output::print_json(&bot);
+    }
+    print_bot(&bot);
+    Ok(())
+}
+
+fn print_bot(bot: &Bot) {
+    let now = now();
+    let permissions = if bot.permissions.is_empty() {
+        "(none)".into()
+    } else {
+        bot.permissions.join("\n")
+    };
+    let identities = if bot.identities.is_empty() {
+        "(none)".into()
+    } else {
+        bot.identities
+            .iter()
+            .map(|(s, i)| format!("{s}: {i}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    output::print_kv(&[
+        ("ID", bot.id.to_string()),
+        ("Username", bot.username.clone()),
+        ("Org", bot.org.clone()),
+        ("Description", output::or_dash(&bot.description)),
+        ("Permissions", permissions),
+        ("Identities", identities),
+        ("Live tokens", bot.token_count.to_string()),
+        ("Created", output::when(bot.created_at, now)),
+        ("Updated", output::when(bot.updated_at, now)),
+    ]);
+}
+
+async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
+    let permissions = if a.clear_permissions {
+        Some(Vec::new())
+    } else if a.permissions.is_empty() {
+        None
+    } else {
+        Some(parse_claims("--permission", &a.permissions)?)
+    };
+    if a.description.is_none() && permissions.is_none() {
+        return Err(CliError::usage(
+            "nothing to change: pass --description, --permission or --clear-permissions",
+        ));
+    }
+    let req = UpdateBot {
+        description: a.description,
+        permissions,
+        ..Default::default()
+    };
+    let bot = ctx.client()?.update_bot(&ctx.org, &a.name, &req).await?;
+    if ctx.json() {
+        return output::print_json(&bot);
+    }
+    output::note(&format!("Updated bot {}.", bot.username));
+    print_bot(&bot);
+    Ok(())
+}
+
+async fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    // Looking the bot up first names what is about to go, and turns a typo
+    // into "not found" before any question is asked.
+    let bot = client.get_bot(&ctx.org, &a.name).await?;
+    let (before, after) = match bot.token_count {
+        0 => (
+            "it holds no live token".to_string(),
+            "it held no live token".to_string(),
+        ),
+        1 => (
+            "its 1 live token will be revoked".to_string(),
+            "its 1 live token was revoked".to_string(),
+        ),
+        n => (
+            format!("its {n} live tokens will be revoked"),
+            format!("its {n} live tokens were revoked"),
+        ),
+    };
+    prompt::confirm(
+        ctx,
+        a.yes,
+        &format!("Delete bot {} ({before})?", bot.username),
+    )?;
+    client.delete_bot(&ctx.org, &bot.id.to_string()).await?;
+    if ctx.json() {
+        return output::print_json(&serde_json::json!({
+            "id": bot.id,
+            "username": bot.username,
+            "deleted": true,
+            "revoked_tokens": bot.token_count,
+        }));
+    }
+    println!("Deleted bot {}; {after}.", bot.username);
+    Ok(())
+}
+
+async fn update_identity(ctx: &Ctx, a: UpdateIdentityArgs) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    let service = match a.service {
+        Some(s) => s,
+        None if ctx.interactive => {
+            // The services the org's bots already use, then common ones, then "other".
+            let mut known: BTreeSet<String> = client
+                .list_all_bots(&ctx.org)
+                .await?
+                .into_iter()
+                .flat_map(|b| b.identities.into_keys())
+                .collect();
+            known.extend(COMMON_SERVICES.iter().map(|s| s.to_string()));
+            let mut items: Vec<String> = known.into_iter().collect();
+            items.push("other…".into());
+            let i = prompt::select("Service", &items, 0)?;
+            if i + 1 == items.len() {
+                prompt::input("Service name", None, false, |v| {
+                    ServiceName::parse(v).map(|_| ()).map_err(|e| e.to_string())
+                })?
+            } else {
+                items[i].clone()
+            }
+        }
+        None => return Err(prompt::missing("--service SERVICE (e.g. --service slack)")),
+    };
+    let service = ServiceName::parse(&service).map_err(|e| CliError::usage(e.to_string()))?;
+    let identity = match a.identity {
+        Some(i) => i,
+        None if ctx.interactive => prompt::input(
+            &format!("Identity of {} in {service}", a.name),
+            None,
+            false,
+            |v| {
+                if v.is_empty() {
+                    Err("the identity cannot be empty".into())
+                } else {
+                    Ok(())
+                }
+            },
+        )?,
+        None => {
+            return Err(prompt::missing(
+                "--id ID (the bot's identity in that service)",
+            ))
+        }
+    };
+    if identity.trim().is_empty() {
+        return Err(CliError::usage(
+            "invalid --id: the identity cannot be empty",
+        ));
+    }
+    let bot = client
+        .put_identity(&ctx.org, &a.name, service.as_str(), identity.trim())
+        .await?;
+    if ctx.json() {
+        return output::print_json(&bot);
+    }
+    println!(
+        "Set the {service} identity of bot {} to {}.",
+        bot.username,
+        identity.trim()
+    );
+    Ok(())
+}
+
+async fn delete_identity(ctx: &Ctx, a: DeleteIdentityArgs) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    let service = match a.service {
+        Some(s) => s,
+        None if ctx.interactive => {
+            let bot = client.get_bot(&ctx.org, &a.name).await?;
+            let items: Vec<String> = bot.identities.keys().cloned().collect();
+            if items.is_empty() {
+                return Err(CliError::failed(format!(
+                    "bot {} has no identities",
+                    bot.username
+                )));
+            }
+            let i = prompt::select("Service", &items, 0)?;
+            items[i].clone()
+        }
+        None => return Err(prompt::missing("--service SERVICE")),
+    };
+    let service = ServiceName::parse(&service).map_err(|e| CliError::usage(e.to_string()))?;
+    prompt::confirm(
+        ctx,
+        a.yes,
+        &format!("Remove the {service} identity of bot {}?", a.name),
+    )?;
+    let bot = client
+        .delete_identity(&ctx.org, &a.name, service.as_str())
+        .await?;
+    if ctx.json() {
+        return output::print_json(&bot);
+    }
+    println!("Removed the {service} identity of bot {}.", bot.username);
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! What a command can fail with, and how that reaches the user.
+//!
+//! Exit codes follow clap's convention: 2 for a usage error (a bad or missing
+//! flag, something only the user can fix by changing the command line), 1 for
+//! an operation that failed (the server said no, the server is unreachable).
+//! Messages never contain a token: everything printed here goes through
+//! [`redact`], which replaces anything shaped like a JWT, since a server
+//! message or a "no such name" error may echo a JWT the user pasted where a
+//! name, an id or a label was expected.
+
+use sigil_proto::client::ClientError;
+use sigil_proto::ErrorCode;
+use std::process::ExitCode;
+
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad or missing input on the command line: exit 2.
+    Usage(String),
+    /// The server refused, or could not be reached: exit 1.
+    Api(ClientError),
+    /// Anything else that failed: exit 1.
+    Failed(String),
+}
+
+impl CliError {
+    pub fn usage(msg: impl Into<String>) -> Self {
+        CliError::Usage(msg.into())
+    }
+
+    pub fn failed(msg: impl Into<String>) -> Self {
+        CliError::Failed(msg.into())
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Api(_) | CliError::Failed(_) => 1,
+        }
+    }
+
+    /// The message, on stderr, then the exit code.
+    pub fn report(&self) -> ExitCode {
+        let prefix = console::style("error:").red().bold().for_stderr();
+        match self {
+            CliError::Usage(msg) | CliError::Failed(msg) => eprintln!("{prefix} {}", redact(msg)),
+            CliError::Api(ClientError::Api {
+                status,
+                code,
+                message,
+                field,
+            }) => {
+                let field = field
+                    .as_deref()
+                    .map(|f| format!(", field {f}"))
+                    .unwrap_or_default();
+                let message = redact(message);
+                let field = redact(&field);
+                eprintln!("{prefix} {message} (code {code}, HTTP {status}{field})");
+                if let Some(hint) = hint(code) {
+                    eprintln!("{} {hint}", console::style("hint:").yellow().for_stderr());
+                }
+            }
+            CliError::Api(other) => eprintln!("{prefix} {}", redact(&other.to_string())),
+        }
+        ExitCode::from(self.exit_code())
+    }
+}
+
+/// What a redacted JWT is printed as.
+pub const REDACTED_JWT: &str = "eyJ…<redacted>";
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// The length of the JWT-shaped text at the start of `s`
+/// (`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`), if there is one.
+fn jwt_len(s: &[u8]) -> Option<usize> {
+    if !s.starts_with(b"eyJ") {
+        return None;
+    }
+    let run = |from: usize| s[from..].iter().take_while(|b| is_b64url(**b)).count();
+    let mut i = 3;
+    let header = run(i);
+    if header == 0 {
+        return None;
+    }
+    i += header;
+    if s.get(i) != Some(&b'.') {
+        return None;
+    }
+    i += 1;
+    let payload = run(i);
+    if payload == 0 {
+        return None;
+    }
+    i += payload;
+    if s.get(i) != Some(&b'.') {
+        return None;
+    }
+    i += 1;
+    Some(i + run(i))
+}
+
+/// Whether `s`, trimmed, is one JWT-shaped string and nothing else.
+pub fn is_jwt(s: &str) -> bool {
+    let s = s.trim();
+    jwt_len(s.as_bytes()) == Some(s.len())
+}
+
+/// `msg` with every JWT-shaped run replaced by [`REDACTED_JWT`].
+pub fn redact(msg: &str) -> String {
+    let bytes = msg.as_bytes();
+    let mut out = String::with_capacity(msg.len());
+    let mut last = 0;
+    let mut i = 0;
+    while let Some(off) = msg[i..].find("eyJ") {
+        let at = i + off;
+        match jwt_len(&bytes[at..]) {
+            Some(n) => {
+                out.push_str(&msg[last..at]);
+                out.push_str(REDACTED_JWT);
+                last = at + n;
+                i = last;
+            }
+            None => i = at + 3,
+        }
+    }
+    out.push_str(&msg[last..]);
+    out
+}
+
+fn hint(code: &ErrorCode) -> Option<&'static str> {
+    match code {
+        ErrorCode::Unauthenticated => Some(
+            "the token was refused (missing, expired, revoked or for another server); pass --token, set SIGIL_TOKEN or run `sigil login`",
+        ),
+        ErrorCode::Forbidden | ErrorCode::Escalation => {
+            Some("run `sigil whoami` to see the claims of the token in use")
+        }
+        _ => None,
+    }
+}
+
+impl From<ClientError> for CliError {
+    fn from(e: ClientError) -> Self {
+        CliError::Api(e)
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Usage(m) | CliError::Failed(m) => f.write_str(m),
+            CliError::Api(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWT: &str = "eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2lnbmF0dXJl-_x";
+
+    #[test]
+    fn jwts_are_redacted_wherever_they_are() {
+        assert_eq!(
+            redact(&format!(
+                "no token has the id or label \"{JWT}\" in org default"
+            )),
+            "no token has the id or label \"eyJ…<redacted>\" in org default"
+        );
+        assert_eq!(redact(JWT), REDACTED_JWT);
+        assert_eq!(
+            redact(&format!("{JWT} and {JWT}.")),
+            "eyJ…<redacted> and eyJ…<redacted>."
+        );
+        // An empty signature is still a JWT (alg none).
+        assert_eq!(redact("x eyJhbGc.eyJzdWIi. y"), "x eyJ…<redacted> y");
+        // Text that merely starts like one is left alone.
+        for keep in [
+            "eyJ",
+            "eyJabc",
+            "eyJabc.",
+            "eyJabc.def",
+            "keyJ.x",
+            "é eyJ… ü",
+        ] {
+            assert_eq!(redact(keep), keep);
+        }
+    }
+}

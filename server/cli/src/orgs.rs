@@ -1,0 +1,102 @@
+//! `sigil orgs …`: organizations, the tenants.
+
+use clap::{Args, Subcommand};
+use sigil_proto::api::{CreateOrg, ListQuery};
+use sigil_proto::duration::{format_duration, parse_duration_for};
+use sigil_proto::names::OrgName;
+
+use crate::context::Ctx;
+use crate::error::CliError;
+use crate::output::{self, now};
+use crate::table::{self, Col};
+
+/// The columns of `orgs list`: short, and all of them needed whole.
+const LIST_COLUMNS: &[Col] = &[
+    Col::whole("NAME"),
+    Col::whole("ID"),
+    Col::whole("MAX TOKEN LIFETIME"),
+    Col::whole("CREATED"),
+];
+
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// Create an organization.
+    #[command(after_help = "Examples:
+  sigil orgs create acme
+  sigil orgs create acme-prod --max-token-lifetime 90d
+  sigil bots list --org acme        # then work in it with --org or SIGIL_ORG")]
+    Create(CreateArgs),
+    /// List the organizations the token can see.
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  sigil orgs list\n  sigil orgs list -o json"
+    )]
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Org name: [a-z0-9][a-z0-9-]{0,62}.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Cap on the lifetime of this org's tokens (e.g. 90d, 1y).
+    #[arg(long, value_name = "DURATION")]
+    pub max_token_lifetime: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx, cmd: OrgsCommand) -> Result<(), CliError> {
+    match cmd {
+        OrgsCommand::Create(a) => {
+            let name = OrgName::parse(&a.name).map_err(|e| CliError::usage(e.to_string()))?;
+            if let Some(m) = &a.max_token_lifetime {
+                parse_duration_for("max_token_lifetime", m)
+                    .map_err(|e| CliError::usage(format!("--max-token-lifetime: {e}")))?;
+            }
+            let req = CreateOrg {
+                name: name.to_string(),
+                max_token_lifetime: a.max_token_lifetime,
+            };
+            let org = ctx.client()?.create_org(&req).await?;
+            if ctx.json() {
+                return output::print_json(&org);
+            }
+            println!("Created org {} ({}).", org.name, org.id);
+            Ok(())
+        }
+        OrgsCommand::List => {
+            let client = ctx.client()?;
+            let mut orgs = Vec::new();
+            let mut q = ListQuery {
+                cursor: None,
+                limit: Some(200),
+            };
+            loop {
+                let page = client.list_orgs(&q).await?;
+                orgs.extend(page.items);
+                match page.next_cursor {
+                    Some(c) => q.cursor = Some(c),
+                    None => break,
+                }
+            }
+            if ctx.json() {
+                return output::print_json(&orgs);
+            }
+            let now = now();
+            let rows = orgs
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.name.clone(),
+                        o.id.to_string(),
+                        o.max_token_lifetime
+                            .map(format_duration)
+                            .unwrap_or_else(|| "-".into()),
+                        output::relative(o.created_at, now),
+                    ]
+                })
+                .collect();
+            table::print(LIST_COLUMNS, rows);
+            Ok(())
+        }
+    }
+}

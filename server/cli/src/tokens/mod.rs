@@ -1,0 +1,277 @@
+//! `sigil tokens …`: issue, list, view, update and revoke tokens.
+//!
+//! # Layout
+//! - [`args`]: the flags of every `tokens` command (re-exported here).
+//! - [`scope`]: `--scope`/`--allow`, as coder spells them, compiled into claims.
+//! - [`wizard`]: what `tokens issue` asks on a terminal when `-u` is missing.
+//! - [`columns`]: the columns of `tokens list`, printed by [`crate::table`].
+//! - [`resolve`]: which token an argument names (an id, a pasted JWT, a label).
+//! - this module: the commands themselves, each a few calls to the above and
+//!   one to the server.
+
+pub mod args;
+pub mod columns;
+pub mod resolve;
+pub mod scope;
+pub mod wizard;
+
+pub use args::{IssueArgs, ListArgs, RevokeArgs, ScopeFilter, TokensCommand, UpdateArgs, ViewArgs};
+pub use scope::build_claims;
+
+use sigil_proto::api::{IssueToken, IssuedToken, Token, TokenFilter, UpdateToken};
+use sigil_proto::duration::Expiry;
+use uuid::Uuid;
+
+use crate::context::Ctx;
+use crate::error::CliError;
+use crate::output::{self, now};
+use crate::prompt;
+use crate::table;
+use args::parse_expiry;
+use columns::{parse_columns, render_list, Column, DEFAULT_COLUMNS};
+use resolve::resolve;
+use wizard::wizard;
+
+pub async fn run(ctx: &Ctx, cmd: TokensCommand) -> Result<(), CliError> {
+    match cmd {
+        TokensCommand::Issue(a) => issue(ctx, a).await,
+        TokensCommand::List(a) => list(ctx, a).await,
+        TokensCommand::View(a) => view(ctx, a).await,
+        TokensCommand::Update(a) => update(ctx, a).await,
+        TokensCommand::Revoke(a) => revoke(ctx, a).await,
+    }
+}
+
+// ---- issue ----
+
+async fn issue(ctx: &Ctx, a: IssueArgs) -> Result<(), CliError> {
+    // Everything given on the command line is checked before anything is asked.
+    let claims = build_claims(&a.claims, &a.scopes, &a.allows)?;
+    if let Some(e) = &a.expiry {
+        parse_expiry(e)?;
+    }
+    let client = ctx.client()?;
+    let (owner, expiry, label) = match a.username {
+        Some(u) => (u, a.expiry, a.label),
+        None if ctx.interactive => wizard(ctx, &client, a.expiry, a.label).await?,
+        None => return Err(prompt::missing(
+            "--username (-u): the bot the token is for, e.g. `sigil tokens issue -u steve -e 100d`",
+        )),
+    };
+    let mut req = IssueToken {
+        owner,
+        label: label.filter(|l| !l.is_empty()),
+        app: a.app,
+        claims,
+        ..Default::default()
+    };
+    match expiry.as_deref().map(parse_expiry).transpose()? {
+        Some(Expiry::In(_)) => req.expiry = expiry.map(|e| e.trim().to_string()),
+        Some(Expiry::At(_)) => req.expires_at = expiry.map(|e| e.trim().to_string()),
+        None => {}
+    }
+    // One key per invocation: should the answer be lost and the call be
+    // retried, the server answers the same token instead of minting a second.
+    let key = Uuid::new_v4().to_string();
+    let issued = client.issue_token(&ctx.org, &req, Some(&key)).await?;
+    print_issued(ctx, &issued)
+}
+
+fn print_issued(ctx: &Ctx, issued: &IssuedToken) -> Result<(), CliError> {
+    let t = &issued.metadata;
+    if ctx.json() {
+        output::print_json(issued)?;
+    } else {
+        // The JWT alone on stdout, so `TOKEN=$(sigil tokens issue …)` works;
+        // everything for people goes to stderr, which never sees the JWT.
+        println!("{}", issued.token.expose());
+    }
+    let label = t
+        .label
+        .as_deref()
+        .map(|l| format!(" \"{l}\""))
+        .unwrap_or_default();
+    output::note(&format!(
+        "Issued token {}{label} for {} (expires {}).",
+        t.id,
+        t.owner,
+        output::when(t.expires_at, now())
+    ));
+    output::warn("copy the token now: it cannot be shown again.");
+    Ok(())
+}
+
+// ---- list ----
+
+async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), CliError> {
+    let mut columns = parse_columns(&a.columns)?;
+    if columns.is_empty() {
+        columns = DEFAULT_COLUMNS.to_vec();
+        if a.include_revoked {
+            columns.push(Column::Status);
+        }
+    }
+    let filter = TokenFilter {
+        owner: a.username,
+        app: a.app,
+        scope: a.scope.map(|s| match s {
+            ScopeFilter::Org => "org".to_string(),
+            ScopeFilter::App => "app".to_string(),
+        }),
+        include_revoked: a.include_revoked.then_some(true),
+        ..Default::default()
+    };
+    let tokens = ctx.client()?.list_all_tokens(&ctx.org, &filter).await?;
+    if ctx.json() {
+        return output::print_json(&tokens);
+    }
+    if tokens.is_empty() {
+        output::note("No tokens match.");
+        return Ok(());
+    }
+    for line in render_list(&tokens, &columns, now(), table::terminal_width()) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+// ---- view, update, revoke ----
+
+fn print_token(t: &Token) {
+    let now = now();
+    let scope = match (&t.scope[..], &t.app) {
+        ("app", Some(app)) => format!("app {app}"),
+        _ => "org".to_string(),
+    };
+    let mut rows = vec![
+        ("ID", t.id.to_string()),
+        ("Owner", format!("{} ({})", t.owner, t.owner_kind)),
+        ("Label", output::or_dash(t.label.as_deref().unwrap_or(""))),
+        ("Status", t.status.clone()),
+        ("Scope", scope),
+        ("Claims", t.claims.join("\n")),
+        (
+            "Created",
+            format!(
+                "{} by {}",
+                output::when(t.created_at, now),
+                t.created_by_name
+            ),
+        ),
+        ("Expires", output::when(t.expires_at, now)),
+        (
+            "Last used",
+            t.last_used_at
+                .map(|u| output::when(u, now))
+                .unwrap_or_else(|| "never".into()),
+        ),
+    ];
+    if let Some(r) = t.revoked_at {
+        rows.push(("Revoked", output::when(r, now)));
+        if let Some(reason) = &t.revoke_reason {
+            rows.push(("Reason", reason.clone()));
+        }
+    }
+    output::print_kv(&rows);
+}
+
+async fn view(ctx: &Ctx, a: ViewArgs) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    let t = resolve(ctx, &client, &a.id_or_label).await?;
+    if ctx.json() {
+        return output::print_json(&t);
+    }
+    print_token(&t);
+    Ok(())
+}
+
+// ---- update ----
+
+async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
+    if a.label.is_none() && a.expiry.is_none() {
+        return Err(CliError::usage(
+            "nothing to change: pass --label or --expiry",
+        ));
+    }
+    let mut req = UpdateToken {
+        label: a.label,
+        ..Default::default()
+    };
+    match a.expiry.as_deref().map(parse_expiry).transpose()? {
+        Some(Expiry::In(_)) => req.expiry = a.expiry.map(|e| e.trim().to_string()),
+        Some(Expiry::At(_)) => req.expires_at = a.expiry.map(|e| e.trim().to_string()),
+        None => {}
+    }
+    let client = ctx.client()?;
+    let t = resolve(ctx, &client, &a.id_or_label).await?;
+    let t = client.update_token(&ctx.org, t.id, &req).await?;
+    if ctx.json() {
+        return output::print_json(&t);
+    }
+    output::note(&format!("Updated token {}.", t.id));
+    print_token(&t);
+    Ok(())
+}
+
+// ---- revoke ----
+
+async fn revoke(ctx: &Ctx, a: RevokeArgs) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    let mut targets: Vec<Token> = Vec::new();
+    for key in &a.ids {
+        let t = resolve(ctx, &client, key).await?;
+        if !targets.iter().any(|x| x.id == t.id) {
+            targets.push(t);
+        }
+    }
+    let describe = |t: &Token| {
+        let label = t
+            .label
+            .as_deref()
+            .map(|l| format!(" \"{l}\""))
+            .unwrap_or_default();
+        format!("{}{label} of {}", t.id, t.owner)
+    };
+    // Revoking is idempotent: a token already revoked is said to be, with
+    // when, and needs no confirmation.
+    let (already, live): (Vec<Token>, Vec<Token>) =
+        targets.into_iter().partition(|t| t.revoked_at.is_some());
+    let now = now();
+    if !ctx.json() {
+        for t in &already {
+            if let Some(at) = t.revoked_at {
+                println!(
+                    "Token {} was already revoked at {}.",
+                    describe(t),
+                    output::when(at, now)
+                );
+            }
+        }
+    }
+    let question = match &live[..] {
+        [] => None,
+        [one] => Some(format!("Revoke token {}?", describe(one))),
+        many => Some(format!(
+            "Revoke {} tokens?\n  {}\n",
+            many.len(),
+            many.iter().map(describe).collect::<Vec<_>>().join("\n  ")
+        )),
+    };
+    if let Some(question) = question {
+        prompt::confirm(ctx, a.yes, &question)?;
+    }
+    let mut done = already;
+    for t in &live {
+        let r = client
+            .revoke_token(&ctx.org, t.id, a.reason.as_deref())
+            .await?;
+        if !ctx.json() {
+            println!("Revoked token {}.", describe(&r));
+        }
+        done.push(r);
+    }
+    if ctx.json() {
+        output::print_json(&done)?;
+    }
+    Ok(())
+}
