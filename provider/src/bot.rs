@@ -9,15 +9,18 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use sigil_proto::api::{Bot, CreateBot, UpdateBot};
-use sigil_proto::names::{ServiceName, Username};
-use tf_provider::schema::{AttributeConstraint, Block, Description, Schema};
+use sigil_proto::api::{Bot as RemoteBot, CreateBot, UpdateBot};
+use sigil_proto::client::ClientError;
+use sigil_proto::rules;
+use tf_provider::schema::AttributeConstraint::*;
 use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{map, AttributePath, Diagnostics, Resource};
+use tf_provider::{AttributePath, Diagnostics};
 
 use crate::common::*;
+use crate::resource::*;
+use crate::validate::{check_claims, check_identities, check_text, check_username};
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct BotState {
     pub id: Value<String>,
     pub org: Value<String>,
@@ -28,107 +31,9 @@ pub struct BotState {
     pub created_at: Value<String>,
 }
 
-pub struct BotResource(pub Shared);
+pub struct Bot;
 
-fn field_attr(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "username" => "username",
-        "description" => "description",
-        "permissions" => "permissions",
-        "identities" => "identities",
-        _ => return None,
-    })
-}
-
-fn apply_bot(s: &mut BotState, b: &Bot) {
-    s.id = Value::Value(b.id.to_string());
-    s.org = Value::Value(b.org.clone());
-    s.username = Value::Value(b.username.clone());
-    s.description = opt_string(&s.description, Some(&b.description));
-    s.permissions = claims_state(&s.permissions, &b.permissions);
-    s.identities =
-        if b.identities.is_empty() && !matches!(&s.identities, Value::Value(m) if m.is_empty()) {
-            Value::Null
-        } else {
-            to_map(&b.identities)
-        };
-    s.created_at = Value::Value(rfc3339(b.created_at));
-}
-
-/// Validates the attributes `sigil_bot` shares with nothing else.
-pub fn validate_bot(diags: &mut Diagnostics, c: &BotState) {
-    check_org(diags, &c.org);
-    if let Value::Value(u) = &c.username {
-        if let Err(e) = Username::parse(u) {
-            diags.error(
-                "Invalid username",
-                e.to_string(),
-                AttributePath::new("username"),
-            );
-        }
-    }
-    if let Value::Value(set) = &c.permissions {
-        for claim in set.iter().filter_map(|v| v.as_ref_option()) {
-            if let Err(err) = sigil_proto::Claim::parse(claim) {
-                diags.error(
-                    "Invalid permission",
-                    format!("permissions: {err}"),
-                    AttributePath::new("permissions"),
-                );
-            }
-        }
-    }
-    if let Value::Value(set) = &c.permissions {
-        if set.iter().any(Value::is_null) {
-            diags.error(
-                "Invalid permission",
-                "permissions: a permission cannot be null",
-                AttributePath::new("permissions"),
-            );
-        }
-    }
-    if let Value::Value(m) = &c.identities {
-        for (service, id) in m {
-            let at = || AttributePath::new("identities").key(service.clone());
-            if let Err(e) = ServiceName::parse(service) {
-                diags.error("Invalid identity service", format!("identities: {e}"), at());
-            }
-            match id {
-                Value::Null => diags.error(
-                    "Invalid identity",
-                    format!(
-                        "identities: the identity in {service:?} is null; remove the key to \
-                         remove the identity"
-                    ),
-                    at(),
-                ),
-                Value::Value(id) => {
-                    if let Err(e) = check_identity(id) {
-                        diags.error(
-                            "Invalid identity",
-                            format!("identities: {service:?}: {e}"),
-                            at(),
-                        );
-                    }
-                }
-                Value::Unknown => {}
-            }
-        }
-    }
-}
-
-/// Longest identity the server accepts (bytes).
-pub const MAX_IDENTITY: usize = 512;
-
-/// The server's rule for an identity: 1 to 512 characters, no control characters.
-pub fn check_identity(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > MAX_IDENTITY || id.chars().any(char::is_control) {
-        return Err(format!(
-            "an identity must be 1 to {MAX_IDENTITY} characters without control characters"
-        ));
-    }
-    Ok(())
-}
+state!(BotState; key = id);
 
 /// The permissions and identities to send: every value must be known and
 /// non-null here (validation rejects nulls), never silently emptied.
@@ -153,278 +58,182 @@ fn desired(
     Some((permissions, identities))
 }
 
-impl BotResource {
-    /// The plan of a new object, for a create and for a replacement alike.
-    fn plan_new(&self, s: &mut BotState, config: &BotState) {
-        s.id = Value::Unknown;
-        s.created_at = Value::Unknown;
-        if config.org.is_null() {
-            s.org = self.0.default_org();
-        }
-    }
+fn known_string(v: &Value<String>) -> String {
+    v.as_ref_option().cloned().unwrap_or_default()
 }
 
 #[async_trait]
-impl Resource for BotResource {
-    type State<'a> = BotState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl Object for Bot {
+    type State = BotState;
+    type Private = ValueEmpty;
+    type Remote = RemoteBot;
+    type Key = String;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        use AttributeConstraint::*;
-        Some(Schema {
-            version: 1,
-            block: Block {
-                version: 1,
-                description: Description::markdown(
-                    "A bot: a non-human user that holds permissions and long-lived tokens.",
-                ),
-                attributes: map! {
-                    "id" => string(Computed, "The bot's id."),
-                    "org" => string(OptionalComputed, "Org of the bot; defaults to the provider's. Forces a new bot."),
-                    "username" => string(Required, "Username, unique in its org (`[a-z0-9][a-z0-9._-]{0,62}`). Renamed in place."),
-                    "description" => string(Optional, "Free text."),
-                    "permissions" => string_set(Optional, "Claims (`scope:action:specific`) the bot holds; its tokens hold a subset. Shrinking them shrinks its tokens at once."),
-                    "identities" => string_map(Optional, "Service name → the bot's identity in that service (`github = \"ci-bot\"`)."),
-                    "created_at" => string(Computed, "When the bot was created (RFC 3339)."),
-                },
-                ..Default::default()
-            },
-        })
+    const NAME: &'static str = "bot";
+    const NOUN: &'static str = "bot";
+    const DESCRIPTION: &'static str =
+        "A bot: a non-human user that holds permissions and long-lived tokens.";
+    const IMPORT_ID: &'static str = "org/username, a username (in the provider's org) or an id";
+    const GONE: Option<&'static str> = Some(
+        "It was deleted outside Terraform (with all its tokens); the next apply creates it again.",
+    );
+
+    fn fields() -> Vec<Field> {
+        vec![
+            field("id", Computed, string(), "The bot's id."),
+            org_field("bot"),
+            field(
+                "username",
+                Required,
+                string(),
+                "Username, unique in its org: `[a-z0-9][a-z0-9._-]{0,62}`, not a UUID. \
+                 Changed in place (a rename).",
+            ),
+            field(
+                "description",
+                Optional,
+                string(),
+                "Free text, at most 1024 characters.",
+            ),
+            field(
+                "permissions",
+                Optional,
+                set_of_strings(),
+                "Claims `scope:action:specific` the bot holds, each part `*` or a comma list \
+                 (`*:*:*`, `machines:get,list:*`, `bots,tokens:get,list:*`); at most 100. Its \
+                 tokens hold a subset. Compared as a set: order and equivalent spellings never \
+                 make a diff. Shrinking them shrinks the bot's tokens at once (a token's \
+                 effective rights are its claims ∩ its bot's current permissions). Only \
+                 permissions the provider's token holds can be granted (error code \
+                 `escalation` otherwise).",
+            ),
+            field(
+                "identities",
+                Optional,
+                map_of_strings(),
+                "Service name → the bot's identity in that service (`github = \"ci-bot\"`). \
+                 Service names follow the username rule; each identity is 1 to 512 characters \
+                 without control characters, and cannot be null (remove the key instead).",
+            ),
+            created_at_field("bot"),
+        ]
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, c: BotState) -> Option<()> {
-        validate_bot(diags, &c);
-        Some(())
+    fn apply(s: &mut BotState, b: &RemoteBot) {
+        s.id = Value::Value(b.id.to_string());
+        s.org = Value::Value(b.org.clone());
+        s.username = Value::Value(b.username.clone());
+        s.description = opt_string(&s.description, Some(&b.description));
+        s.permissions = claims_state(&s.permissions, &b.permissions);
+        s.identities = map_state(&s.identities, &b.identities);
+        s.created_at = Value::Value(rfc3339(b.created_at));
     }
 
-    async fn read<'a>(
-        &self,
+    fn validate(diags: &mut Diagnostics, c: &BotState) {
+        check_username(diags, &c.username);
+        check_text(
+            diags,
+            &c.description,
+            "description",
+            rules::check_description,
+        );
+        check_claims(diags, &c.permissions, "permissions", "Invalid permission");
+        check_identities(diags, &c.identities);
+    }
+
+    fn plan_new(s: &mut BotState, _config: &BotState) {
+        s.id = Value::Unknown;
+        s.created_at = Value::Unknown;
+    }
+
+    async fn fetch(api: &Api, org: &str, key: &String) -> Result<RemoteBot, ClientError> {
+        api.client.get_bot(org, key).await
+    }
+
+    async fn create(
         diags: &mut Diagnostics,
-        mut state: BotState,
-        private: ValueEmpty,
-        _meta: ValueEmpty,
-    ) -> Option<(BotState, ValueEmpty)> {
-        let Value::Value(id) = state.id.clone() else {
-            return Some((state, private));
-        };
-        let Some(api) = self.0.api(diags) else {
-            return Some((state, private));
-        };
-        let org = org_of(&state.org, &api);
-        let answer = api.client.get_bot(&org, &id).await;
-        let what = format!("bot {id}");
-        match refresh(diags, &api, &org, &what, false, answer, "It was deleted outside Terraform (with all its tokens); the next apply creates it again.").await {
-            Refreshed::Found(x) => {
-                apply_bot(&mut state, &x);
-                Some((state, private))
-            }
-            Refreshed::Gone => None,
-            Refreshed::Kept => Some((state, private)),
-        }
-    }
-
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed: BotState,
-        config: BotState,
-        _meta: ValueEmpty,
-    ) -> Option<(BotState, ValueEmpty)> {
-        let mut s = proposed;
-        self.plan_new(&mut s, &config);
-        Some((s, Value::Null))
-    }
-
-    async fn plan_update<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        prior: BotState,
-        proposed: BotState,
-        config: BotState,
-        private: ValueEmpty,
-        _meta: ValueEmpty,
-    ) -> Option<(BotState, ValueEmpty, Vec<AttributePath>)> {
-        let mut s = proposed;
-        if s.org != prior.org {
-            self.plan_new(&mut s, &config);
-            return Some((s, private, vec![AttributePath::new("org")]));
-        }
-        Some((s, private, Vec::new()))
-    }
-
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: BotState,
-        private: ValueEmpty,
-        _meta: ValueEmpty,
-    ) -> Option<ValueEmpty> {
-        Some(private)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
+        api: &Api,
+        org: &str,
         planned: BotState,
-        _config: BotState,
-        _private: ValueEmpty,
-        _meta: ValueEmpty,
     ) -> Option<(BotState, ValueEmpty)> {
-        let api = self.0.api(diags)?;
-        let org = org_of(&planned.org, &api);
         let (permissions, identities) = desired(diags, &planned)?;
         let req = CreateBot {
-            username: planned
-                .username
-                .as_ref_option()
-                .cloned()
-                .unwrap_or_default(),
+            username: known_string(&planned.username),
             description: planned.description.as_ref_option().cloned(),
             permissions,
             identities,
         };
-        match api.client.create_bot(&org, &req).await {
-            Ok(b) => {
-                let mut s = planned;
-                apply_bot(&mut s, &b);
-                Some((s, Value::Null))
-            }
-            Err(e) => {
-                api_error(
-                    diags,
-                    &format!("Cannot create bot {:?}", req.username),
-                    &e,
-                    &field_attr,
-                );
-                None
-            }
-        }
+        let answer = api.client.create_bot(org, &req).await;
+        let what = format!("create bot {:?}", req.username);
+        let bot = answered(diags, &what, &Self::field_attr, answer)?;
+        Some((Self::applied(planned, &bot), Value::Null))
     }
 
-    async fn update<'a>(
-        &self,
+    async fn update(
+        shared: &Shared,
         diags: &mut Diagnostics,
         prior: BotState,
         planned: BotState,
-        _config: BotState,
         private: ValueEmpty,
-        _meta: ValueEmpty,
     ) -> Option<(BotState, ValueEmpty)> {
-        let api = self.0.api(diags)?;
+        let api = shared.api(diags)?;
         let org = org_of(&planned.org, &api);
-        let Value::Value(id) = prior.id.clone() else {
+        let Some(id) = Self::key(&prior) else {
             diags.root_error_short("The bot's id is not known");
             return None;
         };
         let (permissions, identities) = desired(diags, &planned)?;
         let req = UpdateBot {
-            username: (planned.username != prior.username).then(|| {
-                planned
-                    .username
-                    .as_ref_option()
-                    .cloned()
-                    .unwrap_or_default()
-            }),
-            description: Some(
-                planned
-                    .description
-                    .as_ref_option()
-                    .cloned()
-                    .unwrap_or_default(),
-            ),
+            username: (planned.username != prior.username).then(|| known_string(&planned.username)),
+            description: Some(known_string(&planned.description)),
             permissions: Some(permissions),
             identities: Some(identities),
         };
-        match api.client.update_bot(&org, &id, &req).await {
-            Ok(b) => {
-                let mut s = planned;
-                apply_bot(&mut s, &b);
-                Some((s, private))
-            }
-            Err(e) => {
-                api_error(diags, &format!("Cannot update bot {id}"), &e, &field_attr);
-                None
-            }
-        }
+        let answer = api.client.update_bot(&org, &id, &req).await;
+        let bot = answered(
+            diags,
+            &format!("update bot {id}"),
+            &Self::field_attr,
+            answer,
+        )?;
+        Some((Self::applied(planned, &bot), private))
     }
 
-    async fn destroy<'a>(
-        &self,
+    async fn delete(
         diags: &mut Diagnostics,
-        prior: BotState,
-        _private: ValueEmpty,
-        _meta: ValueEmpty,
+        api: &Api,
+        org: &str,
+        key: &String,
+        prior: &BotState,
     ) -> Option<()> {
-        let api = self.0.api(diags)?;
-        let org = org_of(&prior.org, &api);
-        let Value::Value(id) = prior.id else {
-            return Some(());
-        };
-        let answer = api.client.delete_bot(&org, &id).await;
-        deleted(diags, &api, &org, &format!("bot {id}"), false, answer).await
-    }
-
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(BotState, ValueEmpty)> {
-        let api = self.0.api(diags)?;
-        let (org, bot) = split_import_id(&id, &api);
-        match api.client.get_bot(&org, &bot).await {
-            Ok(b) => {
-                let mut s = BotState {
-                    id: Value::Null,
-                    org: Value::Null,
-                    username: Value::Null,
-                    description: Value::Null,
-                    permissions: Value::Null,
-                    identities: Value::Null,
-                    created_at: Value::Null,
-                };
-                apply_bot(&mut s, &b);
-                Some((s, Value::Null))
-            }
-            Err(e) => {
-                api_error(
-                    diags,
-                    &format!(
-                        "Cannot import bot {id:?} (expected org/username, a username or an id)"
-                    ),
-                    &e,
-                    &no_field,
-                );
-                None
-            }
-        }
+        let answer = api.client.delete_bot(org, key).await;
+        let blind = Self::blind(api, org, prior);
+        deleted(diags, api, org, ("delete", &Self::what(key)), blind, answer).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::tests::{errors, set, v};
 
     fn bot_with_identities(ids: &[(&str, Value<String>)]) -> BotState {
         BotState {
-            id: Value::Null,
-            org: Value::Null,
             username: Value::Value("ci".into()),
-            description: Value::Null,
-            permissions: Value::Null,
             identities: Value::Value(
                 ids.iter()
                     .map(|(k, v)| (k.to_string(), v.clone()))
                     .collect(),
             ),
-            created_at: Value::Null,
+            ..BotState::default()
         }
     }
 
-    fn errors(c: &BotState) -> Vec<String> {
-        let mut diags = Diagnostics::default();
-        validate_bot(&mut diags, c);
-        diags.errors.iter().map(|d| d.summary.to_string()).collect()
+    fn summaries(c: &BotState) -> Vec<String> {
+        errors(|d| Bot::validate(d, c))
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect()
     }
 
     #[test]
@@ -433,19 +242,19 @@ mod tests {
             ("github", Value::Value("ci-bot".into())),
             ("gitlab", Value::Unknown),
         ]);
-        assert!(errors(&ok).is_empty());
+        assert!(summaries(&ok).is_empty());
         for bad in [
             Value::Null,
             Value::Value(String::new()),
             Value::Value("a\nb".into()),
-            Value::Value("x".repeat(MAX_IDENTITY + 1)),
+            Value::Value("x".repeat(rules::MAX_IDENTITY_CHARS + 1)),
         ] {
             let c = bot_with_identities(&[("github", Value::Value("ci".into())), ("gitlab", bad)]);
-            assert_eq!(errors(&c), vec!["Invalid identity".to_string()]);
+            assert_eq!(summaries(&c), vec!["Invalid identity".to_string()]);
         }
-        assert!(errors(&bot_with_identities(&[(
+        assert!(summaries(&bot_with_identities(&[(
             "github",
-            Value::Value("x".repeat(MAX_IDENTITY))
+            Value::Value("x".repeat(rules::MAX_IDENTITY_CHARS))
         )]))
         .is_empty());
     }
@@ -459,5 +268,45 @@ mod tests {
         let mut diags = Diagnostics::default();
         assert!(desired(&mut diags, &c).is_none());
         assert_eq!(diags.errors.len(), 1);
+    }
+
+    #[test]
+    fn username_description_and_permissions_are_checked_at_plan() {
+        let bot = |username: &str, description: &str, permissions: &[&str]| BotState {
+            username: v(username),
+            description: v(description),
+            permissions: set(permissions),
+            ..BotState::default()
+        };
+        let ok = bot(
+            "deploy.bot",
+            &"é".repeat(rules::MAX_DESCRIPTION_CHARS),
+            &["*:*:*"],
+        );
+        assert!(summaries(&ok).is_empty());
+        let e = errors(|d| {
+            Bot::validate(
+                d,
+                &bot(
+                    "Not Valid",
+                    &"x".repeat(rules::MAX_DESCRIPTION_CHARS + 1),
+                    &["machines:get"],
+                ),
+            )
+        });
+        assert_eq!(
+            e,
+            vec![
+                ("Invalid username".into(), AttributePath::new("username")),
+                (
+                    "Invalid description".into(),
+                    AttributePath::new("description")
+                ),
+                (
+                    "Invalid permission".into(),
+                    AttributePath::new("permissions")
+                ),
+            ]
+        );
     }
 }

@@ -1,17 +1,21 @@
 //! Pieces every resource and data source shares: the configured API client,
-//! schema builders, diagnostics made from API errors, set/claim comparison,
-//! and the one place that reads the clock.
+//! diagnostics made from API errors, the one place that decides "gone" vs
+//! "unsure" on a 404, conversions between the server's answers and state
+//! values (keeping the user's spelling), and the one place that reads the clock.
+//!
+//! The generic resource plumbing built on these lives in [`crate::resource`];
+//! plan-time rules in [`crate::validate`].
 //!
 //! Errors are never built from secrets: the client keeps the bearer token out
 //! of its errors, and the JWT of a `sigil_token` only ever goes into state.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use sigil_proto::claims::ClaimSet;
 use sigil_proto::client::{Client, ClientError};
 use sigil_proto::ErrorCode;
-use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Description};
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 use time::format_description::well_known::Rfc3339;
@@ -207,6 +211,27 @@ pub fn claims_state(prior: &StringSet, server: &[String]) -> StringSet {
     to_set(server)
 }
 
+/// The map to put in state: null when the server's map is empty and the prior
+/// was not an empty map (the user did not set it), else the server's.
+pub fn map_state(prior: &StringMap, server: &BTreeMap<String, String>) -> StringMap {
+    if server.is_empty() && !matches!(prior, Value::Value(m) if m.is_empty()) {
+        Value::Null
+    } else {
+        to_map(server)
+    }
+}
+
+/// Whether two optional RFC 3339 strings name the same instant (or are the same value).
+pub fn same_instant(a: &Value<String>, b: &Value<String>) -> bool {
+    match (a, b) {
+        (Value::Value(a), Value::Value(b)) => {
+            parse_rfc3339(a).map(|t| t.unix_timestamp())
+                == parse_rfc3339(b).map(|t| t.unix_timestamp())
+        }
+        (a, b) => a == b,
+    }
+}
+
 /// Null for an empty optional string the user did not set, else the value.
 pub fn opt_string(prior: &Value<String>, server: Option<&str>) -> Value<String> {
     match server {
@@ -339,19 +364,22 @@ pub enum Refreshed<T> {
 /// Sorts the answer of a read of `what` (e.g. `bot <id>`): the object, a
 /// definite "gone" (a 404 the org confirms; warned with `gone_detail`), or an
 /// error that keeps the state (401, 403, 5xx, network, an unsure 404).
+///
+/// `app_scoped_blind` says whether an app-scoped provider token may be blind
+/// to the object; it is only awaited on a 404 (it may cost a request).
 pub async fn refresh<T>(
     diags: &mut Diagnostics,
     api: &Api,
     org: &str,
     what: &str,
-    app_scoped_blind: bool,
+    app_scoped_blind: impl Future<Output = bool>,
     answer: Result<T, ClientError>,
     gone_detail: &str,
 ) -> Refreshed<T> {
     match answer {
         Ok(t) => Refreshed::Found(t),
         Err(e) if e.is_not_found() => {
-            if confirm_not_found(api, org, what, &e, app_scoped_blind)
+            if confirm_not_found(api, org, what, &e, app_scoped_blind.await)
                 .await
                 .gone_or_report(diags)
             {
@@ -373,28 +401,31 @@ pub async fn refresh<T>(
 
 /// Sorts the answer of a delete of `what`: done, also when it is definitely
 /// gone already; otherwise an error.
-pub async fn deleted(
+///
+/// `verb` names the call in the error (`delete`, `revoke`); the answer's
+/// value, if any, is not needed.
+pub async fn deleted<T>(
     diags: &mut Diagnostics,
     api: &Api,
     org: &str,
-    what: &str,
-    app_scoped_blind: bool,
-    answer: Result<(), ClientError>,
+    (verb, what): (&str, &str),
+    app_scoped_blind: impl Future<Output = bool>,
+    answer: Result<T, ClientError>,
 ) -> Option<()> {
     match answer {
-        Ok(()) => Some(()),
-        Err(e) if e.is_not_found() => confirm_not_found(api, org, what, &e, app_scoped_blind)
+        Ok(_) => Some(()),
+        Err(e) if e.is_not_found() => confirm_not_found(api, org, what, &e, app_scoped_blind.await)
             .await
             .gone_or_report(diags)
             .then_some(()),
         Err(e) => {
-            api_error(diags, &format!("Cannot delete {what}"), &e, &no_field);
+            api_error(diags, &format!("Cannot {verb} {what}"), &e, &no_field);
             None
         }
     }
 }
 
-fn capitalized(s: &str) -> String {
+pub fn capitalized(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
@@ -404,91 +435,6 @@ fn capitalized(s: &str) -> String {
 /// No field maps to an attribute.
 pub fn no_field(_: &str) -> Option<&'static str> {
     None
-}
-
-/// Attribute builders, so schemas read as tables.
-pub fn attr(
-    ty: AttributeType,
-    constraint: AttributeConstraint,
-    sensitive: bool,
-    doc: &str,
-) -> Attribute {
-    Attribute {
-        attr_type: ty,
-        description: Description::markdown(doc),
-        constraint,
-        sensitive,
-        deprecated: false,
-    }
-}
-
-pub fn string(constraint: AttributeConstraint, doc: &str) -> Attribute {
-    attr(AttributeType::String, constraint, false, doc)
-}
-
-pub fn string_set(constraint: AttributeConstraint, doc: &str) -> Attribute {
-    attr(
-        AttributeType::Set(Box::new(AttributeType::String)),
-        constraint,
-        false,
-        doc,
-    )
-}
-
-pub fn string_map(constraint: AttributeConstraint, doc: &str) -> Attribute {
-    attr(
-        AttributeType::Map(Box::new(AttributeType::String)),
-        constraint,
-        false,
-        doc,
-    )
-}
-
-pub fn object(fields: &[(&str, AttributeType)]) -> AttributeType {
-    AttributeType::Object(
-        fields
-            .iter()
-            .map(|(k, t)| (k.to_string(), t.clone()))
-            .collect::<HashMap<_, _>>(),
-    )
-}
-
-pub fn list_of_strings() -> AttributeType {
-    AttributeType::List(Box::new(AttributeType::String))
-}
-
-pub fn map_of_strings() -> AttributeType {
-    AttributeType::Map(Box::new(AttributeType::String))
-}
-
-/// Splits an import id `org/rest` into (org, rest), the org defaulting to the provider's.
-pub fn split_import_id(id: &str, api: &Api) -> (String, String) {
-    match id.split_once('/') {
-        Some((org, rest)) => (org.to_string(), rest.to_string()),
-        None => (api.org.clone(), id.to_string()),
-    }
-}
-
-/// Validates a string that must be a UUID, naming the attribute.
-pub fn check_uuid(diags: &mut Diagnostics, v: &Value<String>, name: &'static str, hint: &str) {
-    if let Value::Value(s) = v {
-        if uuid::Uuid::parse_str(s).is_err() {
-            diags.error(
-                format!("Invalid {name}"),
-                format!("invalid {name} {s:?}: expected an id (a UUID), {hint}"),
-                AttributePath::new(name),
-            );
-        }
-    }
-}
-
-/// Validates an optional `org` argument.
-pub fn check_org(diags: &mut Diagnostics, v: &Value<String>) {
-    if let Value::Value(s) = v {
-        if let Err(e) = sigil_proto::names::OrgName::parse(s) {
-            diags.error("Invalid org", e.to_string(), AttributePath::new("org"));
-        }
-    }
 }
 
 #[cfg(test)]

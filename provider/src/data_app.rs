@@ -2,11 +2,13 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tf_provider::schema::{AttributeConstraint, Block, Description, Schema};
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{map, AttributePath, DataSource, Diagnostics};
+use sigil_proto::client::ClientError;
+use tf_provider::value::Value;
+use tf_provider::Diagnostics;
 
 use crate::common::*;
+use crate::resource::*;
+use crate::validate::{check_app_name, check_one_of};
 
 #[derive(Serialize, Deserialize)]
 pub struct AppData {
@@ -16,68 +18,44 @@ pub struct AppData {
     pub created_at: Value<String>,
 }
 
-pub struct AppDataSource(pub Shared);
+pub struct AppLookup;
+
+state!(AppData);
 
 #[async_trait]
-impl DataSource for AppDataSource {
-    type State<'a> = AppData;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl Lookup for AppLookup {
+    type State = AppData;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        use AttributeConstraint::*;
-        Some(Schema {
-            version: 1,
-            block: Block {
-                version: 1,
-                description: Description::markdown("Looks up an app by `name` or `id`."),
-                attributes: map! {
-                    "id" => string(OptionalComputed, "The app's id. Give `id` or `name`."),
-                    "name" => string(OptionalComputed, "The app's name. Give `id` or `name`."),
-                    "org" => string(OptionalComputed, "Org to look in; defaults to the provider's."),
-                    "created_at" => string(Computed, "When the app was created (RFC 3339)."),
-                },
-                ..Default::default()
-            },
+    const NAME: &'static str = "app";
+    const DESCRIPTION: &'static str = "Looks up an app by `name` or `id`.";
+
+    fn fields() -> Vec<Field> {
+        let [id, name] = id_or_name_fields("app", "name");
+        vec![
+            id,
+            name,
+            lookup_org_field("look in"),
+            created_at_field("app"),
+        ]
+    }
+
+    fn validate(diags: &mut Diagnostics, c: &AppData) {
+        check_one_of(diags, &c.id, &c.name, "name");
+        check_app_name(diags, &c.name);
+    }
+
+    fn what(c: &AppData, org: &str) -> String {
+        format!("read app {:?} in org {org:?}", id_or_name(&c.id, &c.name))
+    }
+
+    async fn lookup(api: &Api, org: String, c: AppData) -> Result<AppData, ClientError> {
+        let key = id_or_name(&c.id, &c.name);
+        let a = api.client.get_app(&org, &key).await?;
+        Ok(AppData {
+            id: Value::Value(a.id.to_string()),
+            org: Value::Value(a.org),
+            name: Value::Value(a.name),
+            created_at: Value::Value(rfc3339(a.created_at)),
         })
-    }
-
-    async fn validate<'a>(&self, diags: &mut Diagnostics, c: AppData) -> Option<()> {
-        check_org(diags, &c.org);
-        if c.id.is_null() && c.name.is_null() {
-            diags.error_short("Give `id` or `name`", AttributePath::new("name"));
-        }
-        if c.id.is_value() && c.name.is_value() {
-            diags.error_short("Give `id` or `name`, not both", AttributePath::new("name"));
-        }
-        check_uuid(diags, &c.id, "id", "or use `name`");
-        Some(())
-    }
-
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        c: AppData,
-        _meta: ValueEmpty,
-    ) -> Option<AppData> {
-        let api = self.0.api(diags)?;
-        let org = org_of(&c.org, &api);
-        let key = c.id.as_option().or(c.name.as_option()).unwrap_or_default();
-        match api.client.get_app(&org, &key).await {
-            Ok(a) => Some(AppData {
-                id: Value::Value(a.id.to_string()),
-                org: Value::Value(a.org),
-                name: Value::Value(a.name),
-                created_at: Value::Value(rfc3339(a.created_at)),
-            }),
-            Err(e) => {
-                api_error(
-                    diags,
-                    &format!("Cannot read app {key:?} in org {org:?}"),
-                    &e,
-                    &no_field,
-                );
-                None
-            }
-        }
     }
 }

@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tf_provider::schema::{AttributeConstraint, AttributeType, Block, Description, Schema};
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{map, DataSource, Diagnostics};
+use sigil_proto::client::ClientError;
+use tf_provider::schema::AttributeConstraint::*;
+use tf_provider::schema::AttributeType;
+use tf_provider::value::Value;
+use tf_provider::Diagnostics;
 
 use crate::common::*;
+use crate::resource::*;
 
 #[derive(Serialize, Deserialize)]
 pub struct BotItem {
@@ -27,77 +30,63 @@ pub struct BotsData {
     pub bots: Value<Vec<BotItem>>,
 }
 
-pub struct BotsDataSource(pub Shared);
+pub struct BotsLookup;
+
+state!(BotsData);
 
 #[async_trait]
-impl DataSource for BotsDataSource {
-    type State<'a> = BotsData;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl Lookup for BotsLookup {
+    type State = BotsData;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        use AttributeConstraint::*;
-        let item = object(&[
-            ("id", AttributeType::String),
-            ("username", AttributeType::String),
-            ("description", AttributeType::String),
+    const NAME: &'static str = "bots";
+    const DESCRIPTION: &'static str = "Lists every bot of an org (following the API's pagination).";
+
+    fn fields() -> Vec<Field> {
+        let item = list_of_objects(&[
+            ("id", string()),
+            ("username", string()),
+            ("description", string()),
             ("permissions", list_of_strings()),
             ("identities", map_of_strings()),
             ("token_count", AttributeType::Number),
-            ("created_at", AttributeType::String),
+            ("created_at", string()),
         ]);
-        Some(Schema {
-            version: 1,
-            block: Block {
-                version: 1,
-                description: Description::markdown("Lists every bot of an org."),
-                attributes: map! {
-                    "org" => string(OptionalComputed, "Org to list; defaults to the provider's."),
-                    "bots" => attr(AttributeType::List(Box::new(item)), Computed, false, "The bots, each with `id`, `username`, `description`, `permissions`, `identities`, `token_count` (live tokens) and `created_at`."),
-                },
-                ..Default::default()
-            },
+        vec![
+            lookup_org_field("list"),
+            field(
+                "bots",
+                Computed,
+                item,
+                "The bots, each with its `id`, `username`, `description`, `permissions` \
+                 (claims), `identities` (service name → identity), `token_count` (live tokens) \
+                 and `created_at` (RFC 3339).",
+            ),
+        ]
+    }
+
+    fn validate(_diags: &mut Diagnostics, _c: &BotsData) {}
+
+    fn what(_c: &BotsData, org: &str) -> String {
+        format!("list the bots of org {org:?}")
+    }
+
+    async fn lookup(api: &Api, org: String, _c: BotsData) -> Result<BotsData, ClientError> {
+        let bots = api.client.list_all_bots(&org).await?;
+        let bots = bots
+            .into_iter()
+            .map(|b| BotItem {
+                id: b.id.to_string(),
+                username: b.username,
+                description: b.description,
+                permissions: b.permissions,
+                identities: b.identities,
+                token_count: b.token_count,
+                created_at: rfc3339(b.created_at),
+            })
+            .collect();
+        Ok(BotsData {
+            org: Value::Value(org),
+            bots: Value::Value(bots),
         })
-    }
-
-    async fn validate<'a>(&self, diags: &mut Diagnostics, c: BotsData) -> Option<()> {
-        check_org(diags, &c.org);
-        Some(())
-    }
-
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        c: BotsData,
-        _meta: ValueEmpty,
-    ) -> Option<BotsData> {
-        let api = self.0.api(diags)?;
-        let org = org_of(&c.org, &api);
-        match api.client.list_all_bots(&org).await {
-            Ok(bots) => Some(BotsData {
-                org: Value::Value(org),
-                bots: Value::Value(
-                    bots.into_iter()
-                        .map(|b| BotItem {
-                            id: b.id.to_string(),
-                            username: b.username,
-                            description: b.description,
-                            permissions: b.permissions,
-                            identities: b.identities,
-                            token_count: b.token_count,
-                            created_at: rfc3339(b.created_at),
-                        })
-                        .collect(),
-                ),
-            }),
-            Err(e) => {
-                api_error(
-                    diags,
-                    &format!("Cannot list the bots of org {org:?}"),
-                    &e,
-                    &no_field,
-                );
-                None
-            }
-        }
     }
 }

@@ -4,11 +4,15 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sigil_proto::api::TokenFilter;
-use tf_provider::schema::{AttributeConstraint, AttributeType, Block, Description, Schema};
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{map, AttributePath, DataSource, Diagnostics};
+use sigil_proto::client::ClientError;
+use tf_provider::schema::AttributeConstraint::*;
+use tf_provider::schema::AttributeType;
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
 
 use crate::common::*;
+use crate::resource::*;
+use crate::validate::check_uuid;
 
 #[derive(Serialize, Deserialize)]
 pub struct TokenItem {
@@ -38,52 +42,75 @@ pub struct TokensData {
     pub tokens: Value<Vec<TokenItem>>,
 }
 
-pub struct TokensDataSource(pub Shared);
+pub struct TokensLookup;
+
+state!(TokensData);
 
 #[async_trait]
-impl DataSource for TokensDataSource {
-    type State<'a> = TokensData;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl Lookup for TokensLookup {
+    type State = TokensData;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        use AttributeConstraint::*;
-        let s = || AttributeType::String;
-        let item = object(&[
-            ("id", s()),
-            ("bot_id", s()),
-            ("owner", s()),
-            ("owner_kind", s()),
-            ("label", s()),
+    const NAME: &'static str = "tokens";
+    const DESCRIPTION: &'static str = "Lists token metadata, with the API's filters. A JWT is \
+                                       never listed: the server does not keep them.";
+
+    fn fields() -> Vec<Field> {
+        let item = list_of_objects(&[
+            ("id", string()),
+            ("bot_id", string()),
+            ("owner", string()),
+            ("owner_kind", string()),
+            ("label", string()),
             ("claims", list_of_strings()),
-            ("scope", s()),
-            ("app_id", s()),
-            ("created_at", s()),
-            ("created_by", s()),
-            ("expires_at", s()),
-            ("last_used_at", s()),
-            ("revoked_at", s()),
-            ("status", s()),
+            ("scope", string()),
+            ("app_id", string()),
+            ("created_at", string()),
+            ("created_by", string()),
+            ("expires_at", string()),
+            ("last_used_at", string()),
+            ("revoked_at", string()),
+            ("status", string()),
         ]);
-        Some(Schema {
-            version: 1,
-            block: Block {
-                version: 1,
-                description: Description::markdown("Lists token metadata (never the JWTs)."),
-                attributes: map! {
-                    "org" => string(OptionalComputed, "Org to list; defaults to the provider's."),
-                    "bot_id" => string(Optional, "Only tokens of this owner (a bot id)."),
-                    "app_id" => string(Optional, "Only tokens scoped to this app (its id)."),
-                    "scope" => string(Optional, "Only `org` or only `app` tokens."),
-                    "include_revoked" => attr(AttributeType::Bool, Optional, false, "Also list revoked and expired tokens."),
-                    "tokens" => attr(AttributeType::List(Box::new(item)), Computed, false, "The tokens: `id`, `bot_id`, `owner`, `owner_kind`, `label`, `claims`, `scope`, `app_id`, `created_at`, `created_by`, `expires_at`, `last_used_at`, `revoked_at`, `status` (`active`, `expired`, `revoked`)."),
-                },
-                ..Default::default()
-            },
-        })
+        vec![
+            lookup_org_field("list"),
+            field(
+                "bot_id",
+                Optional,
+                string(),
+                "Only tokens of this bot (its id).",
+            ),
+            field(
+                "app_id",
+                Optional,
+                string(),
+                "Only tokens scoped to this app (its id).",
+            ),
+            field(
+                "scope",
+                Optional,
+                string(),
+                "Only `org` or only `app` tokens.",
+            ),
+            field(
+                "include_revoked",
+                Optional,
+                AttributeType::Bool,
+                "Also list revoked and expired tokens. Default: live tokens only.",
+            ),
+            field(
+                "tokens",
+                Computed,
+                item,
+                "The tokens, each with its `id` (the JWT `jti`); `bot_id`, `owner`, \
+                 `owner_kind`: the owner's id, name and kind (`bot` or `user`); `label` (may be \
+                 null); `claims`; `scope` (`org` or `app`) and `app_id` (may be null); \
+                 `created_at`, `created_by`, `expires_at`; `last_used_at` and `revoked_at` (may \
+                 be null); `status` (`active`, `expired` or `revoked`).",
+            ),
+        ]
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, c: TokensData) -> Option<()> {
-        check_org(diags, &c.org);
+    fn validate(diags: &mut Diagnostics, c: &TokensData) {
         check_uuid(diags, &c.bot_id, "bot_id", "e.g. sigil_bot.ci.id");
         check_uuid(diags, &c.app_id, "app_id", "e.g. sigil_app.web.id");
         if let Value::Value(s) = &c.scope {
@@ -95,17 +122,13 @@ impl DataSource for TokensDataSource {
                 );
             }
         }
-        Some(())
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        c: TokensData,
-        _meta: ValueEmpty,
-    ) -> Option<TokensData> {
-        let api = self.0.api(diags)?;
-        let org = org_of(&c.org, &api);
+    fn what(_c: &TokensData, org: &str) -> String {
+        format!("list the tokens of org {org:?}")
+    }
+
+    async fn lookup(api: &Api, org: String, c: TokensData) -> Result<TokensData, ClientError> {
         let filter = TokenFilter {
             owner: c.bot_id.as_ref_option().cloned(),
             app: c.app_id.as_ref_option().cloned(),
@@ -113,41 +136,30 @@ impl DataSource for TokensDataSource {
             include_revoked: c.include_revoked.as_ref_option().copied(),
             ..Default::default()
         };
-        match api.client.list_all_tokens(&org, &filter).await {
-            Ok(tokens) => Some(TokensData {
-                org: Value::Value(org),
-                tokens: Value::Value(
-                    tokens
-                        .into_iter()
-                        .map(|t| TokenItem {
-                            id: t.id.to_string(),
-                            bot_id: t.owner_id.to_string(),
-                            owner: t.owner,
-                            owner_kind: t.owner_kind,
-                            label: t.label,
-                            claims: t.claims,
-                            scope: t.scope,
-                            app_id: t.app_id.map(|a| a.to_string()),
-                            created_at: rfc3339(t.created_at),
-                            created_by: t.created_by.to_string(),
-                            expires_at: rfc3339(t.expires_at),
-                            last_used_at: t.last_used_at.map(rfc3339),
-                            revoked_at: t.revoked_at.map(rfc3339),
-                            status: t.status,
-                        })
-                        .collect(),
-                ),
-                ..c
-            }),
-            Err(e) => {
-                api_error(
-                    diags,
-                    &format!("Cannot list the tokens of org {org:?}"),
-                    &e,
-                    &no_field,
-                );
-                None
-            }
-        }
+        let tokens = api.client.list_all_tokens(&org, &filter).await?;
+        let tokens = tokens
+            .into_iter()
+            .map(|t| TokenItem {
+                id: t.id.to_string(),
+                bot_id: t.owner_id.to_string(),
+                owner: t.owner,
+                owner_kind: t.owner_kind,
+                label: t.label,
+                claims: t.claims,
+                scope: t.scope,
+                app_id: t.app_id.map(|a| a.to_string()),
+                created_at: rfc3339(t.created_at),
+                created_by: t.created_by.to_string(),
+                expires_at: rfc3339(t.expires_at),
+                last_used_at: t.last_used_at.map(rfc3339),
+                revoked_at: t.revoked_at.map(rfc3339),
+                status: t.status,
+            })
+            .collect();
+        Ok(TokensData {
+            org: Value::Value(org),
+            tokens: Value::Value(tokens),
+            ..c
+        })
     }
 }

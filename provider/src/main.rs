@@ -3,9 +3,17 @@
 //!
 //! # Layout
 //! - [`provider`]: the provider block and configuration (one client, shared).
-//! - [`common`]: schema builders, API errors as diagnostics, set comparison, the clock.
+//! - [`resource`]: the protocol plumbing every resource and data source shares
+//!   (schema from a field table, read with "gone" vs "unsure", import, plans of
+//!   new objects, destroy), written once over the [`resource::Object`] and
+//!   [`resource::Lookup`] traits.
+//! - [`common`]: the client handle, API errors as diagnostics, the "gone" vs
+//!   "unsure" decision on a 404, state ↔ API conversions, the clock.
+//! - [`validate`]: plan-time rules, all of them `sigil-proto`'s.
 //! - One file per resource ([`app`], [`bot`], [`token`], [`token_revocation`])
-//!   and per data source (`data_*`).
+//!   and per data source (`data_*`): only what is its own.
+//! - [`docs`]: `terraform-provider-sigil docs`, the registry docs generated
+//!   from the schema.
 //!
 //! The provider speaks to the server only through `sigil-proto`'s client, and
 //! checks claims with the same code the server uses, so a plan fails exactly
@@ -18,12 +26,25 @@ mod data_app;
 mod data_bot;
 mod data_bots;
 mod data_tokens;
+mod docs;
 mod provider;
+mod resource;
 mod token;
 mod token_revocation;
+mod validate;
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().any(|a| a == "--version" || a == "-v") {
+    // Terraform starts the plugin without arguments; `docs` is for developers.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("docs") {
+        // Reported plainly: anyhow's `Debug` would add a backtrace.
+        if let Err(e) = docs::run(&args[1..]) {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "--version" || a == "-v") {
         println!("terraform-provider-sigil {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }

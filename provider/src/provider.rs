@@ -9,11 +9,14 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sigil_proto::client::{Client, ClientError};
 use sigil_proto::SecretString;
-use tf_provider::schema::{AttributeConstraint, Block, Description, Schema};
+use tf_provider::schema::AttributeConstraint::Optional;
+use tf_provider::schema::Schema;
 use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{map, AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider};
+use tf_provider::{AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider};
 
-use crate::common::{api_error, attr, check_org, no_field, string, Api, Shared};
+use crate::common::{api_error, no_field, Api, Shared};
+use crate::resource::{data_source, field, resource, schema, string, Field};
+use crate::validate::check_org;
 
 pub const DEFAULT_ORG: &str = "default";
 
@@ -22,6 +25,36 @@ pub struct ProviderConfig {
     pub endpoint: Value<String>,
     pub token: Value<String>,
     pub org: Value<String>,
+}
+
+const DESCRIPTION: &str =
+    "Manage Sigil bots, their long-lived scoped tokens, revocations and apps.";
+
+fn fields() -> Vec<Field> {
+    vec![
+        field(
+            "endpoint",
+            Optional,
+            string(),
+            "Base URL of the Sigil server, e.g. `https://sigil.example.com`. Defaults to \
+             `SIGIL_ENDPOINT`. Required one way or the other.",
+        ),
+        field(
+            "token",
+            Optional,
+            string(),
+            "Bearer token the provider acts with. Defaults to `SIGIL_TOKEN` (prefer it: keep \
+             secrets out of HCL). Required one way or the other.",
+        )
+        .sensitive(),
+        field(
+            "org",
+            Optional,
+            string(),
+            "Default org of every resource and data source (each also takes its own `org`). \
+             Defaults to `SIGIL_ORG`, then `default`.",
+        ),
+    ]
 }
 
 #[derive(Default)]
@@ -39,22 +72,7 @@ impl Provider for SigilProvider {
     type MetaState<'a> = ValueEmpty;
 
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        use AttributeConstraint::Optional;
-        Some(Schema {
-            version: 1,
-            block: Block {
-                version: 1,
-                description: Description::markdown(
-                    "Manage Sigil bots, their long-lived scoped tokens, revocations and apps.",
-                ),
-                attributes: map! {
-                    "endpoint" => string(Optional, "Base URL of the Sigil server, e.g. `https://sigil.example.com`. Defaults to `SIGIL_ENDPOINT`."),
-                    "token" => attr(tf_provider::schema::AttributeType::String, Optional, true, "Bearer token the provider acts with. Defaults to `SIGIL_TOKEN`."),
-                    "org" => string(Optional, "Default org of every resource and data source. Defaults to `SIGIL_ORG`, then `default`."),
-                },
-                ..Default::default()
-            },
-        })
+        Some(schema(DESCRIPTION, "provider", &fields()))
     }
 
     async fn validate<'a>(&self, diags: &mut Diagnostics, config: ProviderConfig) -> Option<()> {
@@ -158,12 +176,12 @@ impl Provider for SigilProvider {
         _diags: &mut Diagnostics,
     ) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
         let s = &self.shared;
-        Some(map! {
-            "app" => crate::app::AppResource(s.clone()),
-            "bot" => crate::bot::BotResource(s.clone()),
-            "token" => crate::token::TokenResource(s.clone()),
-            "token_revocation" => crate::token_revocation::RevocationResource(s.clone()),
-        })
+        Some(HashMap::from([
+            resource::<crate::app::App>(s),
+            resource::<crate::bot::Bot>(s),
+            resource::<crate::token::Token>(s),
+            resource::<crate::token_revocation::Revocation>(s),
+        ]))
     }
 
     fn get_data_sources(
@@ -171,11 +189,11 @@ impl Provider for SigilProvider {
         _diags: &mut Diagnostics,
     ) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
         let s = &self.shared;
-        Some(map! {
-            "app" => crate::data_app::AppDataSource(s.clone()),
-            "bot" => crate::data_bot::BotDataSource(s.clone()),
-            "bots" => crate::data_bots::BotsDataSource(s.clone()),
-            "tokens" => crate::data_tokens::TokensDataSource(s.clone()),
-        })
+        Some(HashMap::from([
+            data_source::<crate::data_app::AppLookup>(s),
+            data_source::<crate::data_bot::BotLookup>(s),
+            data_source::<crate::data_bots::BotsLookup>(s),
+            data_source::<crate::data_tokens::TokensLookup>(s),
+        ]))
     }
 }
