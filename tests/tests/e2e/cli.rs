@@ -1003,6 +1003,8 @@ fn usage_errors_unreachable_servers_and_help() {
         vec!["whoami"],
         vec!["login"],
         vec!["logout"],
+        vec!["completion"],
+        vec!["man"],
     ] {
         let mut args = cmd.clone();
         args.push("-h");
@@ -1025,7 +1027,16 @@ fn usage_errors_unreachable_servers_and_help() {
     assert!(list.contains("Not `tokens issue --scope S:A`"), "{list}");
     let top = s.ok(&["--help"]);
     for sub in [
-        "bots", "tokens", "apps", "orgs", "keys", "whoami", "login", "server",
+        "bots",
+        "tokens",
+        "apps",
+        "orgs",
+        "keys",
+        "whoami",
+        "login",
+        "server",
+        "completion",
+        "man",
     ] {
         assert!(top.contains(sub), "{sub} missing from --help");
     }
@@ -1172,4 +1183,74 @@ fn wizard_and_confirmations_on_a_terminal() {
     s.fails(1, &["bots", "view", "steve"]);
     let revoked = s.json(&["tokens", "view", &wizard_id]);
     assert_eq!(revoked["status"], "revoked");
+}
+
+/// `sigil completion` and `sigil man` come from the command tree itself: no
+/// server, no login file, and connection settings that would fail any other
+/// command (a bad endpoint, a token) change nothing and never show.
+#[test]
+fn completion_scripts_and_man_pages_need_no_server() {
+    let config = tempfile::tempdir().unwrap();
+    let token = "eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2lnbmF0dXJl";
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(sigil_bin());
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("SIGIL_") {
+                cmd.env_remove(k);
+            }
+        }
+        let out = cmd
+            .args(args)
+            .env("XDG_CONFIG_HOME", config.path())
+            .env("HOME", config.path())
+            .env("SIGIL_ENDPOINT", "not-a-url")
+            .env("SIGIL_TOKEN", token)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !leaks_jwt(&stdout) && !leaks_jwt(&stderr),
+            "sigil {args:?} showed the token"
+        );
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    };
+
+    let (code, bash, stderr) = run(&["completion", "bash"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(bash.contains("_sigil()") && bash.contains("complete -F _sigil"));
+    for word in ["tokens", "issue", "server", "--expiry", "--database-url"] {
+        assert!(bash.contains(word), "{word} missing from the bash script");
+    }
+    let (code, zsh, _) = run(&["completion", "zsh"]);
+    assert_eq!(code, 0);
+    assert!(zsh.starts_with("#compdef sigil"), "{zsh}");
+    let (code, fish, _) = run(&["completion", "fish"]);
+    assert_eq!(code, 0);
+    assert!(fish.contains("complete -c sigil"), "{fish}");
+    let (code, _, stderr) = run(&["completion", "tcsh"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("bash, elvish, fish, powershell, zsh"),
+        "{stderr}"
+    );
+
+    let (code, page, stderr) = run(&["man"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(page.contains(".TH sigil 1"), "{page}");
+    for word in ["tokens", "completion", "\\-\\-endpoint", "SIGIL_TOKEN"] {
+        assert!(page.contains(word), "{word} missing from the man page");
+    }
+
+    let dir = config.path().join("man1");
+    let (code, _, stderr) = run(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    for name in ["sigil.1", "sigil-server.1", "sigil-tokens-issue.1"] {
+        let page = std::fs::read_to_string(dir.join(name))
+            .unwrap_or_else(|e| panic!("{name} not written: {e}"));
+        assert!(page.contains(".TH "), "{name}: {page}");
+    }
+    // Nothing was stored on the way.
+    assert!(!config.path().join("sigil").exists());
 }
