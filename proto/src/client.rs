@@ -258,19 +258,17 @@ impl Client {
 
     /// Every bot of the org, following cursors.
     pub async fn list_all_bots(&self, org: &str) -> Result<Vec<Bot>> {
-        let mut out = Vec::new();
-        let mut q = ListQuery {
-            cursor: None,
-            limit: Some(200),
-        };
-        loop {
-            let page = self.list_bots(org, &q).await?;
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => q.cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
+        all_pages(|q| async move { self.list_bots(org, &q).await }).await
+    }
+
+    /// Every app of the org (an app-scoped token sees its own), following cursors.
+    pub async fn list_all_apps(&self, org: &str) -> Result<Vec<App>> {
+        all_pages(|q| async move { self.list_apps(org, &q).await }).await
+    }
+
+    /// Every org the caller can see, following cursors.
+    pub async fn list_all_orgs(&self) -> Result<Vec<Org>> {
+        all_pages(|q| async move { self.list_orgs(&q).await }).await
     }
 
     /// `bot` is an id or a username.
@@ -439,5 +437,26 @@ impl Client {
 
     pub async fn rotate_keys(&self) -> Result<SigningKey> {
         self.post("/v1/keys/rotate", &serde_json::json!({})).await
+    }
+}
+
+/// Follows a list's cursors to the end, 200 items a page.
+async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(ListQuery) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>>>,
+{
+    let mut out = Vec::new();
+    let mut q = ListQuery {
+        cursor: None,
+        limit: Some(200),
+    };
+    loop {
+        let page = fetch(q.clone()).await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => return Ok(out),
+        }
     }
 }

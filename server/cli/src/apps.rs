@@ -71,43 +71,19 @@ pub async fn run(ctx: &Ctx, cmd: AppsCommand) -> Result<(), CliError> {
             Ok(())
         }
         AppsCommand::List => {
-            let client = ctx.client()?;
-            let mut apps = Vec::new();
-            let mut q = sigil_proto::api::ListQuery {
-                cursor: None,
-                limit: Some(200),
-            };
-            loop {
-                let page = client.list_apps(&ctx.org, &q).await?;
-                apps.extend(page.items);
-                match page.next_cursor {
-                    Some(c) => q.cursor = Some(c),
-                    None => break,
-                }
-            }
-            if ctx.json() {
-                return output::print_json(&apps);
-            }
-            if apps.is_empty() {
-                output::note(&format!(
-                    "No apps in org {}. Create one with `sigil apps create NAME`.",
-                    ctx.org
-                ));
-                return Ok(());
-            }
+            let apps = ctx.client()?.list_all_apps(&ctx.org).await?;
+            let empty = format!(
+                "No apps in org {}. Create one with `sigil apps create NAME`.",
+                ctx.org
+            );
             let now = now();
-            let rows = apps
-                .iter()
-                .map(|a| {
-                    vec![
-                        a.name.clone(),
-                        a.id.to_string(),
-                        output::relative(a.created_at, now),
-                    ]
-                })
-                .collect();
-            table::print(LIST_COLUMNS, rows);
-            Ok(())
+            table::print_list(ctx, &apps, &empty, LIST_COLUMNS, |a| {
+                vec![
+                    a.name.clone(),
+                    a.id.to_string(),
+                    output::relative(a.created_at, now),
+                ]
+            })
         }
         AppsCommand::Delete(a) => {
             let client = ctx.client()?;

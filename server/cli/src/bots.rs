@@ -211,30 +211,19 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<(), CliError> {
 
 async fn list(ctx: &Ctx) -> Result<(), CliError> {
     let bots = ctx.client()?.list_all_bots(&ctx.org).await?;
-    if ctx.json() {
-        return output::print_json(&bots);
-    }
-    if bots.is_empty() {
-        output::note(&format!(
-            "No bots in org {}. Create one with `sigil bots create NAME`.",
-            ctx.org
-        ));
-        return Ok(());
-    }
+    let empty = format!(
+        "No bots in org {}. Create one with `sigil bots create NAME`.",
+        ctx.org
+    );
     let now = now();
-    let rows = bots
-        .iter()
-        .map(|b| {
-            vec![
-                b.username.clone(),
-                b.token_count.to_string(),
-                output::relative(b.created_at, now),
-                output::or_dash(&b.description),
-            ]
-        })
-        .collect();
-    table::print(LIST_COLUMNS, rows);
-    Ok(())
+    table::print_list(ctx, &bots, &empty, LIST_COLUMNS, |b| {
+        vec![
+            b.username.clone(),
+            b.token_count.to_string(),
+            output::relative(b.created_at, now),
+            output::or_dash(&b.description),
+        ]
+    })
 }
 
 async fn view(ctx: &Ctx, name: &str) -> Result<(), CliError> {

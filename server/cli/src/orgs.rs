@@ -1,7 +1,7 @@
 //! `sigil orgs …`: organizations, the tenants.
 
 use clap::{Args, Subcommand};
-use sigil_proto::api::{CreateOrg, ListQuery};
+use sigil_proto::api::CreateOrg;
 use sigil_proto::duration::{format_duration, parse_duration_for};
 use sigil_proto::names::OrgName;
 
@@ -64,39 +64,18 @@ pub async fn run(ctx: &Ctx, cmd: OrgsCommand) -> Result<(), CliError> {
             Ok(())
         }
         OrgsCommand::List => {
-            let client = ctx.client()?;
-            let mut orgs = Vec::new();
-            let mut q = ListQuery {
-                cursor: None,
-                limit: Some(200),
-            };
-            loop {
-                let page = client.list_orgs(&q).await?;
-                orgs.extend(page.items);
-                match page.next_cursor {
-                    Some(c) => q.cursor = Some(c),
-                    None => break,
-                }
-            }
-            if ctx.json() {
-                return output::print_json(&orgs);
-            }
+            let orgs = ctx.client()?.list_all_orgs().await?;
             let now = now();
-            let rows = orgs
-                .iter()
-                .map(|o| {
-                    vec![
-                        o.name.clone(),
-                        o.id.to_string(),
-                        o.max_token_lifetime
-                            .map(format_duration)
-                            .unwrap_or_else(|| "-".into()),
-                        output::relative(o.created_at, now),
-                    ]
-                })
-                .collect();
-            table::print(LIST_COLUMNS, rows);
-            Ok(())
+            table::print_list(ctx, &orgs, "No orgs to show.", LIST_COLUMNS, |o| {
+                vec![
+                    o.name.clone(),
+                    o.id.to_string(),
+                    o.max_token_lifetime
+                        .map(format_duration)
+                        .unwrap_or_else(|| "-".into()),
+                    output::relative(o.created_at, now),
+                ]
+            })
         }
     }
 }

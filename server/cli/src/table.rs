@@ -159,6 +159,27 @@ pub fn render<C: Column>(columns: &[C], rows: Vec<Vec<String>>, width: Option<u1
     table_lines(table)
 }
 
+/// A list as every `… list` command prints it: the items as JSON with
+/// `-o json`, `empty` as a note when there are none, else a table with one
+/// row per item, fitted to the terminal.
+pub fn print_list<T: serde::Serialize, C: Column>(
+    ctx: &crate::context::Ctx,
+    items: &[T],
+    empty: &str,
+    columns: &[C],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<(), crate::error::CliError> {
+    if ctx.json() {
+        return crate::output::print_json(items);
+    }
+    if items.is_empty() {
+        crate::output::note(empty);
+        return Ok(());
+    }
+    print(columns, items.iter().map(row).collect());
+    Ok(())
+}
+
 /// Prints a table of `rows`, fitted to the terminal (see [`render`]).
 pub fn print<C: Column>(columns: &[C], rows: Vec<Vec<String>>) {
     for line in render(columns, rows, terminal_width()) {

@@ -22,10 +22,10 @@
 //! |---|---|
 //! | `GET /v1/whoami` | [`session::whoami`] |
 //! | `POST,GET /v1/orgs`, `GET /v1/orgs/{org}` | [`orgs::create`], [`orgs::list`], [`orgs::view`] |
-//! | `…/users`, `…/users/{user}` | [`principals`] with [`Kind::User`] |
-//! | `…/bots`, `…/bots/{bot}` | [`principals`] with [`Kind::Bot`] |
+//! | `POST,GET …/users`, `GET,PATCH,DELETE …/users/{user}` | [`principals::create`], [`principals::list`], [`principals::view`], [`principals::update`], [`principals::delete`] with [`Kind::User`] |
+//! | `POST,GET …/bots`, `GET,PATCH,DELETE …/bots/{bot}` | the same with [`Kind::Bot`] |
 //! | `PUT,DELETE …/bots/{bot}/identities/{service}` | [`principals::set_identity`] |
-//! | `POST,GET …/apps`, `GET,DELETE …/apps/{app}` | [`apps`] |
+//! | `POST,GET …/apps`, `GET,DELETE …/apps/{app}` | [`apps::create`], [`apps::list`], [`apps::view`], [`apps::delete`] |
 //! | `POST,GET …/tokens`, `GET,PATCH,DELETE …/tokens/{id}` | [`tokens::issue`], [`tokens::list`], [`tokens::view`], [`tokens::update`], [`tokens::revoke`] |
 //! | `POST /v1/revoke`, `POST /v1/introspect` | [`by_value::revoke`], [`by_value::introspect`] |
 //! | `GET /v1/revocations`, gRPC `WatchRevocations` | [`revocations::feed`], [`revocations::authorize_watch`] |
@@ -34,6 +34,7 @@
 //! | `POST /v1/keys/rotate` | [`keys::rotate`] |
 //! | `GET /readyz`, gRPC health, `GET /.well-known/jwks.json` | [`health::ready`], [`health::published_keys`] |
 //! | first start | [`bootstrap::bootstrap`] |
+//! | `GET /healthz`, `/metrics`, `/openapi.json` | none: the wire layer answers them from memory (`http/operations.rs`) |
 
 pub mod apps;
 pub mod audit;
