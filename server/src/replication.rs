@@ -1,24 +1,26 @@
-//! Revocations across replicas.
+//! News between replicas: changes (for each replica's memory view) and
+//! revocations (for `WatchRevocations` streams).
 //!
-//! Every replica checks revocation in the shared database on every
-//! authentication (see [`crate::verify_cache`] for why), so a token revoked on
-//! one replica is refused by every other at once. What must still travel
-//! between replicas is the *news* of a revocation, for two consumers:
-//! `WatchRevocations` streams (offline verifiers must learn within a second)
-//! and each replica's verification cache.
-//!
-//! - [`crate::signal::RevocationSignal`] is how a revocation is announced on
-//!   this replica: the operations layer sends it after every commit that
-//!   revoked something; that empties the verification cache synchronously
-//!   (before the revoke call returns) and wakes this replica's watch streams.
-//!   This module re-sends it for revocations made by other replicas.
-//! - On PostgreSQL, `store::revoke_token` also runs `pg_notify` inside the
-//!   revoking transaction, so the notification is delivered exactly when the
-//!   revocation commits. [`spawn`] runs a dedicated `PgListener` (the store's
-//!   pool is `sqlx::Any`, which cannot LISTEN) that re-announces it locally.
+//! - **Changes.** Authentication answers warm tokens from memory under a
+//!   lease ([`crate::lease`]); triggers number every change and send `NOTIFY
+//!   sigil_changes` in the changing transaction (delivered at commit). The
+//!   listener here applies and acknowledges it at once, which is what lets
+//!   the change's caller return within milliseconds. Correctness does not
+//!   depend on it: a replica whose notification is lost applies the change at
+//!   its next lease renewal (every 500 ms), and the caller waits at most for
+//!   the replica's lease to run out.
+//! - **Revocations.** [`crate::signal::RevocationSignal`] wakes this
+//!   replica's watch streams: the operations layer sends it after every
+//!   commit that revoked something, and this module re-sends it for
+//!   revocations made by other replicas. `store::revoke_token` runs
+//!   `NOTIFY sigil_revocations` inside the revoking transaction.
+//! - One dedicated `PgListener` connection (the store's pool is `sqlx::Any`,
+//!   which cannot LISTEN) LISTENs on both channels; its `application_name` is
+//!   `sigil-listener-<pid>`. After a reconnect it catches up once, since
+//!   notifications may have been missed.
 //! - A catch-up loop reads the highest revocation cursor every second and
 //!   announces when it moved, so a notification lost to a dropped listener
-//!   connection delays the news by at most a second, and never loses it.
+//!   connection delays watchers by at most a second, and never loses news.
 
 use crate::state::AppState;
 use crate::store::Backend;
@@ -26,6 +28,9 @@ use std::time::Duration;
 
 /// The PostgreSQL channel revocations are announced on.
 pub const CHANNEL: &str = "sigil_revocations";
+
+/// The PostgreSQL channel the change triggers notify (migration 0002).
+pub const CHANGES: &str = "sigil_changes";
 
 /// How often the catch-up loop reads the revocation table.
 pub const CATCH_UP: Duration = Duration::from_secs(1);
@@ -41,36 +46,69 @@ pub fn spawn(state: AppState, database_url: String) {
     tokio::spawn(catch_up(state));
 }
 
-/// LISTEN on [`CHANNEL`], forever; reconnects with a capped backoff. After a
-/// reconnect it announces once, since notifications may have been missed.
+/// The listener connection's `application_name`: operators (and tests) find
+/// it in `pg_stat_activity` by the process id.
+pub fn listener_application_name() -> String {
+    format!("sigil-listener-{}", std::process::id())
+}
+
+async fn connect_listener(url: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    use std::str::FromStr;
+    let opts = sqlx::postgres::PgConnectOptions::from_str(url)?
+        .application_name(&listener_application_name());
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?;
+    sqlx::postgres::PgListener::connect_with(&pool).await
+}
+
+/// Applies and acknowledges the newest change (see [`crate::lease`]).
+async fn catch_up_changes(state: &AppState) {
+    if let Err(e) = state.lease.catch_up(state).await {
+        tracing::debug!("applying changes failed: {e}");
+    }
+}
+
+/// LISTEN on [`CHANNEL`] and [`CHANGES`], forever; reconnects with a capped
+/// backoff. After a (re)connect it catches up once, since notifications may
+/// have been missed.
 async fn listen(state: AppState, url: String) {
     let mut backoff = Duration::from_millis(200);
     loop {
-        match sqlx::postgres::PgListener::connect(&url).await {
-            Ok(mut l) => match l.listen(CHANNEL).await {
+        match connect_listener(&url).await {
+            Ok(mut l) => match l.listen_all([CHANNEL, CHANGES]).await {
                 Ok(()) => {
-                    tracing::info!("listening for revocations from other replicas");
+                    tracing::info!(
+                        "listening for revocations from other replicas, and for changes"
+                    );
                     backoff = Duration::from_millis(200);
+                    catch_up_changes(&state).await;
                     state.revocations.send();
                     loop {
                         match l.try_recv().await {
+                            Ok(Some(n)) if n.channel() == CHANGES => {
+                                catch_up_changes(&state).await;
+                            }
                             Ok(Some(_)) => {
                                 state.revocations.send();
                             }
                             // The connection was lost; PgListener reconnects on the next call.
                             Ok(None) => {
+                                tracing::info!("listener connection lost; reconnecting");
+                                catch_up_changes(&state).await;
                                 state.revocations.send();
                             }
                             Err(e) => {
-                                tracing::warn!("revocation listener failed: {e}");
+                                tracing::warn!("listener failed: {e}");
                                 break;
                             }
                         }
                     }
                 }
-                Err(e) => tracing::warn!("cannot LISTEN for revocations: {e}"),
+                Err(e) => tracing::warn!("cannot LISTEN for changes: {e}"),
             },
-            Err(e) => tracing::warn!("revocation listener cannot connect: {e}"),
+            Err(e) => tracing::warn!("listener cannot connect: {e}"),
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));

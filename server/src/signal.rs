@@ -1,9 +1,10 @@
 //! The revocation signal: how a committed revocation is announced on this
 //! replica.
 //!
-//! [`RevocationSignal::send`] empties the verification cache synchronously
-//! (before the revoking call returns) and wakes this replica's
-//! `WatchRevocations` streams. The operations layer sends it after every
+//! [`RevocationSignal::send`] wakes this replica's `WatchRevocations`
+//! streams, and empties the verification cache (belt and braces: the memory
+//! view's correctness rests on [`crate::lease`], which empties it when any
+//! change, revocations included, is applied). The operations layer sends it after every
 //! commit that revoked something ([`crate::ops::Uow::commit`]);
 //! [`crate::replication`] sends it when another replica's revocation arrives.
 //! This module depends on nothing but the cache, so both can depend on it.

@@ -21,6 +21,9 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// The org whose principals may administer other orgs.
     pub root_org: String,
+    /// How long a replica's lease lasts (see [`crate::lease`]): the longest a
+    /// change waits for a replica that stopped answering.
+    pub lease: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -32,6 +35,7 @@ impl Default for Settings {
             auth_failures_per_minute: 30,
             trust_forwarded_for: false,
             root_org: "default".into(),
+            lease: crate::lease::DEFAULT_DURATION,
         }
     }
 }
@@ -51,8 +55,15 @@ pub struct Inner {
     pub limiter: RateLimiter,
     /// Announces a committed revocation on this replica; see [`crate::signal`].
     pub revocations: RevocationSignal,
-    /// SHA-256(token) → verified JWT payload; see [`crate::verify_cache`].
+    /// SHA-256(token) → verified JWT payload and resolved principal; see
+    /// [`crate::verify_cache`].
     pub verify_cache: Arc<crate::verify_cache::VerifyCache>,
+    /// When memory may answer, and what was applied; see [`crate::lease`].
+    pub lease: crate::lease::Lease,
+    /// Last uses waiting to be written; see [`crate::last_use`].
+    pub last_use: crate::last_use::LastUse,
+    /// Issues waiting for their group commit; see [`crate::issue_queue`].
+    pub issues: crate::issue_queue::Batcher,
 }
 
 impl std::ops::Deref for AppState {
@@ -72,7 +83,11 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let verify_cache = Arc::new(crate::verify_cache::VerifyCache::default());
         let keys = KeyRing::load(&store, master.clone(), clock.now()).await?;
+        let lease = crate::lease::Lease::new(settings.lease);
         Ok(AppState(Arc::new(Inner {
+            issues: crate::issue_queue::Batcher::new(store.backend),
+            lease,
+            last_use: crate::last_use::LastUse::default(),
             store,
             master,
             keys,
@@ -110,20 +125,60 @@ impl AppState {
     }
 }
 
+/// The methods counted by name; any other is counted as `OTHER`.
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "OTHER",
+];
+/// Statuses 100 to 599 each have a counter.
+const STATUSES: usize = 500;
+
 /// Counters for `/metrics`.
-#[derive(Default)]
+///
+/// Every request bumps one counter, so that path is a relaxed atomic add on
+/// a fixed table (method × status), never a lock or an allocation; the
+/// `/metrics` handler walks the table and prints the counters that moved.
 pub struct Metrics {
-    pub requests: Mutex<HashMap<(String, u16), u64>>,
+    requests: Box<[AtomicU64]>,
     pub tokens_issued: AtomicU64,
     pub tokens_revoked: AtomicU64,
     pub auth_failures: Mutex<HashMap<&'static str, u64>>,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: (0..METHODS.len() * STATUSES)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            tokens_issued: AtomicU64::new(0),
+            tokens_revoked: AtomicU64::new(0),
+            auth_failures: Mutex::default(),
+        }
+    }
+}
+
 impl Metrics {
     pub fn inc_request(&self, method: &str, status: u16) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((method.to_string(), status)).or_default() += 1;
-        }
+        let m = METHODS[..METHODS.len() - 1]
+            .iter()
+            .position(|n| *n == method)
+            .unwrap_or(METHODS.len() - 1);
+        let s = usize::from(status.clamp(100, 599) - 100);
+        self.requests[m * STATUSES + s].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (method, status, count) of every counter that moved, in order.
+    pub fn requests(&self) -> Vec<(&'static str, u16, u64)> {
+        self.requests
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let n = n.load(Ordering::Relaxed);
+                // `i % STATUSES` < 500, so the status fits a u16.
+                let status = 100 + u16::try_from(i % STATUSES).unwrap_or(0);
+                (n > 0).then(|| (METHODS[i / STATUSES], status, n))
+            })
+            .collect()
     }
 
     pub fn inc_auth_failure(&self, reason: &'static str) {

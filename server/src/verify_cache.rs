@@ -1,25 +1,33 @@
-//! The verification cache: a bounded, in-memory map from SHA-256(token) to the
-//! verdict of the *cryptographic* half of authentication (header, kid,
-//! signature, issuer), so a token seen again skips the Ed25519 check.
+//! The verification cache: a bounded, in-memory map from SHA-256(token) to
+//! the verdict of the *cryptographic* half of authentication (header, kid,
+//! signature, issuer) and, once the token was read from the database, to the
+//! [`Principal`] it authenticates as (the replica's *memory view*).
 //!
-//! # What is cached, and why only that
-//! Only what cannot change for a given token string is cached: a JWT's
-//! signature under a given key is valid forever. Everything that can change —
-//! revoked, expiry shortened, owner deleted, owner's permissions shrunk — is
-//! read from the database on every authentication, REST and gRPC alike
-//! (`auth::authenticate`, one primary-key read of the token and one of its
-//! owner). The trade-off: a verify still costs a database round trip, but
-//! correctness across replicas never depends on an invalidation message
-//! arriving (a lost `NOTIFY`, a partitioned replica): the database is the one
-//! truth every replica shares, and a replica that cannot reach it fails closed.
-//! Caching the whole verdict would save the round trip but make "revoked on one
-//! replica, refused by all at once" depend on cross-replica delivery.
+//! # What is cached, and why it may be
+//! - The signature verdict can never change for a given token string under a
+//!   given key; it skips the Ed25519 check on every later use.
+//! - The resolved principal (token row: revoked?, possibly shortened expiry,
+//!   claims, app; owner: kind, name, permissions *now*; org name) can change.
+//!   It is served only while this replica holds a live lease and has applied
+//!   every committed change up to it ([`crate::lease`]), and the whole cache is
+//!   emptied when a change is applied, before the change is acknowledged. A
+//!   change cannot return before every live replica acknowledged it or lost its
+//!   lease, so a revoked token is never served from here once revoke returned.
+//!   The argument is in `docs/verification.md`.
+//! - Races: a principal read from the database before a change committed must
+//!   not enter after the change was applied. Each clear bumps an *epoch*; a
+//!   reader takes the epoch before its database read and [`VerifyCache::resolve`]
+//!   stores only if the epoch is unchanged (checked under the same lock).
 //!
-//! Times are re-checked on every hit against the clock (zero leeway), and a hit
-//! also needs its key to still be in the key ring, so a retired key stops
-//! verifying at once. The cache is nonetheless emptied whenever a revocation
-//! is announced, locally (before the revoke call returns) or by another
-//! replica, so a revoked token's entry never outlives its revocation.
+//! # The trade-off
+//! A warm token costs a SHA-256 and a hash-map lookup, no database access; any
+//! change (a revoke anywhere, a permission edit, a key rotation) empties every
+//! replica's cache, so the next use of each token reads the database once
+//! more. Changes are rare next to verifications, so the view stays simple
+//! (all or nothing) instead of tracking what each change touched.
+//!
+//! Times are re-checked on every hit against the clock (zero leeway), including
+//! the token's stored (possibly shortened) expiry.
 //!
 //! # Bounds
 //! Two generations of at most `capacity / 2` entries: inserts go to the young
@@ -29,6 +37,7 @@
 //! JWT itself is never stored.
 
 use crate::domain::jwt::Payload;
+use crate::domain::principal::Principal;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,12 +49,27 @@ type Key = [u8; 32];
 struct Entry {
     kid: String,
     payload: Arc<Payload>,
+    /// The principal as read from the database after the last clear.
+    resolved: Option<Arc<Principal>>,
 }
 
 #[derive(Default)]
 struct Generations {
     young: HashMap<Key, Entry>,
     old: HashMap<Key, Entry>,
+    /// Bumped by every clear; see the module documentation.
+    epoch: u64,
+}
+
+impl Generations {
+    /// The entry of `k`, promoted to the young generation when found in the old one.
+    fn find(&mut self, half: usize, k: Key) -> Option<&mut Entry> {
+        if !self.young.contains_key(&k) {
+            let e = self.old.remove(&k)?;
+            VerifyCache::put(self, half, k, e);
+        }
+        self.young.get_mut(&k)
+    }
 }
 
 /// See the module documentation.
@@ -60,6 +84,10 @@ impl Default for VerifyCache {
     fn default() -> Self {
         Self::new(Self::DEFAULT_CAPACITY)
     }
+}
+
+fn times_hold(p: &Payload, now: i64) -> bool {
+    now < p.exp && now >= p.nbf && now >= p.iat
 }
 
 impl VerifyCache {
@@ -78,6 +106,49 @@ impl VerifyCache {
         Sha256::digest(token.as_bytes()).into()
     }
 
+    /// The principal `token` resolved to, when it was resolved since the last
+    /// clear and its times (and stored expiry) still hold at `now`. The caller
+    /// serves it only under a live lease ([`crate::lease::Lease::fresh`]).
+    pub fn warm(&self, token: &str, now: i64) -> Option<Arc<Principal>> {
+        let k = Self::key(token);
+        let found = {
+            let Ok(mut g) = self.inner.lock() else {
+                return None;
+            };
+            let half = self.half;
+            g.find(half, k)
+                .and_then(|e| Some((e.payload.clone(), e.resolved.clone()?)))
+        };
+        match found {
+            Some((payload, p)) if times_hold(&payload, now) && now < p.expires_at => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Some(p)
+            }
+            _ => None,
+        }
+    }
+
+    /// The current epoch: take it before reading the database, give it to
+    /// [`VerifyCache::resolve`].
+    pub fn epoch(&self) -> u64 {
+        self.inner.lock().map(|g| g.epoch).unwrap_or(u64::MAX)
+    }
+
+    /// Remembers what `token` resolved to, read from the database after
+    /// `epoch` was taken; dropped when a clear happened since.
+    pub fn resolve(&self, token: &str, epoch: u64, principal: Arc<Principal>) {
+        let k = Self::key(token);
+        if let Ok(mut g) = self.inner.lock() {
+            if g.epoch != epoch {
+                return;
+            }
+            let half = self.half;
+            if let Some(e) = g.find(half, k) {
+                e.resolved = Some(principal);
+            }
+        }
+    }
+
     /// The payload of `token` when it was verified before under key `kid` and
     /// its times still hold at `now`. None means: verify it in full.
     pub fn get(&self, token: &str, kid: &str, now: i64) -> Option<Arc<Payload>> {
@@ -86,24 +157,11 @@ impl VerifyCache {
             let Ok(mut g) = self.inner.lock() else {
                 return None;
             };
-            match g.young.get(&k) {
-                Some(e) => Some(e.clone()),
-                None => match g.old.remove(&k) {
-                    Some(e) => {
-                        Self::put(&mut g, self.half, k, e.clone());
-                        Some(e)
-                    }
-                    None => None,
-                },
-            }
+            let half = self.half;
+            g.find(half, k).map(|e| e.clone())
         };
         match found {
-            Some(e)
-                if e.kid == kid
-                    && now < e.payload.exp
-                    && now >= e.payload.nbf
-                    && now >= e.payload.iat =>
-            {
+            Some(e) if e.kid == kid && times_hold(&e.payload, now) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(e.payload)
             }
@@ -125,6 +183,7 @@ impl VerifyCache {
                 Entry {
                     kid: kid.to_string(),
                     payload: Arc::new(payload.clone()),
+                    resolved: None,
                 },
             );
         }
@@ -137,11 +196,12 @@ impl VerifyCache {
         g.young.insert(k, e);
     }
 
-    /// Drops every entry (a revocation was announced, or keys changed).
+    /// Drops every entry and bumps the epoch (a change was applied).
     pub fn clear(&self) {
         if let Ok(mut g) = self.inner.lock() {
             g.young.clear();
             g.old.clear();
+            g.epoch += 1;
         }
     }
 

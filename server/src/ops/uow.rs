@@ -195,8 +195,9 @@ impl<'s> Uow<'s> {
         });
     }
 
-    /// `n` tokens were revoked: after commit, every verification cache entry
-    /// goes and watchers wake.
+    /// `n` tokens were revoked: after commit, watchers wake. (The memory
+    /// views of every replica are emptied by the commit itself; see
+    /// [`crate::lease`].)
     pub fn revoked(&mut self, n: usize) {
         self.after.revoked += n as u64;
     }
@@ -221,7 +222,15 @@ impl<'s> Uow<'s> {
                 for row in &audit {
                     store::insert_audit(&mut tx, row).await?;
                 }
+                // The change this transaction made to what replicas keep in
+                // memory, if any (triggers number it; see `crate::lease`),
+                // read before the commit, with what this replica had applied.
+                let head = store::change_head(&mut tx).await?;
+                let applied_before = state.lease.applied();
                 tx.commit().await?;
+                // Returns only once no replica can answer from a view older
+                // than this change: every operation's change waits here.
+                state.lease.publish(state, head, applied_before).await;
             }
             Conn::Read(_) => {
                 if !audit.is_empty() {
