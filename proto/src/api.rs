@@ -13,7 +13,203 @@ fn rfc3339(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 fn rfc3339_or_null(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({"type": "string", "format": "date-time", "nullable": true})
+    schemars::json_schema!({"type": ["string", "null"], "format": "date-time"})
+}
+
+/// `schema` or `null` (an optional field; serde takes `null` as absent), in
+/// OpenAPI 3.1 (JSON Schema 2020-12) terms.
+fn or_null(mut schema: schemars::Schema) -> schemars::Schema {
+    if let Some(any) = schema.get_mut("anyOf").and_then(|v| v.as_array_mut()) {
+        any.push(serde_json::json!({"type": "null"}));
+    } else if let Some(t) = schema
+        .get("type")
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+    {
+        schema.insert("type".into(), serde_json::json!([t, "null"]));
+    }
+    schema
+}
+
+// ---------- the bounds of request fields, in the OpenAPI document ----------
+// Each schema says exactly what the server's checks (`names`, `rules`,
+// `claims`, `duration`) accept, so a schema-driven client sends nothing the
+// server refuses for its form.
+
+/// No NUL; no control characters either where `controls` is false.
+fn text(min: usize, max: usize, controls: bool, nullable: bool) -> schemars::Schema {
+    let pattern = if controls {
+        "^[^\\x00]*$"
+    } else {
+        "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+    };
+    let mut s = schemars::json_schema!({"type": "string", "minLength": min, "maxLength": max, "pattern": pattern});
+    if nullable {
+        s = or_null(s);
+    }
+    s
+}
+
+fn name_schema(pattern: &str, nullable: bool) -> schemars::Schema {
+    let mut s = schemars::json_schema!({"type": "string", "minLength": 1, "maxLength": 63, "pattern": pattern});
+    if nullable {
+        s = or_null(s);
+    }
+    s
+}
+
+fn org_name(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    name_schema(crate::names::ORG_PATTERN, false)
+}
+
+fn username(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    name_schema(crate::names::BOT_PATTERN, false)
+}
+
+fn username_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    name_schema(crate::names::BOT_PATTERN, true)
+}
+
+fn email_schema(nullable: bool) -> schemars::Schema {
+    let mut s = schemars::json_schema!({"type": "string", "minLength": 3,
+        "maxLength": crate::names::MAX_EMAIL_CHARS, "pattern": crate::names::EMAIL_PATTERN});
+    if nullable {
+        s = or_null(s);
+    }
+    s
+}
+
+fn email(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    email_schema(false)
+}
+
+fn email_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    email_schema(true)
+}
+
+/// One claim: `scope:action:specific`, each part `*` or a comma list of items.
+/// Items of at most 256 characters, at most 32 a part.
+pub const CLAIM_PATTERN: &str = "^(?:\\*|[A-Za-z0-9._/@-]{1,256}(?:,[A-Za-z0-9._/@-]{1,256}){0,31}):(?:\\*|[A-Za-z0-9._/@-]{1,256}(?:,[A-Za-z0-9._/@-]{1,256}){0,31}):(?:\\*|[A-Za-z0-9._/@-]{1,256}(?:,[A-Za-z0-9._/@-]{1,256}){0,31})$";
+
+fn claims_schema(nullable: bool) -> schemars::Schema {
+    let mut s = schemars::json_schema!({
+        "type": "array",
+        "maxItems": crate::claims::MAX_CLAIMS,
+        "items": {"type": "string", "minLength": 5, "pattern": CLAIM_PATTERN},
+        "description": "Claims `scope:action:specific`; at most 32 items a part, 1024 combinations a claim and 10000 a list."
+    });
+    if nullable {
+        s = or_null(s);
+    }
+    s
+}
+
+fn claims(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    claims_schema(false)
+}
+
+fn claims_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    claims_schema(true)
+}
+
+fn description_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    text(0, crate::rules::MAX_DESCRIPTION_CHARS, true, true)
+}
+
+fn label_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    text(0, crate::rules::MAX_LABEL_CHARS, false, true)
+}
+
+fn reason_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    text(0, crate::rules::MAX_REASON_CHARS, false, true)
+}
+
+fn identity(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    text(1, crate::rules::MAX_IDENTITY_CHARS, false, false)
+}
+
+fn identities_schema(nullable: bool) -> schemars::Schema {
+    let mut s = schemars::json_schema!({
+        "type": "object",
+        "maxProperties": crate::rules::MAX_IDENTITIES,
+        "propertyNames": {"minLength": 1, "maxLength": 63, "pattern": crate::names::BOT_PATTERN},
+        "additionalProperties": text(1, crate::rules::MAX_IDENTITY_CHARS, false, false),
+    });
+    if nullable {
+        s = or_null(s);
+    }
+    s
+}
+
+fn identities(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    identities_schema(false)
+}
+
+fn identities_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    identities_schema(true)
+}
+
+/// A duration (`100d`, `1h30m`) or an RFC 3339 time.
+pub const DURATION_PATTERN: &str = "^(?:[0-9]{1,12}(?:mo|[smhdwy]))+$";
+
+fn expiry_schema(durations: bool) -> schemars::Schema {
+    let time = schemars::json_schema!({"type": "string", "format": "date-time",
+        "maxLength": crate::rules::MAX_EXPIRY_CHARS});
+    let s = if durations {
+        schemars::json_schema!({"anyOf": [
+            {"type": "string", "maxLength": crate::rules::MAX_EXPIRY_CHARS, "pattern": DURATION_PATTERN},
+            time,
+        ]})
+    } else {
+        time
+    };
+    or_null(s)
+}
+
+fn expiry_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    expiry_schema(true)
+}
+
+fn time_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    expiry_schema(false)
+}
+
+fn duration_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    or_null(schemars::json_schema!({"type": "string",
+        "maxLength": crate::rules::MAX_EXPIRY_CHARS, "pattern": DURATION_PATTERN}))
+}
+
+fn ref_schema(kind: crate::names::RefKind, nullable: bool) -> schemars::Schema {
+    let mut s = schemars::json_schema!({"type": "string", "minLength": 1,
+        "maxLength": kind.max_chars(), "pattern": kind.pattern()});
+    if nullable {
+        s = or_null(s);
+    }
+    s
+}
+
+fn owner_ref(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    ref_schema(crate::names::RefKind::Principal, false)
+}
+
+fn app_ref_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    ref_schema(crate::names::RefKind::App, true)
+}
+
+/// A free hint the server ignores; no NUL.
+fn hint_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": ["string", "null"], "pattern": "^[^\\x00]*$"})
+}
+
+/// A token string: something besides white space, no NUL (the server trims it).
+fn token_value(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$",
+        "description": "A secret (a JWT): shown once, never stored by the server."})
+}
+
+/// The schema of a reference (route segment or filter) of `kind`, for the OpenAPI document.
+pub fn ref_parameter_schema(kind: crate::names::RefKind) -> schemars::Schema {
+    ref_schema(kind, false)
 }
 
 /// One page of a list; pass `next_cursor` back as `cursor` for the next one.
@@ -38,10 +234,13 @@ pub struct Org {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateOrg {
+    #[schemars(schema_with = "org_name")]
     pub name: String,
     /// A cap on token lifetimes in this org: a duration such as `90d`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt")]
     pub max_token_lifetime: Option<String>,
 }
 
@@ -60,17 +259,23 @@ pub struct User {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schemars(schema_with = "email")]
     pub email: String,
     #[serde(default)]
+    #[schemars(schema_with = "claims")]
     pub permissions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "email_opt")]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "claims_opt")]
     pub permissions: Option<Vec<String>>,
 }
 
@@ -97,34 +302,46 @@ pub struct Bot {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateBot {
+    #[schemars(schema_with = "username")]
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "description_opt")]
     pub description: Option<String>,
     #[serde(default)]
+    #[schemars(schema_with = "claims")]
     pub permissions: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "identities")]
     pub identities: BTreeMap<String, String>,
 }
 
 /// `PATCH …/bots/{bot}`: fields left out stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateBot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "username_opt")]
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "description_opt")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "claims_opt")]
     pub permissions: Option<Vec<String>>,
     /// Replaces the whole map when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "identities_opt")]
     pub identities: Option<BTreeMap<String, String>>,
 }
 
 /// `PUT …/bots/{bot}/identities/{service}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PutIdentity {
     /// The bot's identity in that service (a user id, an ARN, a login).
+    #[schemars(schema_with = "identity")]
     pub identity: String,
 }
 
@@ -139,7 +356,9 @@ pub struct App {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateApp {
+    #[schemars(schema_with = "org_name")]
     pub name: String,
 }
 
@@ -189,23 +408,32 @@ pub struct Token {
 
 /// `POST /v1/orgs/{org}/tokens`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("not" = {"required": ["expiry", "expires_at"],
+    "properties": {"expiry": {"type": "string"}, "expires_at": {"type": "string"}}}))]
 pub struct IssueToken {
     /// The bot or user the token is for: id, bot username or user email.
+    #[schemars(schema_with = "owner_ref")]
     pub owner: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "label_opt")]
     pub label: Option<String>,
     /// A duration (`100d`, `1h30m`, …) from now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "expiry_opt")]
     pub expiry: Option<String>,
     /// An absolute RFC 3339 time. Exactly one of `expiry` and `expires_at`, or
     /// neither (then the server's default lifetime).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "time_opt")]
     pub expires_at: Option<String>,
     /// Scope the token to this app (id or name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "app_ref_opt")]
     pub app: Option<String>,
     /// Defaults to all of the owner's permissions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "claims_opt")]
     pub claims: Option<Vec<String>>,
 }
 
@@ -219,20 +447,28 @@ pub struct IssuedToken {
 
 /// `PATCH /v1/orgs/{org}/tokens/{id}`: change the label, or shorten the expiry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("not" = {"required": ["expiry", "expires_at"],
+    "properties": {"expiry": {"type": "string"}, "expires_at": {"type": "string"}}}))]
 pub struct UpdateToken {
     /// A new label; an empty string clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "label_opt")]
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "expiry_opt")]
     pub expiry: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "time_opt")]
     pub expires_at: Option<String>,
 }
 
 /// `DELETE /v1/orgs/{org}/tokens/{id}` (optional body).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "reason_opt")]
     pub reason: Option<String>,
 }
 
@@ -266,17 +502,23 @@ pub struct ListQuery {
 
 /// `POST /v1/revoke` (RFC 7009): form or JSON.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeByValue {
+    #[schemars(schema_with = "token_value")]
     pub token: SecretString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "hint_opt")]
     pub token_type_hint: Option<String>,
 }
 
 /// `POST /v1/introspect` (RFC 7662): form or JSON.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IntrospectRequest {
+    #[schemars(schema_with = "token_value")]
     pub token: SecretString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "hint_opt")]
     pub token_type_hint: Option<String>,
 }
 

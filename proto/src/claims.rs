@@ -21,6 +21,18 @@ pub const MAX_COMBINATIONS: usize = 1024;
 pub const MAX_SET_COMBINATIONS: usize = 10_000;
 /// At most this many claims in a computed intersection (a display list).
 pub const MAX_SHOWN: usize = 1000;
+/// At most this many characters in one item of a part (a scope, an action, a name).
+pub const MAX_ITEM_LEN: usize = 256;
+/// How much of a refused claim an error message quotes.
+const QUOTED: usize = 80;
+
+/// `value` as an error quotes it: at most [`QUOTED`] characters, then `…`.
+fn quoted(value: &str) -> String {
+    match value.char_indices().nth(QUOTED) {
+        Some((at, _)) => format!("{}…", &value[..at]),
+        None => value.to_string(),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid claim {value:?}: {reason}; expected scope:action:specific, each part `*` or a comma list of names (e.g. `*:*:*`, `machines:get,list:*`, `bots,tokens:get:*`)")]
@@ -39,7 +51,7 @@ pub enum Part {
 impl Part {
     fn parse(raw: &str, which: &str, whole: &str) -> Result<Self, ClaimError> {
         let err = |reason: String| ClaimError {
-            value: whole.to_string(),
+            value: quoted(whole),
             reason,
         };
         if raw == "*" {
@@ -56,12 +68,18 @@ impl Part {
             if item == "*" {
                 return Err(err(format!("`*` must stand alone in the {which} part")));
             }
+            if item.chars().count() > MAX_ITEM_LEN {
+                return Err(err(format!(
+                    "a {which} item is longer than {MAX_ITEM_LEN} characters"
+                )));
+            }
             if !item
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@'))
             {
                 return Err(err(format!(
-                    "the {which} item {item:?} may only hold letters, digits and - _ . / @"
+                    "the {which} item {:?} may only hold letters, digits and - _ . / @",
+                    quoted(item)
                 )));
             }
             if !items.iter().any(|i| i == item) {
@@ -131,7 +149,7 @@ impl Claim {
         let parts: Vec<&str> = value.split(':').collect();
         if parts.len() != 3 {
             return Err(ClaimError {
-                value: value.to_string(),
+                value: quoted(value),
                 reason: format!("it has {} part(s), not 3", parts.len()),
             });
         }
@@ -142,7 +160,7 @@ impl Claim {
         };
         if c.size() > MAX_COMBINATIONS {
             return Err(ClaimError {
-                value: value.to_string(),
+                value: quoted(value),
                 reason: format!("it names more than {MAX_COMBINATIONS} scope×action×specific combinations; split it or use `*`"),
             });
         }
@@ -352,6 +370,15 @@ mod tests {
 
     fn set(v: &[&str]) -> ClaimSet {
         ClaimSet::parse(v).unwrap()
+    }
+
+    #[test]
+    fn a_long_item_is_refused_with_the_limit_named_and_not_quoted_whole() {
+        let long = "a".repeat(10_000);
+        let e = Claim::parse(&format!("machines:get:{long}")).unwrap_err();
+        assert!(e.to_string().contains("longer than 256 characters"), "{e}");
+        assert!(e.to_string().len() < 600, "{e}");
+        assert!(Claim::parse(&format!("machines:get:{}", "a".repeat(256))).is_ok());
     }
 
     #[test]

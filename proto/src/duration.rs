@@ -68,6 +68,34 @@ pub fn parse_duration_for(field: &'static str, value: &str) -> Result<i64, Durat
     Ok(total)
 }
 
+/// Whether `value` is written as a duration (groups of 1 to 12 digits, each
+/// followed by a unit), whatever its total: a duration of zero or of more
+/// than 1000 years is well-formed, and refused for what it means.
+pub fn is_duration_syntax(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start || i - start > 12 {
+            return false;
+        }
+        let unit_start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        if !matches!(
+            &value[unit_start..i],
+            "s" | "m" | "h" | "d" | "w" | "mo" | "y"
+        ) {
+            return false;
+        }
+    }
+    !bytes.is_empty()
+}
+
 /// When a token expires: in some seconds from now, or at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {

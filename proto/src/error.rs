@@ -52,6 +52,7 @@ error_codes! {
     NotFound = ("not_found", 404, "No such object in this org (objects of other orgs are not found either)."),
     MethodNotAllowed = ("method_not_allowed", 405, "The route exists, but not with this method."),
     Conflict = ("conflict", 409, "An object with this name already exists."),
+    PayloadTooLarge = ("payload_too_large", 413, "The request body is larger than the server accepts."),
     ClaimsExceedOwner = ("claims_exceed_owner", 422, "A token's claims go beyond its owner's permissions."),
     LifetimeExceeded = ("lifetime_exceeded", 422, "The expiry is beyond what the org or the owner's kind allows."),
     ExpiryExtension = ("expiry_extension", 422, "A token's expiry can be shortened, never extended."),

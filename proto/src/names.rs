@@ -108,10 +108,11 @@ name_type!(
     ServiceName, "service", BOT_RULE, |b| b == b'.' || b == b'_'
 );
 
-/// Checks an email address loosely: one `@`, something on both sides, no spaces.
+/// Checks an email address loosely: one `@`, something on both sides, no
+/// spaces or control characters, at most 254 characters.
 pub fn check_email(value: &str) -> Result<(), NameError> {
-    let ok = value.len() <= 254
-        && !value.chars().any(char::is_whitespace)
+    let ok = value.chars().count() <= MAX_EMAIL_CHARS
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(value.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.contains('@'));
     if ok {
         Ok(())
@@ -122,6 +123,94 @@ pub fn check_email(value: &str) -> Result<(), NameError> {
             rule: "expected an address like ops@example.com",
         })
     }
+}
+
+/// The longest email address.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// The OpenAPI patterns of the names above (ECMA-262 and Python agree on them).
+pub const ORG_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
+pub const BOT_PATTERN: &str = "^[a-z0-9][a-z0-9._-]{0,62}$";
+pub const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+pub const EMAIL_PATTERN: &str =
+    "^[^\\s@\\x00-\\x1f\\x7f-\\x9f]+@[^\\s@\\x00-\\x1f\\x7f-\\x9f]*\\.[^\\s@\\x00-\\x1f\\x7f-\\x9f]*$";
+
+/// What a route segment or a filter refers to: which names it accepts
+/// besides an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    /// An org: id or org name.
+    Org,
+    /// An app: id or app name.
+    App,
+    /// A bot: id or username.
+    Bot,
+    /// A user: id or email.
+    User,
+    /// A bot or a user: id, username or email.
+    Principal,
+}
+
+impl RefKind {
+    /// The OpenAPI pattern of such a reference.
+    pub fn pattern(self) -> String {
+        let strip = |p: &str| p.trim_start_matches('^').trim_end_matches('$').to_string();
+        let names: Vec<&str> = match self {
+            RefKind::Org | RefKind::App => vec![ORG_PATTERN],
+            RefKind::Bot => vec![BOT_PATTERN],
+            RefKind::User => vec![EMAIL_PATTERN],
+            RefKind::Principal => vec![BOT_PATTERN, EMAIL_PATTERN],
+        };
+        let alts: Vec<String> = std::iter::once(UUID_PATTERN)
+            .chain(names)
+            .map(strip)
+            .collect();
+        format!("^(?:{})$", alts.join("|"))
+    }
+
+    /// The longest such reference.
+    pub fn max_chars(self) -> usize {
+        match self {
+            RefKind::User | RefKind::Principal => MAX_EMAIL_CHARS,
+            _ => 63,
+        }
+    }
+}
+
+/// Checks a reference (a route segment, a filter, an `owner` or `app` field)
+/// before any lookup: an id (UUID), or a name of the kind it refers to.
+/// Anything else can name no object.
+pub fn check_ref(field: &'static str, kind: RefKind, value: &str) -> Result<(), NameError> {
+    if value.len() <= 45 && uuid::Uuid::parse_str(value).is_ok() {
+        return Ok(());
+    }
+    let ok = match kind {
+        RefKind::Org | RefKind::App => OrgName::parse(value).is_ok(),
+        RefKind::Bot => Username::parse(value).is_ok(),
+        RefKind::User => check_email(value).is_ok(),
+        RefKind::Principal => Username::parse(value).is_ok() || check_email(value).is_ok(),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(NameError {
+        field,
+        value: value.chars().take(80).collect(),
+        rule: match kind {
+            RefKind::Org => {
+                "expected an org id (UUID) or an org name (pattern [a-z0-9][a-z0-9-]{0,62})"
+            }
+            RefKind::App => {
+                "expected an app id (UUID) or an app name (pattern [a-z0-9][a-z0-9-]{0,62})"
+            }
+            RefKind::Bot => {
+                "expected a bot id (UUID) or a username (pattern [a-z0-9][a-z0-9._-]{0,62})"
+            }
+            RefKind::User => "expected a user id (UUID) or an email address",
+            RefKind::Principal => "expected an id (UUID), a bot username or a user email",
+        },
+    })
 }
 
 /// A reference to an object by id or by name, as route segments accept.
@@ -173,6 +262,30 @@ mod tests {
     }
 
     #[test]
+    fn refs_take_ids_or_names_of_their_kind() {
+        let id = "48de76fd-c5c7-4b05-9f70-52af9a996d38";
+        for kind in [
+            RefKind::Org,
+            RefKind::App,
+            RefKind::Bot,
+            RefKind::User,
+            RefKind::Principal,
+        ] {
+            assert!(check_ref("x", kind, id).is_ok());
+            assert!(check_ref("x", kind, "").is_err());
+            assert!(check_ref("x", kind, "a\0b").is_err());
+        }
+        assert!(check_ref("org", RefKind::Org, "acme").is_ok());
+        assert!(check_ref("org", RefKind::Org, "ac.me").is_err());
+        assert!(check_ref("bot", RefKind::Bot, "ci.bot").is_ok());
+        assert!(check_ref("user", RefKind::User, "ops@example.com").is_ok());
+        assert!(check_ref("user", RefKind::User, "ops").is_err());
+        assert!(check_ref("owner", RefKind::Principal, "ops@example.com").is_ok());
+        assert!(check_ref("owner", RefKind::Principal, "ci").is_ok());
+        assert!(check_ref("owner", RefKind::Principal, " ci").is_err());
+    }
+
+    #[test]
     fn emails() {
         assert!(check_email("ops@example.com").is_ok());
         for bad in [
@@ -182,6 +295,8 @@ mod tests {
             "ops@",
             "ops@local",
             "a b@example.com",
+            "a\0b@example.com",
+            "a\u{1c}b@example.com",
         ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }

@@ -19,6 +19,10 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 pub const MAX_IDENTITY_CHARS: usize = 512;
 /// The reason given when revoking a token.
 pub const MAX_REASON_CHARS: usize = 200;
+/// Identities of one bot (services it is known in).
+pub const MAX_IDENTITIES: usize = 64;
+/// An `expiry` (a duration) or `expires_at` (an RFC 3339 time) as text.
+pub const MAX_EXPIRY_CHARS: usize = 64;
 /// No token lives longer than this, whatever was asked (the SPEC's longest
 /// example is 20 years).
 pub const MAX_TOKEN_LIFETIME_SECS: i64 = 100 * 365 * 86_400;
@@ -58,8 +62,33 @@ pub fn check_label(label: &str) -> Result<(), RuleError> {
     Ok(())
 }
 
-/// A bot's description: at most [`MAX_DESCRIPTION_CHARS`] characters.
+/// Any text field: no NUL character, which no database stores faithfully
+/// (PostgreSQL refuses it outright).
+pub fn check_no_nul(field: &str, value: &str) -> Result<(), RuleError> {
+    if value.contains('\0') {
+        return Err(RuleError::new(
+            field,
+            format!("{field} must not contain a NUL character"),
+        ));
+    }
+    Ok(())
+}
+
+/// The text of an `expiry` or `expires_at` before it is parsed: at most
+/// [`MAX_EXPIRY_CHARS`] characters.
+pub fn check_expiry_text(field: &str, value: &str) -> Result<(), RuleError> {
+    if value.chars().count() > MAX_EXPIRY_CHARS {
+        return Err(RuleError::new(
+            field,
+            format!("{field} must be at most {MAX_EXPIRY_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A bot's description: at most [`MAX_DESCRIPTION_CHARS`] characters, no NUL.
 pub fn check_description(description: &str) -> Result<(), RuleError> {
+    check_no_nul("description", description)?;
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(RuleError::new(
             "description",
@@ -87,6 +116,12 @@ pub fn check_identity(identity: &str) -> Result<(), RuleError> {
 
 /// A whole identity map (service name → identity), as a bot's `identities` field.
 pub fn check_identities(identities: &BTreeMap<String, String>) -> Result<(), RuleError> {
+    if identities.len() > MAX_IDENTITIES {
+        return Err(RuleError::new(
+            "identities",
+            format!("a bot has at most {MAX_IDENTITIES} identities"),
+        ));
+    }
     for (service, identity) in identities {
         ServiceName::parse(service).map_err(|e| RuleError::new("identities", e.to_string()))?;
         check_identity(identity).map_err(|e| RuleError::new("identities", e.message))?;
@@ -105,6 +140,31 @@ pub fn check_reason(reason: &str) -> Result<(), RuleError> {
         ));
     }
     Ok(())
+}
+
+/// Whether `value` has the form of a claim, as the OpenAPI pattern says:
+/// three parts, each `*` or 1 to 32 items of 1 to 256 characters of letters,
+/// digits and `- _ . / @`. A claim of that form may still be refused for its
+/// size (more than 1024 combinations; a list, more than 10000): the server
+/// answers that 422, not 400.
+pub fn is_claim_form(value: &str) -> bool {
+    let parts: Vec<&str> = value.split(':').collect();
+    parts.len() == 3
+        && parts.iter().all(|part| {
+            if *part == "*" {
+                return true;
+            }
+            let items: Vec<&str> = part.split(',').collect();
+            items.len() <= crate::claims::MAX_PART_ITEMS
+                && items.iter().all(|i| {
+                    !i.is_empty()
+                        && i.len() <= crate::claims::MAX_ITEM_LEN
+                        && i.bytes().all(|b| {
+                            b.is_ascii_alphanumeric()
+                                || matches!(b, b'-' | b'_' | b'.' | b'/' | b'@')
+                        })
+                })
+        })
 }
 
 /// A lifetime in seconds against the absolute bounds: positive, and at most
@@ -162,6 +222,25 @@ mod tests {
             check_identities(&bad_value).unwrap_err().field,
             "identities"
         );
+    }
+
+    #[test]
+    fn nul_and_sizes_are_refused_with_the_field() {
+        assert_eq!(check_no_nul("owner", "a\0b").unwrap_err().field, "owner");
+        assert!(check_no_nul("owner", "ab").is_ok());
+        assert!(check_description("a\0b").is_err());
+        assert!(check_description("two\nlines").is_ok());
+        assert!(check_expiry_text("expiry", &"1s".repeat(32)).is_ok());
+        assert_eq!(
+            check_expiry_text("expiry", &"1s".repeat(33))
+                .unwrap_err()
+                .field,
+            "expiry"
+        );
+        let many: BTreeMap<String, String> = (0..=MAX_IDENTITIES)
+            .map(|i| (format!("s{i}"), "x".to_string()))
+            .collect();
+        assert_eq!(check_identities(&many).unwrap_err().field, "identities");
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub enum VerifyError {
     Malformed,
     #[error("the token is not signed with EdDSA")]
     BadAlgorithm,
+    #[error("the token's header does not say `typ: JWT`")]
+    BadType,
     #[error("the token is signed with an unknown key")]
     UnknownKey,
     #[error("the token's signature is invalid")]
@@ -107,6 +109,7 @@ impl VerifyError {
         match self {
             VerifyError::Malformed => "malformed",
             VerifyError::BadAlgorithm => "bad_algorithm",
+            VerifyError::BadType => "bad_type",
             VerifyError::UnknownKey => "unknown_key",
             VerifyError::BadSignature => "bad_signature",
             VerifyError::Expired => "expired",
@@ -290,6 +293,14 @@ impl TokenVerifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(VerifyError::BadAlgorithm);
+        }
+        // As the server: a Sigil token says `typ: JWT`.
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(VerifyError::BadType);
         }
         let kid = header.kid.ok_or(VerifyError::Malformed)?;
         let key = match self.inner.key(&kid) {

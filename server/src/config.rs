@@ -47,6 +47,18 @@ pub struct ServerArgs {
     /// and the audit log. Only set it when every request comes through that proxy.
     #[arg(long, env = "SIGIL_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Longest time a REST request may take, body included; past it the
+    /// client gets a 503 `unavailable` (retry).
+    #[arg(long, env = "SIGIL_REQUEST_TIMEOUT", default_value = "30s")]
+    pub request_timeout: String,
+    /// Longest time a client may take to send a request body; past it the
+    /// client gets a 400 naming `body` and the connection is closed.
+    #[arg(long, env = "SIGIL_BODY_TIMEOUT", default_value = "10s")]
+    pub body_timeout: String,
+    /// After SIGTERM/ctrl-c, how long requests in flight may finish before
+    /// the server exits anyway.
+    #[arg(long, env = "SIGIL_SHUTDOWN_TIMEOUT", default_value = "10s")]
+    pub shutdown_timeout: String,
     /// Log as JSON lines.
     #[arg(long, env = "SIGIL_LOG_JSON")]
     pub log_json: bool,

@@ -24,10 +24,12 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl ApiError {
+    /// Every message is built here, and here anything JWT-shaped in it
+    /// (an input quoted back) is cut to `eyJ…<redacted>`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
-            message: message.into(),
+            message: redact_jwts(message.into()),
             field: None,
         }
     }
@@ -77,6 +79,33 @@ impl ApiError {
     }
 }
 
+/// `text` with every JWT-shaped run (`eyJ` and base64url or `.` characters
+/// after it, as a header starts) replaced by `eyJ…<redacted>`: an error
+/// never hands a pasted credential back, nor puts it in a log line.
+pub fn redact_jwts(text: String) -> String {
+    let jwt_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if !text.contains("eyJ") {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("eyJ") {
+        let starts_word = rest[..at].chars().next_back().is_none_or(|c| !jwt_char(c));
+        let end = rest[at..]
+            .find(|c: char| !jwt_char(c))
+            .map_or(rest.len(), |n| at + n);
+        out.push_str(&rest[..at]);
+        if starts_word {
+            out.push_str("eyJ…<redacted>");
+        } else {
+            out.push_str(&rest[at..end]);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         crate::store::StoreError::from(e).into()
@@ -104,5 +133,19 @@ impl From<crate::store::StoreError> for ApiError {
 impl From<sigil_proto::claims::ClaimError> for ApiError {
     fn from(e: sigil_proto::claims::ClaimError) -> Self {
         ApiError::invalid("claims", e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_shaped_inputs_are_redacted() {
+        let e = ApiError::not_found("owner", "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln");
+        assert_eq!(e.message, "owner \"eyJ…<redacted>\" not found");
+        let e = ApiError::invalid("x", "a eyJ b xeyJkeep");
+        assert_eq!(e.message, "a eyJ…<redacted> b xeyJkeep");
+        assert_eq!(ApiError::invalid("x", "plain").message, "plain");
     }
 }

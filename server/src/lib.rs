@@ -19,11 +19,14 @@
 //! - [`store`]: SQLite and PostgreSQL behind one API, one module per table,
 //!   [`store::StoreError`] sorting driver errors once.
 //! - [`keyring`]: the signing keys in memory and their reloading.
+//! - [`issue_queue`]: token issues waiting for their group commit.
 //! - [`signal`]: how a committed revocation is announced on this replica.
 //! - [`replication`]: news of revocations between replicas (LISTEN/NOTIFY,
 //!   catch-up), over [`signal`] and [`keyring`].
-//! - [`verify_cache`]: SHA-256(token) → verified signature, so a token seen
-//!   again skips it.
+//! - [`verify_cache`]: SHA-256(token) → verified signature and resolved
+//!   principal, so a token seen again is answered from memory;
+//!   [`lease`]: when memory may answer, and how a change waits for every
+//!   replica; [`last_use`]: last use recorded in batches.
 //! - [`state`]: what every layer shares; [`clock`]: the only reader of the
 //!   system clock; [`error`]: the one error type.
 //! - [`config`], [`serve`]: `sigil server`'s flags and start-up.
@@ -38,7 +41,10 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod http;
+pub mod issue_queue;
 pub mod keyring;
+pub mod last_use;
+pub mod lease;
 pub mod ops;
 pub mod replication;
 pub mod serve;

@@ -42,6 +42,26 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
+/// A shared master key for replicas of one database (base64 of 32 bytes).
+pub const MASTER_KEY: &str = "c2lnaWwtdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE=";
+
+/// A runtime for a test's async part: two workers, as the machine has.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// A single-threaded runtime, for tests that only wait on one thing at a time.
+pub fn rt1() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// The `sigil` binary.
 pub fn sigil_bin() -> PathBuf {
     bin("sigil")
@@ -261,5 +281,116 @@ impl Drop for PgDb {
                 self.name
             ))
             .output();
+    }
+}
+
+/// What a `sigil server` that was expected to refuse to start did.
+pub struct Refusal {
+    /// Whether it exited within the bound (and not with success).
+    pub failed: bool,
+    /// Its stderr and stdout.
+    pub output: String,
+    /// How long it ran.
+    pub took: Duration,
+}
+
+/// Runs `sigil server --listen 127.0.0.1:0` with `args` and waits up to
+/// `bound` for it to exit; kills it past the bound (then `failed` is false).
+pub fn start_refused(args: &[&str], bound: Duration) -> Refusal {
+    // In a scratch directory: whatever the server creates by default (the
+    // data dir, its master key) must not land in the source tree.
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(sigil_bin())
+        .current_dir(cwd.path())
+        .arg("server")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .args(args)
+        .env_remove("SIGIL_MASTER_KEY")
+        .env_remove("SIGIL_DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sigil server");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if start.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = start.elapsed();
+    let out = child.wait_with_output().expect("output");
+    Refusal {
+        failed: status.is_some_and(|s| !s.success()),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        ),
+        took,
+    }
+}
+
+impl TestServer {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits up to `bound` for the process to exit;
+    /// answers how long it took, or None when it did not exit (then it is killed).
+    pub fn terminate_within(&mut self, bound: Duration) -> Option<Duration> {
+        let start = Instant::now();
+        let ok = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill -TERM failed");
+        while start.elapsed() < bound {
+            if self.child.try_wait().expect("wait").is_some() {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+
+    /// kill -9, and waits for the process to be gone.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs SQL on the admin connection with `psql`; answers stdout.
+pub fn psql(sql: &str) -> String {
+    let out = Command::new("psql")
+        .arg(pg_admin_url())
+        .arg("-tAc")
+        .arg(sql)
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl PgDb {
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }

@@ -33,6 +33,8 @@ pub struct Payload {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reject {
     Malformed,
+    /// The header's `typ` is missing or not `JWT`.
+    BadType,
     BadAlgorithm,
     UnknownKey,
     BadSignature,
@@ -48,6 +50,7 @@ impl Reject {
     pub fn code(self) -> &'static str {
         match self {
             Reject::Malformed => "malformed",
+            Reject::BadType => "bad_type",
             Reject::BadAlgorithm => "bad_algorithm",
             Reject::UnknownKey => "unknown_key",
             Reject::BadSignature => "bad_signature",
@@ -64,6 +67,7 @@ impl Reject {
     pub fn message(self) -> &'static str {
         match self {
             Reject::Malformed => "the bearer token is not a well-formed Sigil JWT",
+            Reject::BadType => "the bearer token's header does not say `typ: JWT`",
             Reject::BadAlgorithm => "the bearer token is not signed with EdDSA",
             Reject::UnknownKey => "the bearer token is signed with an unknown key",
             Reject::BadSignature => "the bearer token's signature is invalid",
@@ -90,22 +94,32 @@ pub fn sign(key: &LoadedKey, payload: &Payload) -> Result<SecretString, String> 
         .map_err(|e| e.to_string())
 }
 
-/// The kid of a token, read without trusting anything else in it.
-pub fn peek_kid(token: &str) -> Result<String, Reject> {
+/// The header of a token, checked for what every Sigil token says:
+/// `typ: JWT`, `alg: EdDSA`.
+fn header(token: &str) -> Result<Header, Reject> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| Reject::Malformed)?;
+    if !header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("JWT"))
+    {
+        return Err(Reject::BadType);
+    }
+    // Only EdDSA: `none` and HMAC (with the public key as secret) never get further.
     if header.alg != Algorithm::EdDSA {
         return Err(Reject::BadAlgorithm);
     }
-    header.kid.ok_or(Reject::Malformed)
+    Ok(header)
+}
+
+/// The kid of a token, read without trusting anything else in it.
+pub fn peek_kid(token: &str) -> Result<String, Reject> {
+    header(token)?.kid.ok_or(Reject::Malformed)
 }
 
 /// Checks header, signature, issuer and times. `key` must be the key named by the kid.
 pub fn verify(token: &str, key: &LoadedKey, issuer: &str, now: i64) -> Result<Payload, Reject> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| Reject::Malformed)?;
-    // Only EdDSA: `none` and HMAC (with the public key as secret) never get this far.
-    if header.alg != Algorithm::EdDSA {
-        return Err(Reject::BadAlgorithm);
-    }
+    let header = header(token)?;
     if header.kid.as_deref() != Some(key.kid.as_str()) {
         return Err(Reject::UnknownKey);
     }
@@ -183,5 +197,25 @@ mod tests {
             verify(t.expose(), &key(), "sigil", 1000),
             Err(Reject::UnknownKey)
         );
+    }
+
+    /// The same signed payload under a header without `typ`, or with another
+    /// `typ`, is refused as `bad_type`.
+    #[test]
+    fn typ_jwt_is_required() {
+        let k = key();
+        for typ in [None, Some("at+jwt"), Some("JWS")] {
+            let mut h = Header::new(Algorithm::EdDSA);
+            h.kid = Some(k.kid.clone());
+            h.typ = typ.map(str::to_string);
+            let t = jsonwebtoken::encode(&h, &payload(1000), k.encoding.as_ref().unwrap()).unwrap();
+            assert_eq!(peek_kid(&t), Err(Reject::BadType), "{typ:?}");
+            assert_eq!(
+                verify(&t, &k, "sigil", 1000),
+                Err(Reject::BadType),
+                "{typ:?}"
+            );
+            assert_eq!(Reject::BadType.code(), "bad_type");
+        }
     }
 }

@@ -1,11 +1,11 @@
 //! Apps: handlers over [`crate::ops::apps`].
 
-use super::{page, page_params, AppJson, Auth, Created};
+use super::{page, page_params, AppJson, AppPath, AppQuery, Auth, Created};
 use crate::error::ApiResult;
 use crate::ops::apps;
 use crate::state::AppState;
 use crate::wire;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -20,7 +20,7 @@ pub fn router() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(org): Path<String>,
+    AppPath(org): AppPath<String>,
     AppJson(req): AppJson<CreateApp>,
 ) -> ApiResult<Created<App>> {
     let (org, row) = apps::create(&state, &caller, &org, &req.name).await?;
@@ -30,8 +30,8 @@ async fn create(
 async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(org): Path<String>,
-    Query(q): Query<ListQuery>,
+    AppPath(org): AppPath<String>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> ApiResult<Json<Page<App>>> {
     let req = page_params(q.cursor.as_deref(), q.limit)?;
     let (org, rows) = apps::list(&state, &caller, &org, req).await?;
@@ -41,7 +41,7 @@ async fn list(
 async fn view(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, app)): Path<(String, String)>,
+    AppPath((org, app)): AppPath<(String, String)>,
 ) -> ApiResult<Json<App>> {
     let (org, row) = apps::view(&state, &caller, &org, &app).await?;
     Ok(Json(wire::app(&org, row)))
@@ -51,7 +51,7 @@ async fn view(
 async fn delete(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, app)): Path<(String, String)>,
+    AppPath((org, app)): AppPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     apps::delete(&state, &caller, &org, &app).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,10 @@
 //! The REST API: one router per resource, merged here, and the pieces every
-//! handler shares — the authenticated caller ([`Auth`]), JSON bodies that fail
-//! in the API's own error shape ([`AppJson`]), pagination, and the error
-//! response. Handlers are thin: extract, one call into [`crate::ops`], the
+//! handler shares — the authenticated caller ([`Auth`]), and extractors whose
+//! every refusal is in the API's own error shape and names the field or
+//! parameter: JSON object bodies ([`AppJson`], [`optional_json`]), raw bodies
+//! with a 413 over the limit ([`AppBytes`]), query strings ([`AppQuery`]) and
+//! route segments checked before any lookup ([`AppPath`]); pagination; and
+//! the error response. Handlers are thin: extract, one call into [`crate::ops`], the
 //! wire type (made in [`crate::wire`]). No handler opens a transaction or
 //! touches the store.
 //!
@@ -33,7 +36,6 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use sigil_proto::error::{ErrorBody, ErrorDetail};
@@ -56,40 +58,140 @@ pub fn app(state: AppState) -> Router {
                 "method not allowed on this route",
             )
         })
+        // One middleware counts and logs every request: no span, and no
+        // allocation unless the line is written.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,
         ))
-        // One line per request at info: method, path and query, status, latency.
-        // Headers (the bearer token) are never recorded.
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http()
-                .make_span_with(
-                    tower_http::trace::DefaultMakeSpan::new()
-                        .level(tracing::Level::INFO)
-                        .include_headers(false),
-                )
-                .on_request(())
-                .on_response(
-                    tower_http::trace::DefaultOnResponse::new()
-                        .level(tracing::Level::INFO)
-                        .include_headers(false),
-                ),
-        )
         .with_state(state)
 }
 
+/// Counts every request in [`crate::state::Metrics`] and logs one line per
+/// request at info: method, path and query (credentials redacted, see
+/// [`redact_uri`]), status, latency. Headers (the bearer token) are never
+/// recorded.
 async fn count_requests(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
+    let start = std::time::Instant::now();
+    // Kept only when the line will be written: the URI is copied (cheaply,
+    // `Uri` shares its bytes) only then.
+    let logged = tracing::enabled!(tracing::Level::INFO).then(|| req.uri().clone());
     let method = req.method().clone();
     let resp = next.run(req).await;
-    state
-        .metrics
-        .inc_request(method.as_str(), resp.status().as_u16());
+    let status = resp.status().as_u16();
+    state.metrics.inc_request(method.as_str(), status);
+    if let Some(uri) = logged {
+        tracing::info!(
+            method = %method,
+            uri = %redact_uri(&uri),
+            status,
+            latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "request"
+        );
+    }
     resp
+}
+
+/// Query parameters whose values can carry a credential.
+const SECRET_PARAMS: [&str; 7] = [
+    "token",
+    "access_token",
+    "id_token",
+    "jwt",
+    "key",
+    "secret",
+    "refresh_token",
+];
+
+/// Whether a path segment or query value may be a JWT: one starts with
+/// `eyJ` (`{"` in base64url), also after a `Bearer ` prefix.
+fn looks_like_jwt(v: &str) -> bool {
+    v.contains("eyJ")
+}
+
+/// The path and query of a request as logged: values of [`SECRET_PARAMS`],
+/// and any path segment or value that looks like a JWT, read `[redacted]`.
+/// A log line must never hold a credential.
+pub fn redact_uri(uri: &axum::http::Uri) -> std::borrow::Cow<'_, str> {
+    let path = uri.path();
+    let query = uri.query();
+    let path_secret = looks_like_jwt(path);
+    let query_secret = query.is_some_and(|q| {
+        q.split('&').any(|kv| {
+            let k = kv.split_once('=').map_or(kv, |(k, _)| k);
+            secret_param(k) || looks_like_jwt(kv)
+        })
+    });
+    if !path_secret && !query_secret {
+        return std::borrow::Cow::Borrowed(uri.path_and_query().map_or(path, |pq| pq.as_str()));
+    }
+    let mut out = String::with_capacity(path.len() + query.map_or(0, str::len) + 1);
+    if path_secret {
+        let segments: Vec<&str> = path
+            .split('/')
+            .map(|s| if looks_like_jwt(s) { "[redacted]" } else { s })
+            .collect();
+        out.push_str(&segments.join("/"));
+    } else {
+        out.push_str(path);
+    }
+    if let Some(q) = query {
+        out.push('?');
+        for (i, kv) in q.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            match kv.split_once('=') {
+                _ if kv.split('=').next().is_some_and(looks_like_jwt) => {
+                    out.push_str("[redacted]");
+                }
+                Some((k, v)) if secret_param(k) || looks_like_jwt(v) => {
+                    out.push_str(k);
+                    out.push_str("=[redacted]");
+                }
+                _ => out.push_str(kv),
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A query parameter name among [`SECRET_PARAMS`], in any case, encoded or not.
+fn secret_param(k: &str) -> bool {
+    let name = percent_decode(k).to_ascii_lowercase();
+    SECRET_PARAMS.contains(&name.as_str())
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 // ---------- extractors ----------
@@ -117,9 +219,14 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-/// The bearer token of a request, if any.
+/// The bearer token of a request, if any; none when the request carries
+/// more than one `Authorization` header (never "first wins").
 pub fn bearer(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let mut all = parts.headers.get_all(header::AUTHORIZATION).iter();
+    let v = all.next()?.to_str().ok()?;
+    if all.next().is_some() {
+        return None;
+    }
     let (scheme, rest) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
 }
@@ -151,6 +258,20 @@ impl FromRequestParts<AppState> for Auth {
                 ApiError::unauthenticated(message)
             }
         };
+        // Two credentials are refused, never "first wins": a proxy and a
+        // client that disagree on who is calling get a 400, not a guess.
+        if parts
+            .headers
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            return Err(ApiError::invalid(
+                "authorization",
+                "more than one Authorization header: send exactly one",
+            ));
+        }
         let Some(token) = bearer(parts) else {
             state.limiter.record_failure(ip, now);
             state.metrics.inc_auth_failure("missing");
@@ -170,7 +291,10 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// `Json<T>` whose rejections use the API's error shape.
+/// `Json<T>` whose rejections use the API's error shape. Only a JSON *object*
+/// is a body (serde would fill a struct from an array, positionally); a NUL
+/// anywhere in it is refused naming the field, and so is an unknown field
+/// where the type denies them.
 pub struct AppJson<T>(pub T);
 
 #[axum::async_trait]
@@ -178,23 +302,266 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(AppJson(v)),
-            Err(rej) => Err(ApiError::new(
-                ErrorCode::InvalidInput,
-                format!("invalid JSON body: {}", rej.body_text()),
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::invalid(
+                "body",
+                "invalid JSON body: expected request with `Content-Type: application/json`",
+            ));
+        }
+        let AppBytes(bytes) = AppBytes::from_request(req, state).await?;
+        json_object(&bytes).map(AppJson)
+    }
+}
+
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A request body as bytes; over the size limit a 413 in the API's shape.
+pub struct AppBytes(pub axum::body::Bytes);
+
+#[axum::async_trait]
+impl<S: Send + Sync> FromRequest<S> for AppBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(AppBytes(b)),
+            Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+            Err(rej) => Err(ApiError::invalid(
+                "body",
+                format!("cannot read the body: {}", rej.body_text()),
             )),
         }
     }
 }
 
-/// An optional JSON body: empty means `T::default()`.
+/// The 413 of a body over the limit.
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        "the request body is larger than the server accepts",
+    )
+    .with_field("body")
+}
+
+/// Parses a JSON body that must be an object, naming the field at fault.
+pub fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let v: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid("body", format!("invalid JSON body: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::invalid(
+            "body",
+            "invalid JSON body: expected a JSON object",
+        ));
+    }
+    if let Some(field) = nul_at(&v, "") {
+        return Err(ApiError::invalid(
+            &field,
+            format!("invalid JSON body: {field} must not contain a NUL character"),
+        ));
+    }
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = if path == "." {
+            // Unknown and missing fields are reported at the top: the name is in backticks.
+            inner
+                .split('`')
+                .nth(1)
+                .map(str::to_string)
+                .unwrap_or_else(|| "body".into())
+        } else {
+            path.clone()
+        };
+        ApiError::invalid(&field, format!("invalid JSON body: {field}: {inner}"))
+    })
+}
+
+/// The path of the first string (or key) holding a NUL, if any.
+fn nul_at(v: &serde_json::Value, at: &str) -> Option<String> {
+    let here = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(if at.is_empty() {
+            "body".into()
+        } else {
+            at.into()
+        }),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| {
+            nul_at(
+                x,
+                &format!("{}[{i}]", if at.is_empty() { "body" } else { at }),
+            )
+        }),
+        serde_json::Value::Object(m) => m.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(here(&k.replace('\0', "\\0")))
+            } else {
+                nul_at(x, &here(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// An optional JSON body: empty means `T::default()`; otherwise as [`AppJson`].
 pub async fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidInput, format!("invalid JSON body: {e}")))
+    json_object(body)
+}
+
+/// `Query<T>` whose rejections use the API's error shape and name the
+/// parameter: a malformed value, a parameter given twice, a NUL.
+pub struct AppQuery<T>(pub T);
+
+#[axum::async_trait]
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parse_query(parts.uri.query().unwrap_or("")).map(AppQuery)
+    }
+}
+
+/// Parses a query string into `T` (whose fields are all optional).
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> ApiResult<T> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::invalid("query", format!("invalid query string: {e}")))?;
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in &pairs {
+        if k.contains('\0') || v.contains('\0') {
+            return Err(ApiError::invalid(
+                &k.replace('\0', "\\0"),
+                format!("query parameter {k:?} must not contain a NUL character"),
+            ));
+        }
+        if !seen.insert(k.as_str()) {
+            return Err(ApiError::invalid(
+                k,
+                format!("query parameter {k:?} is given more than once"),
+            ));
+        }
+    }
+    serde_urlencoded::from_str(query).map_err(|e| {
+        // Find the parameter at fault: the first that fails on its own.
+        let culprit = pairs.iter().find(|(k, v)| {
+            let one = serde_urlencoded::to_string([(k, v)]).unwrap_or_default();
+            serde_urlencoded::from_str::<T>(&one).is_err()
+        });
+        match culprit {
+            Some((k, v)) => ApiError::invalid(
+                k,
+                format!("invalid query parameter {k}={:?}: {e}", truncate(v)),
+            ),
+            None => ApiError::invalid("query", format!("invalid query string: {e}")),
+        }
+    })
+}
+
+fn truncate(v: &str) -> String {
+    v.chars().take(40).collect()
+}
+
+/// `Path<T>` whose rejections use the API's error shape, naming the segment,
+/// and that checks every segment before anything is looked up: `{org}`,
+/// `{app}`, `{bot}`, `{user}` an id or a name of their kind, `{service}` a
+/// service name, `{id}` a UUID. Invalid UTF-8 or a NUL is a 400 too.
+pub struct AppPath<T>(pub T);
+
+#[axum::async_trait]
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        let raw = match axum::extract::RawPathParams::from_request_parts(parts, state).await {
+            Ok(raw) => raw,
+            Err(axum::extract::rejection::RawPathParamsRejection::InvalidUtf8InPathParam(e)) => {
+                let text = e.body_text();
+                let key = text.split('`').nth(1).unwrap_or("path").to_string();
+                return Err(ApiError::invalid(
+                    &key,
+                    format!("path segment {key} is not valid UTF-8"),
+                ));
+            }
+            Err(e) => return Err(ApiError::invalid("path", e.body_text())),
+        };
+        for (key, value) in raw.iter() {
+            check_segment(key, value)?;
+        }
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(AppPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let key = match e.kind() {
+                    ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::ParseErrorAtKey { key, .. } => key.clone(),
+                    _ => "path".into(),
+                };
+                Err(ApiError::invalid(
+                    &key,
+                    format!("invalid path segment {key}: {}", e.body_text()),
+                ))
+            }
+            Err(e) => Err(ApiError::invalid("path", e.body_text())),
+        }
+    }
+}
+
+/// The one check of a route segment, by its name in the route.
+fn check_segment(key: &str, value: &str) -> ApiResult<()> {
+    use sigil_proto::names::{check_ref, RefKind, ServiceName};
+    let kind = match key {
+        "org" => RefKind::Org,
+        "app" => RefKind::App,
+        "bot" => RefKind::Bot,
+        "user" => RefKind::User,
+        "service" => {
+            return ServiceName::parse(value)
+                .map(|_| ())
+                .map_err(|e| ApiError::invalid("service", e.to_string()));
+        }
+        "id" => {
+            return uuid::Uuid::parse_str(value).map(|_| ()).map_err(|_| {
+                ApiError::invalid(
+                    "id",
+                    format!("invalid token id {:?}: expected a UUID", truncate(value)),
+                )
+            });
+        }
+        _ => {
+            return sigil_proto::rules::check_no_nul(key, value)
+                .map_err(|e| ApiError::invalid(&e.field, e.message));
+        }
+    };
+    let field: &'static str = match kind {
+        RefKind::Org => "org",
+        RefKind::App => "app",
+        RefKind::Bot => "bot",
+        RefKind::User | RefKind::Principal => "user",
+    };
+    check_ref(field, kind, value).map_err(|e| ApiError::invalid(field, e.to_string()))
 }
 
 pub struct Created<T>(pub T);
@@ -210,6 +577,20 @@ impl<T: serde::Serialize> IntoResponse for Created<T> {
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
 
+/// Cursors: the 16 bytes of the last id, base64url without padding (22
+/// characters). Every 22-character base64url string decodes (trailing bits
+/// are ignored), so the OpenAPI pattern describes exactly what is accepted.
+const CURSOR: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
+);
+
+/// The OpenAPI pattern of a cursor.
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]{22}$";
+
 /// The page a list asks for, from its `cursor` and `limit` parameters.
 pub fn page_params(cursor: Option<&str>, limit: Option<u32>) -> ApiResult<PageRequest> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
@@ -220,15 +601,16 @@ pub fn page_params(cursor: Option<&str>, limit: Option<u32>) -> ApiResult<PageRe
         ));
     }
     let after = match cursor {
-        None | Some("") => None,
+        None => None,
         Some(c) => {
-            let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| {
-                ApiError::invalid("cursor", "invalid cursor: pass back a next_cursor")
-            })?;
-            Some(
-                String::from_utf8(bytes)
-                    .map_err(|_| ApiError::invalid("cursor", "invalid cursor"))?,
-            )
+            let id = (c.len() == 22)
+                .then(|| CURSOR.decode(c).ok())
+                .flatten()
+                .and_then(|b| uuid::Uuid::from_slice(&b).ok())
+                .ok_or_else(|| {
+                    ApiError::invalid("cursor", "invalid cursor: pass back a next_cursor")
+                })?;
+            Some(id.to_string())
         }
     };
     Ok(PageRequest {
@@ -241,7 +623,13 @@ pub fn page_params(cursor: Option<&str>, limit: Option<u32>) -> ApiResult<PageRe
 /// cursor encoded.
 pub fn page<T, U>(p: crate::ops::Page<T>, map: impl FnMut(T) -> U) -> sigil_proto::api::Page<U> {
     sigil_proto::api::Page {
-        next_cursor: p.next_after.as_deref().map(|a| URL_SAFE_NO_PAD.encode(a)),
+        next_cursor: p
+            .next_after
+            .as_deref()
+            .map(|a| match uuid::Uuid::parse_str(a) {
+                Ok(id) => CURSOR.encode(id.as_bytes()),
+                Err(_) => CURSOR.encode(a),
+            }),
         items: p.items.into_iter().map(map).collect(),
     }
 }
@@ -261,5 +649,47 @@ impl IntoResponse for ApiError {
             },
         };
         (status, axum::Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_uri;
+
+    fn r(u: &str) -> String {
+        redact_uri(&u.parse().unwrap()).into_owned()
+    }
+
+    #[test]
+    fn credentials_never_reach_a_logged_uri() {
+        let jwt = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln";
+        assert_eq!(r("/v1/whoami"), "/v1/whoami");
+        assert_eq!(r("/v1/orgs/a/tokens?limit=5"), "/v1/orgs/a/tokens?limit=5");
+        for q in [
+            format!("token={jwt}"),
+            format!("x=1&access_token={jwt}&y=2"),
+            "ID_TOKEN=opaque".into(),
+            "%6Aw%74=opaque".into(),
+            "secret=s3cr3t".into(),
+            "key=abc".into(),
+            format!("whatever=Bearer%20{jwt}"),
+            jwt.into(),
+        ] {
+            let logged = r(&format!("/v1/x?{q}"));
+            assert!(
+                !logged.contains("opaque") && !logged.contains("s3cr3t"),
+                "{logged}"
+            );
+            assert!(
+                !logged.contains("eyJ") && !logged.contains("abc"),
+                "{logged}"
+            );
+            assert!(logged.contains("[redacted]"), "{logged}");
+        }
+        assert_eq!(r(&format!("/v1/t/{jwt}/x?a=1")), "/v1/t/[redacted]/x?a=1");
+        assert_eq!(
+            r("/v1/x?x=1&access_token=a"),
+            "/v1/x?x=1&access_token=[redacted]"
+        );
     }
 }

@@ -7,7 +7,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::ops::by_value;
 use crate::state::AppState;
 use crate::wire;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, StatusCode};
 use axum::routing::post;
@@ -30,12 +29,17 @@ fn token_param(content_type: Option<&str>, body: &[u8]) -> ApiResult<String> {
     };
     let parsed: IntrospectRequest =
         if content_type.is_some_and(|c| c.starts_with("application/json")) {
-            serde_json::from_slice(body)
-                .map_err(|e| ApiError::invalid("token", format!("invalid JSON body: {e}")))?
+            super::json_object(body)?
         } else {
             serde_urlencoded_token(body).ok_or_else(missing)?
         };
     let t = parsed.token.expose().trim().to_string();
+    if t.contains('\0') {
+        return Err(ApiError::invalid(
+            "token",
+            "token must not contain a NUL character",
+        ));
+    }
     if t.is_empty() {
         return Err(missing());
     }
@@ -62,7 +66,7 @@ async fn revoke(State(state): State<AppState>, req: Request) -> ApiResult<Status
         .map(str::to_string);
     let body = axum::body::to_bytes(body, 64 * 1024)
         .await
-        .map_err(|_| ApiError::invalid("token", "body too large"))?;
+        .map_err(|_| super::too_large())?;
     let token = token_param(ct.as_deref(), &body)?;
     let ip = client_ip(&parts, &state);
     // The caller, when it authenticated, is the actor; otherwise the token's owner.
@@ -83,7 +87,7 @@ async fn introspect(
     State(state): State<AppState>,
     Auth(caller): Auth,
     headers: axum::http::HeaderMap,
-    body: Bytes,
+    super::AppBytes(body): super::AppBytes,
 ) -> ApiResult<Json<Introspection>> {
     let ct = headers
         .get(header::CONTENT_TYPE)

@@ -335,9 +335,57 @@ fn routes(g: &mut SchemaGenerator) -> Vec<Op> {
     ]
 }
 
+/// What a route segment accepts: exactly what `AppPath` checks.
+fn path_schema(name: &str) -> Value {
+    use sigil_proto::names::{RefKind, BOT_PATTERN, UUID_PATTERN};
+    let kind = match name {
+        "org" => RefKind::Org,
+        "app" => RefKind::App,
+        "bot" => RefKind::Bot,
+        "user" => RefKind::User,
+        "service" => {
+            return json!({"type": "string", "minLength": 1, "maxLength": 63, "pattern": BOT_PATTERN})
+        }
+        "id" => return json!({"type": "string", "pattern": UUID_PATTERN}),
+        _ => return json!({"type": "string"}),
+    };
+    serde_json::to_value(ref_parameter_schema(kind)).unwrap_or(Value::Null)
+}
+
+/// What a query parameter accepts: exactly what the handler checks.
+fn query_schema(path: &str, name: &str, ty: &str) -> Value {
+    use sigil_proto::names::RefKind;
+    use sigil_proto::rules::MAX_REASON_CHARS;
+    let max_limit = if path == "/v1/revocations" {
+        super::operations::MAX_FEED_LIMIT
+    } else {
+        super::MAX_LIMIT
+    };
+    match name {
+        "limit" => json!({"type": "integer", "minimum": 1, "maximum": max_limit}),
+        "since" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX}),
+        "cursor" => json!({"type": "string", "pattern": super::CURSOR_PATTERN,
+            "description": "The `next_cursor` of the previous page."}),
+        "owner" => {
+            serde_json::to_value(ref_parameter_schema(RefKind::Principal)).unwrap_or(Value::Null)
+        }
+        "app" => serde_json::to_value(ref_parameter_schema(RefKind::App)).unwrap_or(Value::Null),
+        "scope" => json!({"type": "string", "enum": ["org", "app"]}),
+        "reason" => {
+            json!({"type": "string", "maxLength": MAX_REASON_CHARS, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"})
+        }
+        _ => json!({"type": ty}),
+    }
+}
+
 /// The whole document.
 pub fn document() -> Value {
-    let mut g = SchemaSettings::openapi3().into_generator();
+    // OpenAPI 3.1: its schemas are JSON Schema 2020-12, so `propertyNames`
+    // (the service names of `identities`) and `null` types mean what they say.
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let mut g = settings.into_generator();
     let error = g.subschema_for::<ErrorBody>();
     let mut paths = Map::new();
     for op in routes(&mut g) {
@@ -345,9 +393,9 @@ pub fn document() -> Value {
             .path
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": path_schema(name)}))
             .collect();
-        params.extend(op.query.iter().map(|(name, ty)| json!({"name": name, "in": "query", "required": false, "schema": {"type": ty}})));
+        params.extend(op.query.iter().map(|(name, ty)| json!({"name": name, "in": "query", "required": false, "schema": query_schema(op.path, name, ty)})));
         let ok = match &op.response {
             Some(s) => json!({"description": "OK", "content": {"application/json": {"schema": s}}}),
             None => json!({"description": "OK"}),
@@ -376,7 +424,7 @@ pub fn document() -> Value {
         .map(|(c, s, d)| json!({"code": c, "status": s, "description": d}))
         .collect();
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "Sigil", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Bots and their long-lived, scoped tokens."},
         "paths": paths,

@@ -1,13 +1,13 @@
 //! Operations: health, readiness, metrics, OpenAPI, JWKS; and the small
 //! caller-wide routes: whoami, key rotation, the revocation feed, the audit log.
 
-use super::{page, page_params, Auth};
+use super::{page, page_params, AppPath, AppQuery, Auth};
 use crate::clock::to_time;
 use crate::error::ApiResult;
 use crate::ops::{self, keys, session};
 use crate::state::AppState;
 use crate::wire;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -52,15 +52,11 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "# HELP sigil_http_requests_total HTTP requests by method and status."
     );
     let _ = writeln!(out, "# TYPE sigil_http_requests_total counter");
-    if let Ok(req) = m.requests.lock() {
-        let mut rows: Vec<_> = req.iter().collect();
-        rows.sort();
-        for ((method, status), n) in rows {
-            let _ = writeln!(
-                out,
-                "sigil_http_requests_total{{method=\"{method}\",status=\"{status}\"}} {n}"
-            );
-        }
+    for (method, status, n) in m.requests() {
+        let _ = writeln!(
+            out,
+            "sigil_http_requests_total{{method=\"{method}\",status=\"{status}\"}} {n}"
+        );
     }
     let _ = writeln!(
         out,
@@ -141,6 +137,9 @@ async fn rotate(
     ))
 }
 
+/// The longest page of the revocation feed.
+pub const MAX_FEED_LIMIT: u32 = 1000;
+
 #[derive(Deserialize)]
 struct Since {
     #[serde(default)]
@@ -154,11 +153,23 @@ struct Since {
 async fn revocations(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(q): Query<Since>,
+    AppQuery(q): AppQuery<Since>,
 ) -> ApiResult<Json<RevocationFeed>> {
-    let limit = i64::from(q.limit.unwrap_or(500).clamp(1, 1000));
-    let (rows, cursor) =
-        ops::revocations::feed(&state, &caller, q.since.unwrap_or(0), limit).await?;
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=MAX_FEED_LIMIT).contains(&limit) {
+        return Err(crate::error::ApiError::invalid(
+            "limit",
+            format!("limit must be between 1 and {MAX_FEED_LIMIT}"),
+        ));
+    }
+    let since = q.since.unwrap_or(0);
+    if since < 0 {
+        return Err(crate::error::ApiError::invalid(
+            "since",
+            "since must be a cursor of the feed (0 or more)",
+        ));
+    }
+    let (rows, cursor) = ops::revocations::feed(&state, &caller, since, i64::from(limit)).await?;
     Ok(Json(RevocationFeed {
         items: rows.into_iter().map(wire::revocation).collect(),
         cursor,
@@ -168,8 +179,8 @@ async fn revocations(
 async fn audit_log(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(org): Path<String>,
-    Query(q): Query<ListQuery>,
+    AppPath(org): AppPath<String>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> ApiResult<Json<api::Page<AuditEntry>>> {
     let req = page_params(q.cursor.as_deref(), q.limit)?;
     let (org, rows) = ops::audit::list(&state, &caller, &org, req).await?;

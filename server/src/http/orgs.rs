@@ -1,11 +1,11 @@
 //! Orgs: handlers over [`crate::ops::orgs`].
 
-use super::{page, page_params, AppJson, Auth, Created};
+use super::{page, page_params, AppJson, AppPath, AppQuery, Auth, Created};
 use crate::error::ApiResult;
 use crate::ops::orgs;
 use crate::state::AppState;
 use crate::wire;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use sigil_proto::api::{CreateOrg, ListQuery, Org, Page};
@@ -29,7 +29,7 @@ async fn create(
 async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Query(q): Query<ListQuery>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> ApiResult<Json<Page<Org>>> {
     let req = page_params(q.cursor.as_deref(), q.limit)?;
     Ok(Json(page(
@@ -41,7 +41,7 @@ async fn list(
 async fn view(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(org): Path<String>,
+    AppPath(org): AppPath<String>,
 ) -> ApiResult<Json<Org>> {
     Ok(Json(wire::org(orgs::view(&state, &caller, &org).await?)))
 }

@@ -3,14 +3,14 @@
 //! has a username, a description, identities and a token count; a user an
 //! email). Identities are the bots' own.
 
-use super::{page, page_params, AppJson, Auth, Created};
+use super::{page, page_params, AppJson, AppPath, AppQuery, Auth, Created};
 use crate::error::ApiResult;
 use crate::ops::principals::{self, NewPrincipal, PrincipalChange, PrincipalView};
 use crate::ops::Kind;
 use crate::state::AppState;
 use crate::store::{OrgRow, PrincipalRow};
 use crate::wire;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
 /// What tells bots' routes from users': the kind, and the wire types.
 trait Route: Send + Sync + 'static {
     const KIND: Kind;
+    /// The route segment naming one (`/:bot`, `/:user`), checked by [`super::AppPath`].
+    const SEGMENT: &'static str;
     type Create: DeserializeOwned + Send + 'static;
     type Update: DeserializeOwned + Send + 'static;
     type Out: Serialize + Send + 'static;
@@ -49,6 +51,7 @@ struct Users;
 
 impl Route for Bots {
     const KIND: Kind = Kind::Bot;
+    const SEGMENT: &'static str = "/:bot";
     type Create = CreateBot;
     type Update = UpdateBot;
     type Out = Bot;
@@ -76,6 +79,7 @@ impl Route for Bots {
 
 impl Route for Users {
     const KIND: Kind = Kind::User;
+    const SEGMENT: &'static str = "/:user";
     type Create = CreateUser;
     type Update = UpdateUser;
     type Out = User;
@@ -100,12 +104,12 @@ impl Route for Users {
     }
 }
 
-/// `/` (list, create) and `/:which` (view, update, delete) of one kind.
+/// `/` (list, create) and `/:bot` or `/:user` (view, update, delete) of one kind.
 fn routes<R: Route>() -> Router<AppState> {
     Router::new()
         .route("/", get(list::<R>).post(create::<R>))
         .route(
-            "/:which",
+            R::SEGMENT,
             get(view::<R>).patch(update::<R>).delete(delete::<R>),
         )
 }
@@ -113,7 +117,7 @@ fn routes<R: Route>() -> Router<AppState> {
 async fn create<R: Route>(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(org): Path<String>,
+    AppPath(org): AppPath<String>,
     AppJson(req): AppJson<R::Create>,
 ) -> ApiResult<Created<R::Out>> {
     let v = principals::create(&state, &caller, &org, R::created(req)).await?;
@@ -123,8 +127,8 @@ async fn create<R: Route>(
 async fn list<R: Route>(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(org): Path<String>,
-    Query(q): Query<ListQuery>,
+    AppPath(org): AppPath<String>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> ApiResult<Json<Page<R::Out>>> {
     let req = page_params(q.cursor.as_deref(), q.limit)?;
     let (org, rows) = principals::list(&state, &caller, &org, R::KIND, req).await?;
@@ -134,7 +138,7 @@ async fn list<R: Route>(
 async fn view<R: Route>(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, which)): Path<(String, String)>,
+    AppPath((org, which)): AppPath<(String, String)>,
 ) -> ApiResult<Json<R::Out>> {
     let v = principals::view(&state, &caller, &org, R::KIND, &which).await?;
     Ok(Json(R::view(v)))
@@ -143,7 +147,7 @@ async fn view<R: Route>(
 async fn update<R: Route>(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, which)): Path<(String, String)>,
+    AppPath((org, which)): AppPath<(String, String)>,
     AppJson(req): AppJson<R::Update>,
 ) -> ApiResult<Json<R::Out>> {
     let change = R::change(req);
@@ -155,7 +159,7 @@ async fn update<R: Route>(
 async fn delete<R: Route>(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, which)): Path<(String, String)>,
+    AppPath((org, which)): AppPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     principals::delete(&state, &caller, &org, R::KIND, &which).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -164,7 +168,7 @@ async fn delete<R: Route>(
 async fn put_identity(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, which, service)): Path<(String, String, String)>,
+    AppPath((org, which, service)): AppPath<(String, String, String)>,
     AppJson(req): AppJson<PutIdentity>,
 ) -> ApiResult<Json<Bot>> {
     let id = Some(req.identity);
@@ -175,7 +179,7 @@ async fn put_identity(
 async fn delete_identity(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, which, service)): Path<(String, String, String)>,
+    AppPath((org, which, service)): AppPath<(String, String, String)>,
 ) -> ApiResult<Json<Bot>> {
     let v = principals::set_identity(&state, &caller, &org, &which, &service, None).await?;
     Ok(Json(Bots::view(v)))

@@ -1,12 +1,12 @@
 //! Tokens: handlers over [`crate::ops::tokens`].
 
-use super::{optional_json, page, page_params, AppJson, Auth};
+use super::{optional_json, page, page_params, AppBytes, AppJson, AppPath, AppQuery, Auth};
 use crate::error::ApiResult;
 use crate::ops::tokens::{self, ListFilter};
 use crate::state::AppState;
 use crate::wire;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 async fn issue(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(org): Path<String>,
+    AppPath(org): AppPath<String>,
     headers: HeaderMap,
     AppJson(req): AppJson<IssueToken>,
 ) -> ApiResult<(StatusCode, Json<IssuedToken>)> {
@@ -41,8 +41,8 @@ async fn issue(
 async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(org): Path<String>,
-    Query(f): Query<TokenFilter>,
+    AppPath(org): AppPath<String>,
+    AppQuery(f): AppQuery<TokenFilter>,
 ) -> ApiResult<Json<Page<Token>>> {
     let req = page_params(f.cursor.as_deref(), f.limit)?;
     let filter = ListFilter {
@@ -59,7 +59,7 @@ async fn list(
 async fn view(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, id)): Path<(String, String)>,
+    AppPath((org, id)): AppPath<(String, String)>,
 ) -> ApiResult<Json<Token>> {
     let row = tokens::view(&state, &caller, &org, &id).await?;
     Ok(Json(wire::token(row, state.now())))
@@ -68,7 +68,7 @@ async fn view(
 async fn update(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, id)): Path<(String, String)>,
+    AppPath((org, id)): AppPath<(String, String)>,
     AppJson(req): AppJson<UpdateToken>,
 ) -> ApiResult<Json<Token>> {
     let row = tokens::update(&state, &caller, &org, &id, req).await?;
@@ -79,10 +79,14 @@ async fn update(
 async fn revoke(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path((org, id)): Path<(String, String)>,
-    Query(q): Query<RevokeToken>,
-    body: Bytes,
+    AppPath((org, id)): AppPath<(String, String)>,
+    AppQuery(q): AppQuery<RevokeToken>,
+    AppBytes(body): AppBytes,
 ) -> ApiResult<Json<Token>> {
+    if let Some(r) = &q.reason {
+        sigil_proto::rules::check_reason(r)
+            .map_err(|e| crate::error::ApiError::invalid(&e.field, e.message))?;
+    }
     let from_body: RevokeToken = optional_json(&body).await?;
     let reason = from_body.reason.or(q.reason);
     let row = tokens::revoke(&state, &caller, &org, &id, reason).await?;

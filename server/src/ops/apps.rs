@@ -81,7 +81,11 @@ pub async fn delete(state: &AppState, caller: &Caller, org: &str, app: &str) -> 
     let mut uow = Uow::write(state, caller).await?;
     let org = uow.org(org).await?;
     let row = find(&mut uow, &org, app).await?;
-    uow.authorize("apps", "delete", row.id, Some(&row.name), None)?;
+    // Another app answers exactly as a missing one.
+    if caller.p.app_id.as_ref().is_some_and(|a| *a != row.id) {
+        return Err(ApiError::not_found("app", app));
+    }
+    uow.authorize("apps", "delete", row.id, Some(&row.name), Some(row.id))?;
     let revoked =
         super::tokens::revoke_all(&mut uow, &org, store::Holder::App(row.id), "app deleted")
             .await?;

@@ -8,8 +8,15 @@ use crate::state::AppState;
 
 /// Whether the database answers: `/readyz` and gRPC health. Any failure
 /// is `unavailable` (503): the replica is not ready, whatever the cause.
+///
+/// A replica that finds its database unreachable also stops answering from
+/// memory at once ([`crate::lease::Lease::lapse`]): it can no longer prove it
+/// is up to date, so it fails closed.
 pub async fn ready(state: &AppState) -> Result<()> {
-    state.store.ping().await.map_err(ApiError::unavailable)
+    state.store.ping().await.map_err(|e| {
+        state.lease.lapse();
+        ApiError::unavailable(e)
+    })
 }
 
 /// Keys that may still verify a live token: the JWKS.

@@ -10,8 +10,9 @@
 //! 4. collects audit entries ([`Uow::audit`]) and what must follow a commit
 //!    ([`Uow::revoked`], [`Uow::issued`], [`Uow::keys_rotated`]);
 //! 5. on [`Uow::commit`], writes the audit entries in the same transaction,
-//!    commits, then announces revocations (cache emptied, watchers woken),
-//!    reloads keys and counts metrics.
+//!    commits, waits until every replica applied the change or lost its lease
+//!    ([`crate::lease`]: memory views emptied), then announces revocations
+//!    (watchers woken), reloads keys and counts metrics.
 //!
 //! So no handler can forget a step, and no two copies can drift. Nothing in
 //! here imports axum or tonic; the wire layers map [`crate::error::ApiError`]
@@ -118,6 +119,23 @@ pub fn conflict_on_unique(
 /// Maps a [`sigil_proto::rules::RuleError`] (or any field error) to a 400.
 pub(crate) fn invalid(field: &str) -> impl FnOnce(String) -> ApiError + '_ {
     move |message| ApiError::invalid(field, message)
+}
+
+/// A refused list of claims: 400 when a claim is malformed or the list too
+/// long (the OpenAPI document forbids both), 422 when every claim is
+/// well-formed and only their size in combinations is refused.
+pub(crate) fn claims_refused(
+    field: &str,
+    values: &[String],
+    e: sigil_proto::claims::ClaimError,
+) -> ApiError {
+    let well_formed = values.len() <= sigil_proto::claims::MAX_CLAIMS
+        && values.iter().all(|v| sigil_proto::rules::is_claim_form(v));
+    if well_formed {
+        ApiError::new(sigil_proto::ErrorCode::Unprocessable, e.to_string()).with_field(field)
+    } else {
+        ApiError::invalid(field, e.to_string())
+    }
 }
 
 /// A new random-but-ordered id (UUID v7) for a row.

@@ -6,17 +6,34 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{self, OrgRow};
 use sigil_proto::api::CreateOrg;
-use sigil_proto::duration::parse_duration_for;
+use sigil_proto::duration::{is_duration_syntax, parse_duration_for};
 use sigil_proto::names::OrgName;
+use sigil_proto::ErrorCode;
 
 pub async fn create(state: &AppState, caller: &Caller, req: CreateOrg) -> Result<OrgRow> {
     let name = OrgName::parse(&req.name).map_err(|e| invalid("name")(e.to_string()))?;
+    if let Some(d) = &req.max_token_lifetime {
+        sigil_proto::rules::check_expiry_text("max_token_lifetime", d)
+            .map_err(|e| invalid("max_token_lifetime")(e.message))?;
+    }
     let max = req
         .max_token_lifetime
         .as_deref()
-        .map(|d| parse_duration_for("max_token_lifetime", d))
-        .transpose()
-        .map_err(|e| invalid("max_token_lifetime")(e.to_string()))?;
+        .map(|d| {
+            parse_duration_for("max_token_lifetime", d).map_err(|e| {
+                if is_duration_syntax(d) {
+                    // Well-formed, but zero or over 1000 years.
+                    ApiError::new(
+                        ErrorCode::Unprocessable,
+                        "max_token_lifetime must be more than zero and at most 1000 years",
+                    )
+                    .with_field("max_token_lifetime")
+                } else {
+                    invalid("max_token_lifetime")(e.to_string())
+                }
+            })
+        })
+        .transpose()?;
     if !caller.p.in_root_org || caller.p.app_id.is_some() {
         return Err(ApiError::forbidden(
             "only principals of the root org may create orgs",

@@ -61,7 +61,7 @@ fn rule(e: rules::RuleError) -> ApiError {
 }
 
 fn check_permissions(p: &[String]) -> Result<ClaimSet> {
-    ClaimSet::parse(p).map_err(|e| invalid("permissions")(e.to_string()))
+    ClaimSet::parse(p).map_err(|e| super::claims_refused("permissions", p, e))
 }
 
 fn duplicate(kind: Kind, name: &str) -> String {

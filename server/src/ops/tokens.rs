@@ -7,13 +7,17 @@ use crate::clock::to_time;
 use crate::domain::jwt::{self, Payload};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{self, AppRow, Holder, OrgRow, PrincipalRow, TokenQuery, TokenRow};
+use crate::store::{self, AppRow, AuditRow, Holder, OrgRow, PrincipalRow, TokenQuery, TokenRow};
+use group_commit::Outcome;
 use sha2::{Digest, Sha256};
 use sigil_proto::api::{IssueToken, IssuedToken, UpdateToken};
-use sigil_proto::duration::{format_duration, Expiry};
+use sigil_proto::duration::{format_duration, is_duration_syntax, Expiry};
+use sigil_proto::names::RefKind;
 use sigil_proto::rules::{self, MAX_TOKEN_LIFETIME_SECS};
 use sigil_proto::{ClaimSet, ErrorCode, SecretString};
 use uuid::Uuid;
+
+mod group_commit;
 
 /// How long an Idempotency-Key is remembered.
 pub const IDEMPOTENCY_WINDOW: i64 = 24 * 3600;
@@ -22,19 +26,49 @@ fn rule(e: rules::RuleError) -> ApiError {
     ApiError::invalid(&e.field, e.message)
 }
 
+/// An owner or app reference, checked before it is looked up.
+fn check_ref(field: &'static str, kind: RefKind, value: &str) -> Result<()> {
+    sigil_proto::names::check_ref(field, kind, value).map_err(|e| invalid(field)(e.to_string()))
+}
+
 /// `expiry` xor `expires_at` to an absolute time; `None` when neither.
 fn parse_expiry(expiry: Option<&str>, expires_at: Option<&str>) -> Result<Option<Expiry>> {
+    for (field, v) in [("expiry", expiry), ("expires_at", expires_at)] {
+        if let Some(v) = v {
+            rules::check_expiry_text(field, v).map_err(rule)?;
+        }
+    }
     match (expiry, expires_at) {
         (Some(_), Some(_)) => Err(ApiError::invalid(
             "expires_at",
             "give either expiry (a duration) or expires_at (a time), not both",
         )),
-        (Some(d), None) => Expiry::parse("expiry", d)
-            .map(Some)
-            .map_err(|e| invalid("expiry")(e.to_string())),
-        (None, Some(t)) => Expiry::parse("expires_at", t)
-            .map(Some)
-            .map_err(|e| invalid("expires_at")(e.to_string())),
+        (Some(d), None) => Expiry::parse("expiry", d).map(Some).map_err(|e| {
+            if is_duration_syntax(d) {
+                // Well-formed, but zero or beyond any lifetime: refused for what it means.
+                ApiError::new(
+                    ErrorCode::LifetimeExceeded,
+                    format!(
+                        "the expiry must be more than zero and at most {}",
+                        format_duration(MAX_TOKEN_LIFETIME_SECS)
+                    ),
+                )
+                .with_field("expiry")
+            } else {
+                invalid("expiry")(e.to_string())
+            }
+        }),
+        // `expires_at` is a time, never a duration (that is `expiry`).
+        (None, Some(t)) => match Expiry::parse("expires_at", t) {
+            Ok(e @ Expiry::At(_)) => Ok(Some(e)),
+            _ => Err(ApiError::invalid(
+                "expires_at",
+                format!(
+                    "invalid expires_at {:?}: expected an RFC 3339 time such as 2030-01-31T12:00:00Z",
+                    t.chars().take(64).collect::<String>()
+                ),
+            )),
+        },
         (None, None) => Ok(None),
     }
 }
@@ -68,11 +102,19 @@ pub struct Mint<'a> {
 /// Signs a JWT and stores its row (never the JWT) in the unit of work; the
 /// key's horizon moves in the same transaction, and in memory after commit.
 pub async fn mint(uow: &mut Uow<'_>, m: Mint<'_>) -> Result<(SecretString, TokenRow)> {
-    let state = uow.state();
+    let (jwt, row) = sign(uow.state(), m, uow.now)?;
+    store::insert_token(uow.c(), &row).await?;
+    store::bump_key_exp(uow.c(), &row.kid, row.expires_at).await?;
+    uow.issued(&row.kid, row.expires_at);
+    Ok((jwt, row))
+}
+
+/// The row of a new token and its JWT, signed by the current key: all of a
+/// mint that needs no database.
+fn sign(state: &AppState, m: Mint<'_>, now: i64) -> Result<(SecretString, TokenRow)> {
     let key = state
         .signing_key()
         .ok_or_else(|| ApiError::internal("no signing key loaded"))?;
-    let now = uow.now;
     let row = TokenRow {
         id: super::new_id(),
         org_id: m.org.id,
@@ -107,9 +149,6 @@ pub async fn mint(uow: &mut Uow<'_>, m: Mint<'_>) -> Result<(SecretString, Token
         kind: row.owner_kind.as_str().to_string(),
     };
     let jwt = jwt::sign(&key, &payload).map_err(ApiError::internal)?;
-    store::insert_token(uow.c(), &row).await?;
-    store::bump_key_exp(uow.c(), &key.kid, row.expires_at).await?;
-    uow.issued(&key.kid, row.expires_at);
     Ok((jwt, row))
 }
 
@@ -126,6 +165,10 @@ pub async fn issue(
             "owner is required: a bot username, a user email or an id",
         ));
     }
+    check_ref("owner", RefKind::Principal, &req.owner)?;
+    if let Some(a) = &req.app {
+        check_ref("app", RefKind::App, a)?;
+    }
     if let Some(l) = &req.label {
         rules::check_label(l).map_err(rule)?;
     }
@@ -133,11 +176,13 @@ pub async fn issue(
     let requested = req
         .claims
         .as_ref()
-        .map(|c| ClaimSet::parse(c))
-        .transpose()
-        .map_err(|e| invalid("claims")(e.to_string()))?;
+        .map(|c| ClaimSet::parse(c).map_err(|e| super::claims_refused("claims", c, e)))
+        .transpose()?;
 
-    let mut uow = Uow::write(state, caller).await?;
+    // Reads and checks on a pooled connection; the writes go to the
+    // replica's group commit (see `group_commit`), which answers once they
+    // are committed.
+    let mut uow = Uow::read(state, caller).await?;
     let org = uow.org(org).await?;
     let request_hash = {
         let canon = serde_json::to_string(&(org.id, &req)).unwrap_or_default();
@@ -150,6 +195,8 @@ pub async fn issue(
         Some(a) => Some(
             store::find_app(uow.c(), org.id, a)
                 .await?
+                // An app-scoped caller: another app answers as a missing one.
+                .filter(|row| caller.p.app_id.is_none_or(|own| own == row.id))
                 .ok_or_else(|| ApiError::not_found("app", a).with_field("app"))?,
         ),
         None => None,
@@ -176,21 +223,21 @@ pub async fn issue(
         .with_field("claims"));
     }
     uow.no_escalation(&claims, "claims")?;
-    // A retry answers the first result — but only after the caller was
-    // checked again, and only to the very token that sent the first request.
-    if let Some(key) = &idempotency_key {
-        if let Some(answer) = replay(&mut uow, caller.p.token_id, key, &request_hash).await? {
-            return Ok(answer);
-        }
-    }
     let now = uow.now;
+    // The connection goes back before the wait (SQLite has only one).
+    drop(uow);
     let expires_at = match expiry {
         Some(e) => e.resolve(now),
         None => now + default_lifetime(state, &org, owner.kind),
     };
-    check_lifetime(state, &org, owner.kind, now, expires_at)?;
-    let (jwt, row) = mint(
-        &mut uow,
+    // Answered after the Idempotency-Key lookup: a retry answers the first
+    // result, whatever its lifetime has become.
+    let lifetime = check_lifetime(state, &org, owner.kind, now, expires_at).err();
+    if let (Some(e), None) = (&lifetime, &idempotency_key) {
+        return Err(e.clone());
+    }
+    let (jwt, row) = sign(
+        state,
         Mint {
             org: &org,
             owner: &owner,
@@ -200,63 +247,81 @@ pub async fn issue(
             expires_at,
             created_by: (caller.p.id, &caller.p.name),
         },
-    )
-    .await?;
-    uow.audit(
-        org.id,
-        "token.issue",
-        ("token", row.id),
-        serde_json::json!({
+        now,
+    )?;
+    let audit = AuditRow {
+        id: super::new_id(),
+        org_id: org.id,
+        actor_id: Some(caller.p.id),
+        actor_name: caller.p.name.clone(),
+        action: "token.issue".into(),
+        target_type: "token".into(),
+        target_id: Some(row.id.to_string()),
+        details: serde_json::json!({
             "owner": owner.name, "label": row.label, "claims": row.claims.to_strings(),
             "app": row.app_name, "expires_at": expires_at,
         }),
-    );
+        client_ip: caller.ip.map(|i| i.to_string()),
+        created_at: now,
+    };
     let answer = IssuedToken {
         token: jwt,
-        metadata: crate::wire::token(row, now),
+        metadata: crate::wire::token(row.clone(), now),
     };
-    if let Some(k) = &idempotency_key {
-        let plain = serde_json::to_vec(&answer).map_err(ApiError::internal)?;
-        let sealed = state
-            .master
-            .seal(&format!("idem:{}:{k}", caller.p.token_id), &plain);
-        if let Err(e) = store::put_idempotent(
-            uow.c(),
-            caller.p.token_id,
-            k,
-            &request_hash,
-            &sealed,
-            now,
-            now - IDEMPOTENCY_WINDOW,
-        )
-        .await
-        {
-            if matches!(e, store::StoreError::Unique { .. }) {
-                // A concurrent request with the same key won: answer what it minted.
-                drop(uow);
-                let mut read = Uow::read(state, caller).await?;
-                if let Some(answer) = replay(&mut read, caller.p.token_id, k, &request_hash).await?
-                {
-                    return Ok(answer);
+    let idem = match idempotency_key {
+        Some(key) => {
+            let plain = serde_json::to_vec(&answer).map_err(ApiError::internal)?;
+            let sealed = state
+                .master
+                .seal(&format!("idem:{}:{key}", caller.p.token_id), &plain);
+            Some(group_commit::Idem {
+                caller_token: caller.p.token_id,
+                key,
+                hash: request_hash,
+                sealed,
+            })
+        }
+        None => None,
+    };
+    let raced = idem.as_ref().map(|i| (i.key.clone(), i.hash.clone()));
+    let job = group_commit::Job {
+        now,
+        row,
+        answer,
+        audit,
+        idem,
+        lifetime,
+    };
+    match group_commit::submit(state, job).await? {
+        Outcome::Minted(a) | Outcome::Replayed(a) => Ok(a),
+        Outcome::Raced => {
+            // A concurrent request with the same key won: answer what it minted.
+            let (key, hash) = raced.unwrap_or_default();
+            let mut c = state.store.pool.acquire().await?;
+            match replay_on(&mut c, state, now, caller.p.token_id, &key, &hash).await? {
+                Some(a) => Ok(a),
+                None => Err(store::StoreError::Unique {
+                    table: "idempotency",
                 }
+                .into()),
             }
-            return Err(e.into());
         }
     }
-    uow.commit().await?;
-    Ok(answer)
 }
 
-/// The stored answer to an earlier request with this Idempotency-Key.
-async fn replay(
-    uow: &mut Uow<'_>,
+/// The stored answer to an earlier request with this Idempotency-Key, read
+/// on `c` (the batch's transaction, or any connection after it).
+async fn replay_on(
+    c: &mut sqlx::AnyConnection,
+    state: &AppState,
+    now: i64,
     caller_token: Uuid,
     key: &str,
     hash: &str,
 ) -> Result<Option<IssuedToken>> {
-    let not_before = uow.now - IDEMPOTENCY_WINDOW;
+    let not_before = now - IDEMPOTENCY_WINDOW;
     let Some((stored_hash, sealed)) =
-        store::get_idempotent(uow.c(), caller_token, key, not_before).await?
+        store::get_idempotent(c, caller_token, key, not_before).await?
     else {
         return Ok(None);
     };
@@ -267,8 +332,7 @@ async fn replay(
         )
         .with_field("Idempotency-Key"));
     }
-    let plain = uow
-        .state()
+    let plain = state
         .master
         .open(&format!("idem:{caller_token}:{key}"), &sealed)
         .ok_or_else(|| ApiError::internal("cannot decrypt an idempotent response"))?;
@@ -290,10 +354,11 @@ fn default_lifetime(state: &AppState, org: &OrgRow, kind: Kind) -> i64 {
 
 fn check_lifetime(state: &AppState, org: &OrgRow, kind: Kind, now: i64, exp: i64) -> Result<()> {
     if exp <= now {
-        return Err(ApiError::invalid(
-            "expires_at",
-            "the expiry must be in the future",
-        ));
+        // Well-formed, refused for what it means (now): 422, not 400.
+        return Err(
+            ApiError::new(ErrorCode::Unprocessable, "the expiry must be in the future")
+                .with_field("expires_at"),
+        );
     }
     let life = exp - now;
     if life > MAX_TOKEN_LIFETIME_SECS {
@@ -364,6 +429,12 @@ pub async fn list(
             ))
         }
     };
+    if let Some(o) = &f.owner {
+        check_ref("owner", RefKind::Principal, o)?;
+    }
+    if let Some(a) = &f.app {
+        check_ref("app", RefKind::App, a)?;
+    }
     let mut uow = Uow::read(state, caller).await?;
     let org = uow.org(org).await?;
     let owner = match f.owner.as_deref() {
@@ -378,6 +449,8 @@ pub async fn list(
         Some(a) => Some(
             store::find_app(uow.c(), org.id, a)
                 .await?
+                // An app-scoped caller: another app answers as a missing one.
+                .filter(|row| caller.p.app_id.is_none_or(|own| own == row.id))
                 .ok_or_else(|| ApiError::not_found("app", a).with_field("app"))?
                 .id,
         ),
@@ -386,9 +459,6 @@ pub async fn list(
     let p = &caller.p;
     // An app-scoped caller lists only its app's tokens.
     if let Some(own) = &p.app_id {
-        if app_id.as_ref().is_some_and(|a| a != own) {
-            return Err(ApiError::forbidden("this token is scoped to another app"));
-        }
         app_id = Some(*own);
     }
     let allowed = p.allows("tokens", "list", "*", None)

@@ -13,6 +13,7 @@ mod apps;
 mod audit;
 mod idempotency;
 mod keys;
+mod leases;
 mod orgs;
 mod principals;
 mod revocations;
@@ -22,6 +23,7 @@ pub use apps::*;
 pub use audit::*;
 pub use idempotency::*;
 pub use keys::*;
+pub use leases::*;
 pub use orgs::*;
 pub use principals::*;
 pub use revocations::*;
@@ -94,7 +96,18 @@ const TABLES: [&str; 6] = [
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            sqlx::Error::Protocol(m) if connection_lost(m) => StoreError::Unavailable(e),
+            sqlx::Error::Database(db)
+                if sqlite_unavailable(&**db)
+                    || (db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_none()
+                        && db.code().is_some_and(|c| connection_lost_code(&c)))
+                    || connection_lost(db.message()) =>
+            {
                 StoreError::Unavailable(e)
             }
             sqlx::Error::Database(db) => {
@@ -121,6 +134,40 @@ impl From<sqlx::Error> for StoreError {
             _ => StoreError::Other(e),
         }
     }
+}
+
+/// SQLSTATEs of a lost or refused PostgreSQL connection: class 08
+/// (connection exception), 57P01–57P03 (admin/crash shutdown, cannot connect
+/// now), 53300 (too many connections).
+fn connection_lost_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+/// SQLite out of reach rather than refusing the statement: busy or locked,
+/// an I/O error, a full disk, a file it cannot open (primary result codes
+/// 5, 6, 10, 13, 14; extended codes carry them in the low byte).
+fn sqlite_unavailable(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && db
+            .code()
+            .and_then(|c| c.parse::<i64>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13 | 14))
+}
+
+/// A driver message that says the connection is gone.
+fn connection_lost(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "connection closed",
+        "connection reset",
+        "broken pipe",
+        "terminating connection",
+        "unexpected eof",
+        "connection refused",
+        "server closed the connection",
+    ]
+    .iter()
+    .any(|s| m.contains(s))
 }
 
 #[derive(Clone, Debug)]
@@ -158,6 +205,7 @@ impl Store {
             );
         };
         let opts = AnyConnectOptions::from_str(url)?;
+        check_reachable_and_sound(&opts, backend).await?;
         let pool = match backend {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
@@ -205,6 +253,36 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// One connection before the pool, so that start-up fails at once with the
+/// cause — a refused or unreachable server, bad credentials, a damaged SQLite
+/// file — instead of a pool retrying until "pool timed out".
+async fn check_reachable_and_sound(
+    opts: &AnyConnectOptions,
+    backend: Backend,
+) -> anyhow::Result<()> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut c = tokio::time::timeout(std::time::Duration::from_secs(10), opts.connect())
+        .await
+        .map_err(|_| anyhow::anyhow!("the database did not answer within 10s"))?
+        .map_err(|e| anyhow::anyhow!("cannot connect: {e}"))?;
+    if backend == Backend::Sqlite {
+        let verdict: Result<String, sqlx::Error> = async {
+            let row = sqlx::query("PRAGMA quick_check(1)")
+                .fetch_one(&mut c)
+                .await?;
+            row.try_get::<String, _>(0)
+        }
+        .await;
+        match verdict {
+            Ok(v) if v == "ok" => {}
+            Ok(v) => anyhow::bail!("the database is damaged (integrity check: {v})"),
+            Err(e) => anyhow::bail!("the database is damaged or not a SQLite database: {e}"),
+        }
+    }
+    let _ = c.close().await;
+    Ok(())
 }
 
 /// A bound value of a dynamic query.
@@ -353,4 +431,64 @@ pub(crate) fn kind(row: &AnyRow, col: &str) -> Result<Kind, sqlx::Error> {
 
 pub(crate) fn json_claims(c: &sigil_proto::ClaimSet) -> String {
     serde_json::to_string(&c.to_strings()).unwrap_or_else(|_| "[]".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_is_unavailable() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08003", "53300"] {
+            assert!(connection_lost_code(code), "{code}");
+        }
+        assert!(!connection_lost_code("23505"));
+        for m in [
+            "terminating connection due to administrator command",
+            "Broken pipe (os error 32)",
+            "Connection reset by peer",
+            "connection closed",
+        ] {
+            assert!(connection_lost(m), "{m}");
+        }
+        let e = StoreError::from(sqlx::Error::Protocol("connection closed".into()));
+        assert!(matches!(e, StoreError::Unavailable(_)));
+        let e = StoreError::from(sqlx::Error::WorkerCrashed);
+        assert!(matches!(e, StoreError::Unavailable(_)));
+    }
+
+    /// Through `Any`, a locked SQLite database is out of reach (503), a
+    /// broken constraint is not.
+    #[tokio::test]
+    async fn sqlite_busy_is_unavailable() {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let mut a = AnyConnection::connect(&url).await.unwrap();
+        let mut b = AnyConnection::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .execute(&mut a)
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut b)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut a)
+            .await
+            .unwrap();
+        let e = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut b)
+            .await
+            .unwrap_err();
+        assert!(matches!(StoreError::from(e), StoreError::Unavailable(_)));
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut a)
+            .await
+            .unwrap();
+        let e = sqlx::query("CHECK").execute(&mut a).await.unwrap_err();
+        assert!(matches!(StoreError::from(e), StoreError::Other(_)));
+    }
 }

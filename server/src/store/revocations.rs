@@ -22,23 +22,25 @@ impl RevocationRow {
     }
 }
 
+/// Revocations after cursor `since`, in cursor order, at most `limit`; only
+/// those of org `org` when given — filtered in the query, before the limit,
+/// so a page of one org says nothing about the others.
 pub async fn revocations_since(
     c: &mut AnyConnection,
     since: i64,
     limit: i64,
+    org: Option<&str>,
 ) -> Result<Vec<RevocationRow>, StoreError> {
-    sqlx::query(
-        "SELECT r.seq, r.token_id, r.revoked_at, o.name AS org_name FROM revocations r JOIN orgs o ON o.id = r.org_id \
-         WHERE r.seq > $1 ORDER BY r.seq LIMIT $2",
+    Sql::new(
+        "SELECT r.seq, r.token_id, r.revoked_at, o.name AS org_name FROM revocations r \
+         JOIN orgs o ON o.id = r.org_id WHERE 1 = 1",
     )
-    .bind(since)
-    .bind(limit)
-    .fetch_all(c)
-    .await?
-    .iter()
-    .map(RevocationRow::from_row)
-    .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::from)
+    .and_eq("o.name", org)
+    .push(" AND r.seq > $?", Arg::Int(since))
+    .raw(" ORDER BY r.seq")
+    .push(" LIMIT $?", Arg::Int(limit))
+    .fetch_all(c, RevocationRow::from_row)
+    .await
 }
 
 /// The newest revocation cursor (0 when none): what the catch-up loop of

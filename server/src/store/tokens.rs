@@ -278,3 +278,72 @@ pub async fn live_token_counts(
     .collect::<Result<_, sqlx::Error>>()
     .map_err(StoreError::from)
 }
+
+/// `(1, 2, 3), (4, 5, 6)…`: the placeholders of `rows` rows of `cols` values.
+fn placeholders(text: &mut String, rows: usize, cols: usize) {
+    use std::fmt::Write;
+    for r in 0..rows {
+        text.push_str(if r == 0 { "(" } else { ", (" });
+        for k in 0..cols {
+            let sep = if k == 0 { "" } else { ", " };
+            let _ = write!(text, "{sep}${}", r * cols + k + 1);
+        }
+        text.push(')');
+    }
+}
+
+/// The rows of a batch of issues (group commit): every token and its audit
+/// entry, in two statements whatever the batch's size. One bad row fails the
+/// statement; the caller then goes row by row.
+pub async fn insert_issued(
+    c: &mut AnyConnection,
+    rows: &[(&TokenRow, &AuditRow)],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut text = String::from(
+        "INSERT INTO tokens (id, org_id, owner_id, owner_kind, owner_name, app_id, label, claims, kid, created_at, \
+         created_by, created_by_name, expires_at) VALUES ",
+    );
+    placeholders(&mut text, rows.len(), 13);
+    let mut q = sqlx::query(&text);
+    for (t, _) in rows {
+        q = q
+            .bind(t.id.to_string())
+            .bind(t.org_id.to_string())
+            .bind(t.owner_id.to_string())
+            .bind(t.owner_kind.as_str())
+            .bind(t.owner_name.clone())
+            .bind(t.app_id.map(|a| a.to_string()))
+            .bind(t.label.clone())
+            .bind(json_claims(&t.claims))
+            .bind(t.kid.clone())
+            .bind(t.created_at)
+            .bind(t.created_by.to_string())
+            .bind(t.created_by_name.clone())
+            .bind(t.expires_at);
+    }
+    q.execute(&mut *c).await?;
+    let mut text = String::from(
+        "INSERT INTO audit (id, org_id, actor_id, actor_name, action, target_type, target_id, details, client_ip, \
+         created_at) VALUES ",
+    );
+    placeholders(&mut text, rows.len(), 10);
+    let mut q = sqlx::query(&text);
+    for (_, a) in rows {
+        q = q
+            .bind(a.id.to_string())
+            .bind(a.org_id.to_string())
+            .bind(a.actor_id.map(|a| a.to_string()))
+            .bind(a.actor_name.clone())
+            .bind(a.action.clone())
+            .bind(a.target_type.clone())
+            .bind(a.target_id.clone())
+            .bind(a.details.to_string())
+            .bind(a.client_ip.clone())
+            .bind(a.created_at);
+    }
+    q.execute(c).await?;
+    Ok(())
+}

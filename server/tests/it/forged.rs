@@ -251,7 +251,7 @@ async fn other_org_and_other_app(c: Ctx) {
     );
     assert_eq!(
         c.get("/v1/orgs/default/tokens?app=api", &web).await.0,
-        StatusCode::FORBIDDEN
+        StatusCode::NOT_FOUND
     );
 }
 

@@ -10,9 +10,16 @@
 // Helpers outside #[test] functions panic on purpose: a failed setup is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bench_smoke;
+mod edges;
 mod forged;
+mod group_commit;
+mod hardening;
 mod harness;
 mod invariants;
+mod logging;
+mod rights;
 mod routes;
+mod verification;
 
 pub use harness::*;

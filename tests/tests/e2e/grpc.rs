@@ -18,15 +18,9 @@ use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 use tonic::Code;
 
-const MASTER: &str = "c2lnaWwtdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE=";
+use sigil_e2e::MASTER_KEY as MASTER;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use sigil_e2e::rt;
 
 fn grpc_opts(database_url: Option<String>) -> ServerOptions {
     ServerOptions {

@@ -6,6 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod crash;
+mod faults;
+mod fuzz;
 mod grpc;
+mod replicas;
 mod server;
 mod terraform;

@@ -5,12 +5,7 @@ use sigil_e2e::{PgDb, ServerOptions, TestServer};
 use sigil_proto::api::{CreateBot, IssueToken};
 use sigil_proto::ErrorCode;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use sigil_e2e::rt1 as rt;
 
 #[test]
 fn bootstrap_token_file_is_private_and_works() {

@@ -54,12 +54,7 @@ fn plugin_dir() -> &'static Path {
     })
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use sigil_e2e::rt1 as rt;
 
 const PROVIDERS: &str = r#"
 terraform {

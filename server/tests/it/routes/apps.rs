@@ -105,8 +105,8 @@ async fn an_app_token_cannot_mint_for_another_app(c: Ctx) {
         .await;
     assert_eq!(
         s,
-        StatusCode::FORBIDDEN,
-        "an app token cannot mint for another app"
+        StatusCode::NOT_FOUND,
+        "an app token cannot mint for another app, nor learn that it exists"
     );
 }
 

@@ -55,8 +55,8 @@ fn refused() -> Vec<(Value, StatusCode, &'static str, &'static str)> {
         ),
         (
             json!({"owner": "steve", "expires_at": "2001-01-01T00:00:00Z"}),
-            S::BAD_REQUEST,
-            "invalid_input",
+            S::UNPROCESSABLE_ENTITY,
+            "unprocessable",
             "expires_at",
         ),
         (
