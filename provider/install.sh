@@ -1,36 +1,65 @@
 #!/usr/bin/env bash
 # Builds terraform-provider-sigil and installs it where a plain `terraform init`
-# finds it: Terraform's implicit local mirror, ~/.terraform.d/plugins, in the
-# unpacked layout registry.terraform.io/sigil/sigil/VERSION/OS_ARCH/.
-#
-#   provider/install.sh                 # release build into ~/.terraform.d/plugins
-#   provider/install.sh --dir DIR       # into DIR instead (then: terraform init -plugin-dir=DIR)
-#   provider/install.sh --debug         # use the debug build (faster to build)
-#   provider/install.sh --dev           # no copy: print a dev_overrides CLI config
-#                                       # pointing at target/debug (skip `terraform init`)
+# finds it; see usage() below, or run it with --help.
 set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: provider/install.sh [--dir DIR] [--debug | --dev] [--binary FILE]
+
+Builds terraform-provider-sigil and installs it where a plain `terraform init`
+finds it: Terraform's implicit local mirror, ~/.terraform.d/plugins, in the
+unpacked layout registry.terraform.io/sigil/sigil/VERSION/OS_ARCH/.
+Runs from any directory.
+
+Options:
+  --dir DIR      install into DIR instead, relative to the current directory
+                 (then: terraform init -plugin-dir=DIR)
+  --debug        use the debug build (faster to build)
+  --dev          no copy: print a dev_overrides CLI config pointing at
+                 target/debug (skip `terraform init`)
+  --binary FILE  install this already-built provider binary; no build
+  -h, --help     show this text
+
+Examples:
+  provider/install.sh                       # release build into ~/.terraform.d/plugins
+  provider/install.sh --dir ./plugins && terraform init -plugin-dir=./plugins
+USAGE
+}
+
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${HOME}/.terraform.d/plugins"
 profile=release
 dev=0
+binary=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --dir) dir="$2"; shift 2 ;;
+    --dir) [ $# -ge 2 ] || { echo "--dir needs a directory" >&2; exit 2; }; dir="$2"; shift 2 ;;
     --debug) profile=debug; shift ;;
     --dev) dev=1; profile=debug; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --binary) [ $# -ge 2 ] || { echo "--binary needs a file" >&2; exit 2; }; binary="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+# --dir and --binary are the caller's paths: resolve them before leaving
+# the caller's directory for the repository's.
+shown_dir="$dir"
+case "$dir" in /*) ;; *) dir="$PWD/${dir#./}" ;; esac
+if [ -n "$binary" ]; then
+  case "$binary" in /*) ;; *) binary="$PWD/$binary" ;; esac
+fi
 
 cd "$root"
-if [ "$profile" = release ]; then
+target="${CARGO_TARGET_DIR:-$root/target}"
+bin="$target/$profile/terraform-provider-sigil"
+if [ -n "$binary" ]; then
+  bin="$binary"
+elif [ "$profile" = release ]; then
   cargo build --release -p terraform-provider-sigil
 else
   cargo build -p terraform-provider-sigil
 fi
-target="${CARGO_TARGET_DIR:-$root/target}"
-bin="$target/$profile/terraform-provider-sigil"
 
 if [ "$dev" = 1 ]; then
   rc="$root/.tools/sigil-dev.tfrc"
@@ -61,7 +90,7 @@ mkdir -p "$dest"
 install -m 0755 "$bin" "$dest/terraform-provider-sigil_v$version"
 echo "installed sigil/sigil $version into $dest"
 if [ "$dir" != "${HOME}/.terraform.d/plugins" ]; then
-  echo "run: terraform init -plugin-dir=$dir"
+  echo "run: terraform init -plugin-dir=$shown_dir"
 else
   echo "a plain 'terraform init' now finds it (source = \"sigil/sigil\")"
 fi

@@ -231,6 +231,12 @@ impl Client {
         self.get_q(&format!("/v1/orgs/{}/users", seg(org)), q).await
     }
 
+    /// Every user of the org, following cursors.
+    pub async fn list_all_users(&self, org: &str) -> Result<Vec<User>> {
+        all_pages(|q| async move { self.list_users(org, &q).await }).await
+    }
+
+    /// `user` is an id or an email.
     pub async fn get_user(&self, org: &str, user: &str) -> Result<User> {
         self.get(&format!("/v1/orgs/{}/users/{}", seg(org), seg(user)))
             .await

@@ -34,6 +34,7 @@
 //! The CLI is the crate `sigil-cli` (`server/cli`); `src/main.rs` composes it
 //! with `sigil server`.
 
+pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;

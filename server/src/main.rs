@@ -1,8 +1,10 @@
 //! The `sigil` binary: one command tree, composed here. `sigil server` is
 //! this crate's (its flags, [`ServerArgs`], and [`sigil_server::serve::main`]);
-//! every other command is `sigil-cli`'s, which speaks to a server only
-//! through the wire crate and never links this one.
+//! `sigil admin …` is this crate's too ([`AdminCommand`], run on the server
+//! host against its database); every other command is `sigil-cli`'s, which
+//! speaks to a server only through the wire crate and never links this one.
 
+use sigil_server::admin::AdminCommand;
 use sigil_server::config::ServerArgs;
 use std::process::ExitCode;
 
@@ -13,7 +15,10 @@ fn main() -> ExitCode {
         eprintln!("error: {e:#}");
         return ExitCode::from(2);
     }
-    sigil_cli::main::<ServerArgs>(sigil_server::serve::main)
+    sigil_cli::main::<ServerArgs, AdminCommand>(
+        sigil_server::serve::main,
+        sigil_server::admin::main,
+    )
 }
 
 /// The checks of `sigil-cli`'s tree, on the real one: `server` with its real
@@ -23,7 +28,7 @@ mod tests {
     use super::*;
     use clap::CommandFactory;
 
-    type Cli = sigil_cli::Cli<ServerArgs>;
+    type Cli = sigil_cli::Cli<ServerArgs, AdminCommand>;
 
     #[test]
     fn the_command_tree_is_consistent() {
@@ -52,5 +57,15 @@ mod tests {
             .unwrap();
         let server = String::from_utf8_lossy(server);
         assert!(server.contains("database\\-url"), "{server}");
+        assert!(
+            pages
+                .iter()
+                .any(|(name, _)| name == "sigil-admin-owner-token.1"),
+            "no man page for sigil admin owner-token"
+        );
+        assert!(
+            bash.contains("owner-token"),
+            "admin is missing from the bash script"
+        );
     }
 }

@@ -202,17 +202,9 @@ impl Token {
         };
         match api.client.update_token(org, id, &req).await {
             Ok(t) => {
-                diags.root_warning(
-                    format!("Token {id} stays valid until {}", rfc3339(t.expires_at)),
-                    format!(
-                        "Its grace_period ({}) shortened its expiry instead of revoking it.",
-                        prior
-                            .grace_period
-                            .as_ref_option()
-                            .map(String::as_str)
-                            .unwrap_or("?")
-                    ),
-                );
+                let grace = prior.grace_period.as_ref_option().map(String::as_str);
+                let (summary, detail) = grace_warning(id, t.expires_at, grace.unwrap_or("?"));
+                diags.root_warning(summary, detail);
                 Some(())
             }
             Err(e) => {
@@ -228,6 +220,24 @@ impl Token {
             }
         }
     }
+}
+
+/// The warning of a destroy that shortened a token's expiry. Terraform
+/// destroys a token before its bot, so when the same run deletes the bot it
+/// cannot be known here yet; deleting a bot revokes its tokens, and the
+/// warning says so rather than promising a validity the run may take away.
+fn grace_warning(id: Uuid, expires_at: time::OffsetDateTime, grace: &str) -> (String, String) {
+    (
+        format!(
+            "Token {id} stays valid until {} unless its bot is deleted",
+            rfc3339(expires_at)
+        ),
+        format!(
+            "Its grace_period ({grace}) shortened its expiry instead of revoking it. Deleting \
+             its bot revokes it at once: if this run destroys the bot as well (as `terraform \
+             destroy` of both does), the token is revoked and the grace period does not apply."
+        ),
+    )
 }
 
 #[async_trait]
@@ -622,6 +632,21 @@ mod tests {
         };
         f(&mut c);
         c
+    }
+
+    #[test]
+    fn the_grace_warning_does_not_promise_validity_past_the_bot() {
+        let at = time::macros::datetime!(2030-01-01 00:00 UTC);
+        let (summary, detail) = grace_warning(Uuid::nil(), at, "1h");
+        assert!(
+            summary.contains("stays valid until 2030-01-01T00:00:00Z unless its bot is deleted"),
+            "{summary}"
+        );
+        assert!(detail.contains("grace_period (1h)"), "{detail}");
+        assert!(
+            detail.contains("Deleting its bot revokes it at once"),
+            "{detail}"
+        );
     }
 
     fn summaries(c: &TokenState) -> Vec<(String, AttributePath)> {

@@ -56,7 +56,7 @@ impl CliError {
                 let message = redact(message);
                 let field = redact(&field);
                 eprintln!("{prefix} {message} (code {code}, HTTP {status}{field})");
-                if let Some(hint) = hint(code) {
+                if let Some(hint) = hint(code, &message) {
                     eprintln!("{} {hint}", console::style("hint:").yellow().for_stderr());
                 }
             }
@@ -130,8 +130,12 @@ pub fn redact(msg: &str) -> String {
     out
 }
 
-fn hint(code: &ErrorCode) -> Option<&'static str> {
+fn hint(code: &ErrorCode, message: &str) -> Option<&'static str> {
     match code {
+        // The cap of human users' tokens (the server's message names it).
+        ErrorCode::LifetimeExceeded if message.contains("human") => Some(
+            "a bot's tokens may live longer: `sigil bots create NAME`, then `sigil tokens issue -u NAME -e 90d`",
+        ),
         ErrorCode::Unauthenticated => Some(
             "the token was refused (missing, expired, revoked or for another server); pass --token, set SIGIL_TOKEN or run `sigil login`",
         ),
@@ -162,6 +166,19 @@ mod tests {
     use super::*;
 
     const JWT: &str = "eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2lnbmF0dXJl-_x";
+
+    #[test]
+    fn the_human_lifetime_cap_suggests_a_bot() {
+        let cap = "tokens of human users live at most 1d; issue a bot token for long-lived use";
+        assert!(hint(&ErrorCode::LifetimeExceeded, cap)
+            .unwrap()
+            .contains("sigil bots create"));
+        assert!(hint(
+            &ErrorCode::LifetimeExceeded,
+            "org \"a\" caps token lifetimes at 7d"
+        )
+        .is_none());
+    }
 
     #[test]
     fn jwts_are_redacted_wherever_they_are() {

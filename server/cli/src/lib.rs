@@ -27,7 +27,7 @@
 //! - one module per command group: [`bots`], [`tokens`] (itself split into
 //!   flags, the `--scope`/`--allow` compiler, the wizard, the list columns and
 //!   the resolution of ids, labels and pasted JWTs), [`apps`], [`orgs`],
-//!   [`keys`], [`session`] (`login`, `logout`, `whoami`).
+//!   [`users`], [`keys`], [`session`] (`login`, `logout`, `whoami`).
 //! - [`completion`] and [`man`]: `sigil completion SHELL` and `sigil man`,
 //!   generated from the tree itself; they need neither a server nor a login.
 //! - [`commands_without_examples`]: the rule that every `-h` shows examples
@@ -46,6 +46,7 @@ pub mod prompt;
 pub mod session;
 pub mod table;
 pub mod tokens;
+pub mod users;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
@@ -72,17 +73,18 @@ else the file written by `sigil login`. NO_COLOR turns colour off.";
     after_help = AFTER_HELP,
     propagate_version = true
 )]
-pub struct Cli<S: Args> {
+pub struct Cli<S: Args, A: Subcommand> {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command<S>,
+    pub command: Command<S, A>,
 }
 
-/// Every command. `S` is the flags of `sigil server`, which this crate does
-/// not know: the binary that composes the tree gives them.
+/// Every command. `S` is the flags of `sigil server` and `A` the `sigil
+/// admin` commands (run on the server host, against its database), which
+/// this crate does not know: the binary that composes the tree gives them.
 #[derive(Debug, Subcommand)]
-pub enum Command<S: Args> {
+pub enum Command<S: Args, A: Subcommand> {
     /// Run the Sigil server.
     #[command(after_help = "\
 Examples:
@@ -96,6 +98,15 @@ Examples:
   SIGIL_MASTER_KEY=$(cat master.key) sigil server --listen 0.0.0.0:8080 \\
       --database-url postgres://sigil@db/sigil --grpc-listen 0.0.0.0:9090")]
     Server(S),
+    /// On the server host, with its database and master key: recover the owner.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  # Locked out (the bootstrap token expired)? On the server host:
+  sigil admin owner-token --data-dir /var/lib/sigil > owner.jwt
+  SIGIL_MASTER_KEY=$(cat master.key) sigil admin owner-token --database-url postgres://sigil@db/sigil"
+    )]
+    Admin(A),
     /// Create, list, view and delete bots, and set their identities.
     #[command(
         subcommand,
@@ -118,6 +129,17 @@ Examples:
   sigil tokens revoke \"$LEAKED_JWT\" --yes   # an id, a label or the JWT itself"
     )]
     Tokens(tokens::TokensCommand),
+    /// Create, list, view, update and delete users (humans), and issue their tokens.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  sigil users create ada@example.com --permission 'machines:get,list:*'
+  sigil users list
+  sigil users view ada@example.com
+  sigil users token ada@example.com ttl 1h       # as drpcli users token
+  sigil users delete ada@example.com --yes"
+    )]
+    Users(users::UsersCommand),
     /// Create, list and delete apps (tokens can be scoped to one app).
     #[command(
         subcommand,
@@ -170,16 +192,21 @@ Examples:
 }
 
 /// Entry point of the binary: parses the command line with the tree whose
-/// `server` command takes `S`, runs `sigil server` with `serve`, and every
-/// other command here.
-pub fn main<S: Args>(serve: impl FnOnce(S) -> ExitCode) -> ExitCode {
-    let cli = Cli::<S>::parse();
+/// `server` command takes `S` and `admin` command `A`, runs `sigil server`
+/// with `serve`, `sigil admin …` with `admin` (given the global flags), and
+/// every other command here.
+pub fn main<S: Args, A: Subcommand>(
+    serve: impl FnOnce(S) -> ExitCode,
+    admin: impl FnOnce(A, &GlobalArgs) -> ExitCode,
+) -> ExitCode {
+    let cli = Cli::<S, A>::parse();
     // The commands that need no connection settings: a broken login file or
     // a bad SIGIL_ENDPOINT must not stop them.
     let done = match cli.command {
         Command::Server(args) => return serve(args),
-        Command::Completion(args) => completion::run(&args, Cli::<S>::command()),
-        Command::Man(args) => man::run(&args, Cli::<S>::command()),
+        Command::Admin(c) => return admin(c, &cli.global),
+        Command::Completion(args) => completion::run(&args, Cli::<S, A>::command()),
+        Command::Man(args) => man::run(&args, Cli::<S, A>::command()),
         other => return run_client(cli.global, other),
     };
     match done {
@@ -189,7 +216,7 @@ pub fn main<S: Args>(serve: impl FnOnce(S) -> ExitCode) -> ExitCode {
 }
 
 /// The commands that speak to a server (or to the login file).
-fn run_client<S: Args>(global: GlobalArgs, command: Command<S>) -> ExitCode {
+fn run_client<S: Args, A: Subcommand>(global: GlobalArgs, command: Command<S, A>) -> ExitCode {
     let ctx = match Ctx::resolve(global) {
         Ok(ctx) => ctx,
         Err(e) => return e.report(),
@@ -207,12 +234,13 @@ fn run_client<S: Args>(global: GlobalArgs, command: Command<S>) -> ExitCode {
     }
 }
 
-async fn run<S: Args>(ctx: &Ctx, command: Command<S>) -> Result<(), CliError> {
+async fn run<S: Args, A: Subcommand>(ctx: &Ctx, command: Command<S, A>) -> Result<(), CliError> {
     match command {
         // Handled by `main` before any connection setting is resolved.
-        Command::Server(_) | Command::Completion(_) | Command::Man(_) => Ok(()),
+        Command::Server(_) | Command::Admin(_) | Command::Completion(_) | Command::Man(_) => Ok(()),
         Command::Bots(c) => bots::run(ctx, c).await,
         Command::Tokens(c) => tokens::run(ctx, c).await,
+        Command::Users(c) => users::run(ctx, c).await,
         Command::Apps(c) => apps::run(ctx, c).await,
         Command::Orgs(c) => orgs::run(ctx, c).await,
         Command::Keys(c) => keys::run(ctx, c).await,
@@ -261,8 +289,18 @@ mod tests {
         listen: Option<String>,
     }
 
+    /// Stands in for the server's `admin` commands.
+    #[derive(Debug, Subcommand)]
+    pub(crate) enum StandInAdmin {
+        /// Recover the owner.
+        #[command(after_help = "Examples:\n  sigil admin owner-token")]
+        OwnerToken,
+    }
+
+    pub(crate) type TestCli = Cli<StandIn, StandInAdmin>;
+
     pub(crate) fn tree() -> clap::Command {
-        Cli::<StandIn>::command()
+        TestCli::command()
     }
 
     #[test]
@@ -278,10 +316,10 @@ mod tests {
 
     #[test]
     fn completion_and_man_parse_without_connection_settings() {
-        let cli = Cli::<StandIn>::try_parse_from(["sigil", "completion", "zsh"]).unwrap();
+        let cli = TestCli::try_parse_from(["sigil", "completion", "zsh"]).unwrap();
         assert!(matches!(cli.command, Command::Completion(_)));
-        let cli = Cli::<StandIn>::try_parse_from(["sigil", "man", "--dir", "x"]).unwrap();
+        let cli = TestCli::try_parse_from(["sigil", "man", "--dir", "x"]).unwrap();
         assert!(matches!(cli.command, Command::Man(_)));
-        assert!(Cli::<StandIn>::try_parse_from(["sigil", "completion", "tcsh"]).is_err());
+        assert!(TestCli::try_parse_from(["sigil", "completion", "tcsh"]).is_err());
     }
 }

@@ -45,6 +45,7 @@ pub mod health;
 pub mod keys;
 pub mod orgs;
 pub mod principals;
+pub mod recovery;
 pub mod revocations;
 pub mod session;
 pub mod tokens;

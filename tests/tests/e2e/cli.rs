@@ -2,7 +2,7 @@
 //! path and main errors, JSON parsed and checked, exit codes (1 for a failed
 //! operation, 2 for a usage error), the issue wizard and the confirmations
 //! answered through a pseudo-terminal, and the rule that a JWT never reaches
-//! stderr or a table.
+//! stderr or a table (only `tokens issue` and `users token` print one).
 
 // Helpers outside `#[test]` functions panic on purpose too: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -95,7 +95,9 @@ impl<'a> Sigil<'a> {
             !out.stdout.contains('\x1b') && !out.stderr.contains('\x1b'),
             "colour without a terminal: {args:?}"
         );
-        let issuing = args.windows(2).any(|w| w == ["tokens", "issue"]);
+        let issuing = args
+            .windows(2)
+            .any(|w| matches!(w, ["tokens", "issue" | "create"] | ["users", "token"]));
         assert!(
             issuing || !out.stdout.contains("eyJ"),
             "a JWT reached stdout of {args:?}:\n{}",
@@ -585,7 +587,8 @@ fn tokens_issue_claims_scopes_allow_lists_apps_and_errors() {
         &["tokens", "issue", "-u", "steve", "--claim", "machines"],
     );
     assert!(err.contains("scope:action:specific"), "{err}");
-    let err = s.fails(2, &["tokens", "issue", "-e", "1d"]);
+    // No flags at all and no terminal: nobody to ask (with flags, it is for the caller).
+    let err = s.fails(2, &["tokens", "issue"]);
     assert!(
         err.contains("missing --username") && err.contains("no terminal"),
         "{err}"
@@ -1112,7 +1115,7 @@ fn wizard_and_confirmations_on_a_terminal() {
     p.exp_eof().unwrap();
 
     // A bad answer is refused and asked again.
-    let mut cmd = s.tty(&["tokens", "issue", "-l", "third"]);
+    let mut cmd = s.tty(&["tokens", "issue"]);
     cmd.env("NO_COLOR", "1");
     let mut p = spawn_command(cmd, TIMEOUT_MS).unwrap();
     p.exp_string("Bot").unwrap();
@@ -1122,6 +1125,8 @@ fn wizard_and_confirmations_on_a_terminal() {
     p.send_line("soon").unwrap();
     p.exp_string("invalid --expiry").unwrap();
     p.send_line("2h").unwrap();
+    p.exp_string("Label").unwrap();
+    p.send_line("third").unwrap();
     p.exp_regex(r"eyJ[A-Za-z0-9_-]+\.").unwrap();
     p.exp_eof().unwrap();
     let d = days_from_now(rfc3339(&s.json(&["tokens", "view", "third"])["expires_at"])) * 24.0;
@@ -1253,4 +1258,155 @@ fn completion_scripts_and_man_pages_need_no_server() {
     }
     // Nothing was stored on the way.
     assert!(!config.path().join("sigil").exists());
+}
+
+/// The seeds' habits of issue 14, each in the form `docs/cli.md`'s seed
+/// table gives: Digital Rebar's `users …` and `users token USER ttl 1h`,
+/// coder's `tokens create` for yourself, `-n`, `tokens rm`, `list -c name`,
+/// and `-e -5d` refused for what it means.
+#[test]
+fn seed_habits_users_tokens_for_yourself_and_aliases() {
+    let srv = TestServer::start();
+    let s = Sigil::new(&srv);
+    let me = s.json(&["whoami"]);
+    let my_name = me["name"].as_str().unwrap().to_string();
+
+    // users create | list | view | update | delete, in tables and JSON.
+    let u = s.json(&[
+        "users",
+        "create",
+        "ada@example.com",
+        "--permission",
+        "machines:get:*",
+    ]);
+    assert_eq!(u["email"], "ada@example.com");
+    assert_eq!(u["permissions"], serde_json::json!(["machines:get:*"]));
+    let id = u["id"].as_str().unwrap().to_string();
+    let out = s.ok(&["users", "list"]);
+    assert!(
+        out.contains("EMAIL") && out.contains("ada@example.com"),
+        "{out}"
+    );
+    let all = s.json(&["users", "list"]);
+    assert!(all
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["email"] == "ada@example.com"));
+    let out = s.ok(&["users", "view", "ada@example.com"]);
+    assert!(out.contains(&id) && out.contains("machines:get:*"), "{out}");
+    assert_eq!(s.json(&["users", "view", &id])["email"], "ada@example.com");
+    let u = s.json(&[
+        "users",
+        "update",
+        "ada@example.com",
+        "-p",
+        "machines:get,list:*",
+    ]);
+    assert_eq!(u["permissions"], serde_json::json!(["machines:get,list:*"]));
+    let err = s.fails(2, &["users", "update", "ada@example.com"]);
+    assert!(err.contains("nothing to change"), "{err}");
+    let err = s.fails(1, &["users", "view", "nobody@example.com"]);
+    assert!(err.contains("not_found"), "{err}");
+
+    // users token USER ttl 1h scope '*' action '*' specific '*' (drpcli's words).
+    let v = s.json(&[
+        "users",
+        "token",
+        "ada@example.com",
+        "ttl",
+        "1h",
+        "scope",
+        "machines",
+        "action",
+        "get",
+        "specific",
+        "*",
+    ]);
+    assert_eq!(v["owner"], "ada@example.com");
+    assert_eq!(v["claims"], serde_json::json!(["machines:get:*"]));
+    let h = days_from_now(rfc3339(&v["expires_at"])) * 24.0;
+    assert!((0.9..=1.0).contains(&h), "expires in {h} hours");
+    let out = s.run(&["users", "token", "ada@example.com", "ttl", "1h"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.trim().starts_with("eyJ"), "{}", out.stdout);
+    // Beyond the human cap: the server's message, and the CLI's hint, name a bot.
+    let err = s.fails(1, &["users", "token", "ada@example.com", "ttl", "30d"]);
+    assert!(
+        err.contains("tokens of human users live at most")
+            && err.contains("lifetime_exceeded")
+            && err.contains("sigil bots create"),
+        "{err}"
+    );
+    let err = s.fails(2, &["users", "token", "ada@example.com", "life", "1h"]);
+    assert!(err.contains("unknown word \"life\""), "{err}");
+
+    // tokens issue without -u, other flags given: for the caller; -n is -l.
+    let v = s.json(&["tokens", "create", "-e", "1h", "-n", "mine"]);
+    assert_eq!(v["owner"].as_str(), Some(my_name.as_str()));
+    assert_eq!(v["label"], "mine");
+    let v = s.json(&["tokens", "issue", "--name", "mine-too", "-e", "2h"]);
+    assert_eq!(v["owner"].as_str(), Some(my_name.as_str()));
+
+    // tokens list -c name: the label, as coder calls it.
+    let out = s.ok(&["tokens", "list", "-c", "id,name"]);
+    assert!(
+        out.contains("LABEL") && out.contains("mine") && out.contains("mine-too"),
+        "{out}"
+    );
+
+    // tokens rm: revoke's other name.
+    let out = s.ok(&["tokens", "rm", "mine", "--yes"]);
+    assert!(out.contains("Revoked token"), "{out}");
+    let t = s.json(&["tokens", "list", "--include-revoked"]);
+    assert!(t
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["label"] == "mine" && x["status"] == "revoked"));
+
+    // -e -5d is a value, refused as not positive; so are --expiry=-5d and 0d.
+    for args in [
+        &["tokens", "issue", "-e", "-5d", "-n", "neg"][..],
+        &["tokens", "issue", "--expiry=-5d"][..],
+        &["tokens", "issue", "--expiry=0d"][..],
+        &["users", "token", "ada@example.com", "-e", "-5d"][..],
+    ] {
+        let err = s.fails(2, args);
+        let raw = if args.contains(&"--expiry=0d") {
+            "0d"
+        } else {
+            "-5d"
+        };
+        assert!(
+            err.contains(&format!(
+                "error: invalid --expiry \"{raw}\": the lifetime must be positive, e.g. 5d"
+            )),
+            "{args:?}: {err}"
+        );
+    }
+
+    // drpcli's `scope '*' action '*' specific '*'`, for a bot (users token works for bots too).
+    s.ok(&["bots", "create", "deployer", "-p", "*:*:*"]);
+    let v = s.json(&[
+        "users", "token", "deployer", "ttl", "1h", "scope", "*", "action", "*", "specific", "*",
+    ]);
+    assert_eq!(v["owner"], "deployer");
+    assert_eq!(v["claims"], serde_json::json!(["*:*:*"]));
+    // fly.io: `tokens create org` (20 years) and a deploy token for one app.
+    let v = s.json(&["tokens", "issue", "-u", "deployer", "-e", "20y"]);
+    let y = days_from_now(rfc3339(&v["expires_at"])) / 365.0;
+    assert!((19.9..=20.0).contains(&y), "expires in {y} years");
+    s.ok(&["apps", "create", "web"]);
+    let v = s.json(&[
+        "tokens", "issue", "-u", "deployer", "--app", "web", "-e", "7d",
+    ]);
+    assert_eq!(v["app"], "web");
+
+    // users delete asks; --yes deletes.
+    let err = s.fails(2, &["users", "delete", "ada@example.com"]);
+    assert!(err.contains("--yes"), "{err}");
+    let out = s.ok(&["users", "delete", "ada@example.com", "--yes"]);
+    assert!(out.contains("Deleted user ada@example.com"), "{out}");
+    s.fails(1, &["users", "view", "ada@example.com"]);
 }

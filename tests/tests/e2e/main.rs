@@ -10,6 +10,7 @@ mod crash;
 mod faults;
 mod fuzz;
 mod grpc;
+mod recovery;
 mod replicas;
 mod server;
 mod terraform;

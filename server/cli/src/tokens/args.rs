@@ -1,23 +1,24 @@
 //! The flags of `sigil tokens …`, and the parsing of `--expiry` they share.
 
 use clap::{Args, Subcommand, ValueEnum};
-use sigil_proto::duration::{Expiry, ACCEPTED_FORMS};
+use sigil_proto::duration::{is_duration_syntax, Expiry, ACCEPTED_FORMS};
 
 use crate::error::CliError;
 
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
-    /// Issue a token for a bot (or a user) and print it, once.
+    /// Issue a token for a bot (or a user; without -u, for yourself) and print it, once.
     #[command(
         visible_alias = "create",
         after_help = "Examples:
   sigil tokens issue -u steve -e 100d -l ci
+  sigil tokens issue -e 8h -n laptop                   # no -u: a token for yourself
   TOKEN=$(sigil tokens issue -u steve -e 30d)          # only the token goes to stdout
   sigil tokens issue -u steve -e 2030-01-31T00:00:00Z -o json
   sigil tokens issue -u steve --claim 'machines:get,list:*'
   sigil tokens issue -u steve --scope machines:get --allow machines:48de76fd-c5c7-4b05-9f70-52af9a996d38
   sigil tokens issue -u deployer --app web -e 7d
-  sigil tokens issue                                   # on a terminal: a short wizard
+  sigil tokens issue                                   # no flags, on a terminal: a short wizard
 
 --scope S:A and --allow TYPE:ID combine into claims: --scope machines:get with
 --allow machines:ID gives machines:get:ID; --scope alone gives S:A:*; --allow alone
@@ -32,11 +33,12 @@ gives TYPE:*:ID. --allow entries are TYPE:UUID, TYPE:* or *:*."
   sigil tokens list -u steve --include-revoked
   sigil tokens list --app web
   sigil tokens list -c id,user,expires-at,label,status
+  sigil tokens list -c id,name                 # name is label, as coder calls it
   sigil tokens list -o json | jq '.[] | select(.label == \"ci\") | .id'
 
 Default columns: id, user, expires-at, label, scopes, allow-list, last-used (and status
-with --include-revoked). Columns for -c: id, user, created-by, created-at, expires-at, label, scopes, allow-list,
-app, last-used, status, claims."
+with --include-revoked). Columns for -c: id, user, created-by, created-at, expires-at, label (or name), scopes,
+allow-list, app, last-used, status, claims."
     )]
     List(ListArgs),
     /// Show one token's metadata, by id or by label.
@@ -53,9 +55,10 @@ app, last-used, status, claims."
     Update(UpdateArgs),
     /// Revoke tokens by id, label or the JWT itself, at once and for good.
     #[command(
-        visible_alias = "delete",
+        visible_aliases = ["delete", "rm"],
         after_help = "Examples:
   sigil tokens revoke 0196f3c2-7b1e-7c4a-9d55-1f2e3a4b5c6d
+  sigil tokens rm ci --yes                     # rm and delete are the same command
   sigil tokens revoke ID1 ID2 --reason \"leaked in a CI log\" --yes
   sigil tokens revoke \"$LEAKED_JWT\" --yes     # the JWT itself: its id is read from it"
     )]
@@ -64,14 +67,21 @@ app, last-used, status, claims."
 
 #[derive(Debug, Args)]
 pub struct IssueArgs {
-    /// The bot (or user email) the token is for.
+    /// The bot (or user email) the token is for [default: yourself, when other flags are
+    /// given; none at all on a terminal: the wizard].
     #[arg(short = 'u', long = "username", value_name = "NAME")]
     pub username: Option<String>,
     /// Lifetime (100d, 36h, 1y, 1h30m…) or an RFC 3339 time [default: the server's, 90d].
-    #[arg(short = 'e', long, value_name = "DURATION|TIME")]
+    // Hyphen values are taken, so `-e -5d` is refused for what it means.
+    #[arg(
+        short = 'e',
+        long,
+        value_name = "DURATION|TIME",
+        allow_hyphen_values = true
+    )]
     pub expiry: Option<String>,
-    /// A label to find the token by later.
-    #[arg(short = 'l', long)]
+    /// A label to find the token by later (`-n/--name` as coder spells it).
+    #[arg(short = 'l', long, visible_short_alias = 'n', visible_alias = "name")]
     pub label: Option<String>,
     /// A claim, `scope:action:specific` (repeatable) [default: all the owner's permissions].
     #[arg(long = "claim", value_name = "CLAIM")]
@@ -133,7 +143,12 @@ pub struct UpdateArgs {
     #[arg(short = 'l', long)]
     pub label: Option<String>,
     /// A new, earlier expiry: a duration from now or an RFC 3339 time.
-    #[arg(short = 'e', long, value_name = "DURATION|TIME")]
+    #[arg(
+        short = 'e',
+        long,
+        value_name = "DURATION|TIME",
+        allow_hyphen_values = true
+    )]
     pub expiry: Option<String>,
 }
 
@@ -150,11 +165,47 @@ pub struct RevokeArgs {
     pub yes: bool,
 }
 
-/// `--expiry`: a duration from now or an RFC 3339 time.
-pub(super) fn parse_expiry(raw: &str) -> Result<Expiry, CliError> {
-    Expiry::parse("expiry", raw.trim()).map_err(|_| {
+/// `--expiry`: a duration from now or an RFC 3339 time. A negative or zero
+/// duration (`-5d`, `0d`) is well-formed and refused for what it means.
+pub(crate) fn parse_expiry(raw: &str) -> Result<Expiry, CliError> {
+    let v = raw.trim();
+    let (negative, unsigned) = match v.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, v),
+    };
+    // Written as a duration, and either negative or all zeros.
+    let zero = !unsigned.bytes().any(|b| (b'1'..=b'9').contains(&b));
+    if is_duration_syntax(unsigned) && (negative || zero) {
+        return Err(CliError::usage(format!(
+            "invalid --expiry {raw:?}: the lifetime must be positive, e.g. 5d"
+        )));
+    }
+    Expiry::parse("expiry", v).map_err(|_| {
         CliError::usage(format!(
             "invalid --expiry {raw:?}: expected {ACCEPTED_FORMS}"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_and_zero_expiries_must_be_positive() {
+        for raw in ["-5d", "0d", "0h0m", "-1h30m", "00s"] {
+            let e = parse_expiry(raw).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!("invalid --expiry {raw:?}: the lifetime must be positive, e.g. 5d"),
+            );
+        }
+        assert!(parse_expiry("5d").is_ok());
+        assert!(parse_expiry("2030-01-31T00:00:00Z").is_ok());
+        let e = parse_expiry("-soon").unwrap_err().to_string();
+        assert!(e.contains("expected") && !e.contains("positive"), "{e}");
+        // Beyond 1000 years is not "must be positive".
+        let e = parse_expiry("999999y").unwrap_err().to_string();
+        assert!(!e.contains("positive"), "{e}");
+    }
 }

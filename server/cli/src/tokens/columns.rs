@@ -32,6 +32,8 @@ const ALL_COLUMNS: &[(&str, Column)] = &[
     ("created-at", Column::CreatedAt),
     ("expires-at", Column::ExpiresAt),
     ("label", Column::Label),
+    // coder's word for the label (`coder tokens list -c name`).
+    ("name", Column::Label),
     ("scopes", Column::Scopes),
     ("allow-list", Column::AllowList),
     ("app", Column::App),
@@ -273,6 +275,8 @@ mod tests {
 
     #[test]
     fn columns_parse_loosely() {
+        let c = parse_columns(&s(&["name", "Label"])).unwrap();
+        assert_eq!(c, vec![Column::Label, Column::Label]);
         let c = parse_columns(&s(&["ID", "expires_at", "Last Used"])).unwrap();
         assert_eq!(c, vec![Column::Id, Column::ExpiresAt, Column::LastUsed]);
         assert!(parse_columns(&s(&["nope"]))

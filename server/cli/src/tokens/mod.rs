@@ -44,19 +44,36 @@ pub async fn run(ctx: &Ctx, cmd: TokensCommand) -> Result<(), CliError> {
 
 // ---- issue ----
 
-async fn issue(ctx: &Ctx, a: IssueArgs) -> Result<(), CliError> {
+/// Whether `tokens issue` was given nothing but (maybe) global flags: on a
+/// terminal that runs the wizard; any flag of its own without `-u` issues for
+/// the caller, as `coder tokens create` does.
+fn no_flags(a: &IssueArgs) -> bool {
+    a.username.is_none()
+        && a.expiry.is_none()
+        && a.label.is_none()
+        && a.claims.is_empty()
+        && a.scopes.is_empty()
+        && a.allows.is_empty()
+        && a.app.is_none()
+}
+
+pub(crate) async fn issue(ctx: &Ctx, a: IssueArgs) -> Result<(), CliError> {
     // Everything given on the command line is checked before anything is asked.
     let claims = build_claims(&a.claims, &a.scopes, &a.allows)?;
     if let Some(e) = &a.expiry {
         parse_expiry(e)?;
     }
+    let bare = no_flags(&a);
     let client = ctx.client()?;
     let (owner, expiry, label) = match a.username {
         Some(u) => (u, a.expiry, a.label),
-        None if ctx.interactive => wizard(ctx, &client, a.expiry, a.label).await?,
-        None => return Err(prompt::missing(
-            "--username (-u): the bot the token is for, e.g. `sigil tokens issue -u steve -e 100d`",
+        None if bare && ctx.interactive => wizard(ctx, &client, a.expiry, a.label).await?,
+        None if bare => return Err(prompt::missing(
+            "--username (-u): the bot the token is for, e.g. `sigil tokens issue -u steve -e 100d` \
+             (with other flags and no -u, the token is for yourself: `sigil tokens issue -e 8h`)",
         )),
+        // The caller, as the server knows it: a user's email or a bot's name.
+        None => (client.whoami().await?.name, a.expiry, a.label),
     };
     let mut req = IssueToken {
         owner,
@@ -274,4 +291,36 @@ async fn revoke(ctx: &Ctx, a: RevokeArgs) -> Result<(), CliError> {
         output::print_json(&done)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(subcommand)]
+        cmd: TokensCommand,
+    }
+
+    fn issue_args(args: &[&str]) -> IssueArgs {
+        let all = ["t", "issue"].iter().chain(args).copied();
+        match T::try_parse_from(all).unwrap().cmd {
+            TokensCommand::Issue(a) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn aliases_of_coder_and_hyphen_expiries_parse() {
+        let a = issue_args(&["-n", "laptop", "-e", "-5d"]);
+        assert_eq!(a.label.as_deref(), Some("laptop"));
+        assert_eq!(a.expiry.as_deref(), Some("-5d"));
+        assert!(!no_flags(&a));
+        assert_eq!(issue_args(&["--name", "x"]).label.as_deref(), Some("x"));
+        assert!(no_flags(&issue_args(&[])));
+        let rm = T::try_parse_from(["t", "rm", "ci", "--yes"]).unwrap().cmd;
+        assert!(matches!(rm, TokensCommand::Revoke(r) if r.yes && r.ids == ["ci"]));
+    }
 }
