@@ -54,6 +54,8 @@ mod authz;
 mod uow;
 
 pub use crate::domain::principal::Kind;
+/// Rows the operations answer with (the wire layer maps them in `crate::wire`).
+pub use crate::store::{AppRow, AuditRow, OrgRow, PrincipalRow, RevocationRow, TokenRow};
 pub use authz::{authorize, can_administer, check_no_escalation, is_org_admin};
 pub use uow::{Actor, Uow};
 
