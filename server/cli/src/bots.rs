@@ -157,6 +157,30 @@ pub async fn run(ctx: &Ctx, cmd: BotsCommand) -> Result<(), CliError> {
 }
 
 /// Parses claims given on the command line, naming the flag on error.
+/// What `update --permission …` / `--clear-permissions` asks for: the new
+/// permissions, or `None` to leave them (bots and users alike).
+pub fn permission_change(
+    clear: bool,
+    permissions: &[String],
+) -> Result<Option<Vec<String>>, CliError> {
+    if clear {
+        Ok(Some(Vec::new()))
+    } else if permissions.is_empty() {
+        Ok(None)
+    } else {
+        parse_claims("--permission", permissions).map(Some)
+    }
+}
+
+/// A principal's permissions as a view shows them, one a line.
+pub fn permissions_cell(permissions: &[String]) -> String {
+    if permissions.is_empty() {
+        "(none)".into()
+    } else {
+        permissions.join("\n")
+    }
+}
+
 pub fn parse_claims(flag: &str, values: &[String]) -> Result<Vec<String>, CliError> {
     ClaimSet::parse(values)
         .map(|s| s.to_strings())
@@ -237,11 +261,7 @@ async fn view(ctx: &Ctx, name: &str) -> Result<(), CliError> {
 
 fn print_bot(bot: &Bot) {
     let now = now();
-    let permissions = if bot.permissions.is_empty() {
-        "(none)".into()
-    } else {
-        bot.permissions.join("\n")
-    };
+    let permissions = permissions_cell(&bot.permissions);
     let identities = if bot.identities.is_empty() {
         "(none)".into()
     } else {
@@ -265,13 +285,7 @@ fn print_bot(bot: &Bot) {
 }
 
 async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
-    let permissions = if a.clear_permissions {
-        Some(Vec::new())
-    } else if a.permissions.is_empty() {
-        None
-    } else {
-        Some(parse_claims("--permission", &a.permissions)?)
-    };
+    let permissions = permission_change(a.clear_permissions, &a.permissions)?;
     if a.description.is_none() && permissions.is_none() {
         return Err(CliError::usage(
             "nothing to change: pass --description, --permission or --clear-permissions",

@@ -238,11 +238,7 @@ async fn view(ctx: &Ctx, user: &str) -> Result<(), CliError> {
 
 fn print_user(user: &User) {
     let now = now();
-    let permissions = if user.permissions.is_empty() {
-        "(none)".into()
-    } else {
-        user.permissions.join("\n")
-    };
+    let permissions = crate::bots::permissions_cell(&user.permissions);
     output::print_kv(&[
         ("ID", user.id.to_string()),
         ("Email", user.email.clone()),
@@ -254,13 +250,7 @@ fn print_user(user: &User) {
 }
 
 async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
-    let permissions = if a.clear_permissions {
-        Some(Vec::new())
-    } else if a.permissions.is_empty() {
-        None
-    } else {
-        Some(parse_claims("--permission", &a.permissions)?)
-    };
+    let permissions = crate::bots::permission_change(a.clear_permissions, &a.permissions)?;
     if a.email.is_none() && permissions.is_none() {
         return Err(CliError::usage(
             "nothing to change: pass --email, --permission or --clear-permissions",
