@@ -1,7 +1,7 @@
 //! First start: on an empty database, org `default`, an owner user with
 //! `*:*:*`, and a token for it, all in one transaction.
 
-use super::tokens::{mint, Mint};
+use super::tokens::mint_own;
 use super::{Actor, Kind, Uow};
 use crate::state::AppState;
 use crate::store::{self, OrgRow, PrincipalRow};
@@ -45,19 +45,7 @@ pub async fn bootstrap(
         updated_at: now,
     };
     store::insert_principal(uow.c(), &owner).await?;
-    let (token, row) = mint(
-        &mut uow,
-        Mint {
-            org: &org,
-            owner: &owner,
-            app: None,
-            label: Some("bootstrap".into()),
-            claims: owner.permissions.clone(),
-            expires_at: now + lifetime,
-            created_by: (owner.id, &owner.name),
-        },
-    )
-    .await?;
+    let (token, row) = mint_own(&mut uow, &org, &owner, "bootstrap", lifetime).await?;
     uow.audit(
         org.id,
         "bootstrap",

@@ -4,7 +4,7 @@
 //! was deleted or narrowed. Acts as `system`, audited as `owner.recover`.
 
 use super::bootstrap::OWNER_EMAIL;
-use super::tokens::{mint, Mint};
+use super::tokens::mint_own;
 use super::{Actor, Kind, Uow};
 use crate::state::AppState;
 use crate::store::{self, PrincipalRow, TokenRow};
@@ -54,19 +54,8 @@ pub async fn owner_token(state: &AppState, org: &str, lifetime: i64) -> anyhow::
             (p, true, false)
         }
     };
-    let (token, row) = mint(
-        &mut uow,
-        Mint {
-            org: &org,
-            owner: &owner,
-            app: None,
-            label: Some("owner-recovery".into()),
-            claims: all,
-            expires_at: now + lifetime,
-            created_by: (owner.id, &owner.name),
-        },
-    )
-    .await?;
+    // Every branch above leaves the owner holding `*:*:*`.
+    let (token, row) = mint_own(&mut uow, &org, &owner, "owner-recovery", lifetime).await?;
     uow.audit(
         org.id,
         "owner.recover",

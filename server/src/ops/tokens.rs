@@ -99,6 +99,31 @@ pub struct Mint<'a> {
     pub created_by: (Uuid, &'a str),
 }
 
+/// A token for `owner` with all of its permissions, issued by itself and
+/// valid for `lifetime`: the owner's token of bootstrap and of recovery.
+pub async fn mint_own(
+    uow: &mut Uow<'_>,
+    org: &OrgRow,
+    owner: &PrincipalRow,
+    label: &str,
+    lifetime: i64,
+) -> Result<(SecretString, TokenRow)> {
+    let expires_at = uow.now + lifetime;
+    mint(
+        uow,
+        Mint {
+            org,
+            owner,
+            app: None,
+            label: Some(label.into()),
+            claims: owner.permissions.clone(),
+            expires_at,
+            created_by: (owner.id, &owner.name),
+        },
+    )
+    .await
+}
+
 /// Signs a JWT and stores its row (never the JWT) in the unit of work; the
 /// key's horizon moves in the same transaction, and in memory after commit.
 pub async fn mint(uow: &mut Uow<'_>, m: Mint<'_>) -> Result<(SecretString, TokenRow)> {
