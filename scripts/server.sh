@@ -13,4 +13,4 @@ Then, in another shell:
   ./target/release/sigil whoami                    # the CLI
   terraform: provider "sigil" {} reads the same two variables
 MSG
-exec ./target/release/sigil server "$@"
+exec "${CARGO_TARGET_DIR:-$root/target}/release/sigil" server "$@"
