@@ -188,6 +188,16 @@ fn ref_schema(kind: crate::names::RefKind, nullable: bool) -> schemars::Schema {
     s
 }
 
+fn cidrs_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": ["array", "null"], "maxItems": crate::rules::MAX_CIDRS,
+        "items": {"type": "string", "maxLength": 64}})
+}
+
+fn max_uses_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": ["integer", "null"], "minimum": 1,
+        "maximum": crate::rules::MAX_USES})
+}
+
 fn owner_ref(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     ref_schema(crate::names::RefKind::Principal, false)
 }
@@ -402,8 +412,25 @@ pub struct Token {
     pub revoked_by: Option<Uuid>,
     #[serde(default)]
     pub revoke_reason: Option<String>,
-    /// `active`, `expired` or `revoked`.
+    /// The same as `revoke_reason`, under the name SPEC §6 gives it
+    /// (`leaked`, `parent revoked`, `owner deleted`, or the revoker's words).
+    #[serde(default)]
+    pub revoked_reason: Option<String>,
+    /// `active`, `expired`, `revoked` or `exhausted` (see
+    /// [`crate::rules::TokenStatus`]).
     pub status: String,
+    /// The token this one was derived from (`POST /v1/tokens/attenuate`).
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+    /// Networks the token may be used from; empty: anywhere.
+    #[serde(default)]
+    pub allowed_cidrs: Vec<String>,
+    /// How many authentications the token allows; none: unlimited.
+    #[serde(default)]
+    pub max_uses: Option<i64>,
+    /// Successful authentications so far (counted exactly when `max_uses` is set).
+    #[serde(default)]
+    pub uses: i64,
 }
 
 /// `POST /v1/orgs/{org}/tokens`.
@@ -435,6 +462,68 @@ pub struct IssueToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "claims_opt")]
     pub claims: Option<Vec<String>>,
+    /// Networks (IPv4/IPv6 CIDRs or addresses, at most 32) the token may be used from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "cidrs_opt")]
+    pub allowed_cidrs: Option<Vec<String>>,
+    /// Authentications allowed (1–1,000,000); none: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "max_uses_opt")]
+    pub max_uses: Option<i64>,
+}
+
+/// `POST /v1/tokens/attenuate`, authenticated by the parent token: a child
+/// that can only be narrower (claims ⊆ the parent's effective claims, expiry ≤
+/// the parent's, same owner and app, bindings at least as narrow). Absent
+/// fields are inherited from the parent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("not" = {"required": ["expiry", "expires_at"],
+    "properties": {"expiry": {"type": "string"}, "expires_at": {"type": "string"}}}))]
+pub struct AttenuateToken {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "claims_opt")]
+    pub claims: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "expiry_opt")]
+    pub expiry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "time_opt")]
+    pub expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "label_opt")]
+    pub label: Option<String>,
+    /// Scope an org-scoped parent's child to this app; an app-scoped parent's
+    /// child keeps the parent's app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "app_ref_opt")]
+    pub app: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "cidrs_opt")]
+    pub allowed_cidrs: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "max_uses_opt")]
+    pub max_uses: Option<i64>,
+}
+
+/// `POST /v1/leaks`, no authentication: strings found somewhere public.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeakReport {
+    /// 1–1000 strings; each that is a live Sigil token is revoked (`leaked`).
+    #[schemars(length(min = 1, max = 1000))]
+    pub tokens: Vec<SecretString>,
+    /// Where they were found (a URL, a paste, a log), at most 2048 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    pub source: Option<String>,
+}
+
+/// The answer to a leak report: how many strings were received, never which
+/// were tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LeakReceipt {
+    pub received: u64,
 }
 
 /// The answer to an issue: the metadata plus the JWT, shown this once.
@@ -485,6 +574,17 @@ pub struct TokenFilter {
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_revoked: Option<bool>,
+    /// `active`, `expired`, `revoked`, `exhausted`: repeatable on the wire
+    /// (`status=revoked&status=expired`) or comma-separated, as this client
+    /// sends it. Given, it replaces `include_revoked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// A duration (`14d`): active tokens expiring within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiring_within: Option<String>,
+    /// Tokens derived directly from this token id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -606,6 +706,16 @@ pub struct Whoami {
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(schema_with = "rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// The token this one was derived from.
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+    /// `active`, or `exhausted` when this call used the token's last use.
+    #[serde(default = "active")]
+    pub status: String,
+}
+
+fn active() -> String {
+    "active".to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -643,7 +753,12 @@ mod tests {
                 revoked_at: None,
                 revoked_by: None,
                 revoke_reason: None,
+                revoked_reason: None,
                 status: "active".into(),
+                parent_id: None,
+                allowed_cidrs: vec![],
+                max_uses: None,
+                uses: 0,
             },
         };
         let v = serde_json::to_value(&t).unwrap();

@@ -413,6 +413,17 @@ impl Client {
         .await
     }
 
+    /// Derives a narrower token from the client's own token (the parent).
+    pub async fn attenuate_token(&self, req: &AttenuateToken) -> Result<IssuedToken> {
+        self.post("/v1/tokens/attenuate", req).await
+    }
+
+    /// Reports leaked strings (no authentication needed); the answer never
+    /// says which were tokens.
+    pub async fn report_leak(&self, req: &LeakReport) -> Result<LeakReceipt> {
+        self.post("/v1/leaks", req).await
+    }
+
     /// RFC 7009 revocation by the token string.
     pub async fn revoke_by_value(&self, token: &SecretString) -> Result<()> {
         let form = [("token", token.expose())];

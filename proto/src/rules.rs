@@ -31,6 +31,17 @@ pub const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 90 * 86_400;
 /// How long a human user's token may live (the server's default setting).
 pub const DEFAULT_MAX_USER_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
 
+/// `allowed_cidrs` of one token.
+pub const MAX_CIDRS: usize = 32;
+/// The largest `max_uses`.
+pub const MAX_USES: i64 = 1_000_000;
+/// How many derivations deep a token may be (a token issued directly is 0).
+pub const MAX_DERIVATION_DEPTH: i64 = 8;
+/// Strings in one leak report.
+pub const MAX_LEAK_TOKENS: usize = 1000;
+/// A leak report's `source`.
+pub const MAX_LEAK_SOURCE_CHARS: usize = 2048;
+
 /// A field that breaks its rule, and what the rule accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -186,6 +197,159 @@ pub fn check_lifetime(field: &str, secs: i64) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// One entry of `allowed_cidrs`: an IPv4 or IPv6 network in CIDR form, or a
+/// bare address (then a single host, `/32` or `/128`). Host bits must be zero
+/// (`10.0.0.1/8` is refused with the network it probably meant), so the
+/// canonical form the server answers is the one written.
+pub fn parse_cidr(value: &str) -> Result<ipnet::IpNet, RuleError> {
+    let bad = || {
+        RuleError::new(
+            "allowed_cidrs",
+            format!(
+                "allowed_cidrs: `{}` is not an IPv4 or IPv6 network such as 10.0.0.0/8, 2001:db8::/32 or 192.0.2.7",
+                value.chars().take(64).collect::<String>()
+            ),
+        )
+    };
+    let value = value.trim();
+    if let Ok(addr) = value.parse::<std::net::IpAddr>() {
+        return Ok(ipnet::IpNet::from(addr.to_canonical()));
+    }
+    let net: ipnet::IpNet = value.parse().map_err(|_| bad())?;
+    if net.trunc() != net {
+        return Err(RuleError::new(
+            "allowed_cidrs",
+            format!(
+                "allowed_cidrs: `{value}` has host bits set; the network is {}",
+                net.trunc()
+            ),
+        ));
+    }
+    Ok(net)
+}
+
+/// `allowed_cidrs`: at most [`MAX_CIDRS`] networks, each as [`parse_cidr`]
+/// accepts. Duplicates are dropped; order is kept.
+pub fn parse_cidrs(values: &[String]) -> Result<Vec<ipnet::IpNet>, RuleError> {
+    if values.len() > MAX_CIDRS {
+        return Err(RuleError::new(
+            "allowed_cidrs",
+            format!("allowed_cidrs takes at most {MAX_CIDRS} networks"),
+        ));
+    }
+    let mut out: Vec<ipnet::IpNet> = Vec::with_capacity(values.len());
+    for v in values {
+        let net = parse_cidr(v)?;
+        if !out.contains(&net) {
+            out.push(net);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a client at `addr` may use a token bound to `nets` (empty: any
+/// address). An IPv4-mapped IPv6 address (`::ffff:10.1.2.3`) is its IPv4 address.
+pub fn address_allowed(nets: &[ipnet::IpNet], addr: std::net::IpAddr) -> bool {
+    let addr = addr.to_canonical();
+    nets.is_empty() || nets.iter().any(|n| n.contains(&addr))
+}
+
+/// Whether a derived token's binding `child` is at least as narrow as its
+/// parent's: every child network lies inside one of the parent's. A parent
+/// bound nowhere (empty) allows anything; an unbound child under a bound
+/// parent is not narrower (the server gives it the parent's networks instead).
+pub fn cidrs_within(child: &[ipnet::IpNet], parent: &[ipnet::IpNet]) -> bool {
+    parent.is_empty()
+        || (!child.is_empty() && child.iter().all(|c| parent.iter().any(|p| p.contains(c))))
+}
+
+/// `max_uses`: from 1 to [`MAX_USES`].
+pub fn check_max_uses(n: i64) -> Result<(), RuleError> {
+    if !(1..=MAX_USES).contains(&n) {
+        return Err(RuleError::new(
+            "max_uses",
+            format!("max_uses must be from 1 to {MAX_USES}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A leak report's `source`: at most [`MAX_LEAK_SOURCE_CHARS`] characters, no NUL.
+pub fn check_leak_source(source: &str) -> Result<(), RuleError> {
+    check_no_nul("source", source)?;
+    if source.chars().count() > MAX_LEAK_SOURCE_CHARS {
+        return Err(RuleError::new(
+            "source",
+            format!("source must be at most {MAX_LEAK_SOURCE_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A token's status, computed the same way everywhere (views, lists,
+/// filters, `whoami`, introspection, the provider): revoked wins over
+/// exhausted, which wins over expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenStatus {
+    Active,
+    Expired,
+    Revoked,
+    Exhausted,
+}
+
+impl TokenStatus {
+    pub const ALL: [TokenStatus; 4] = [
+        TokenStatus::Active,
+        TokenStatus::Expired,
+        TokenStatus::Revoked,
+        TokenStatus::Exhausted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "active",
+            TokenStatus::Expired => "expired",
+            TokenStatus::Revoked => "revoked",
+            TokenStatus::Exhausted => "exhausted",
+        }
+    }
+
+    /// `status` in a filter; the error names the accepted values.
+    pub fn parse(value: &str) -> Result<Self, RuleError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| {
+                RuleError::new(
+                    "status",
+                    format!(
+                        "status must be one of active, expired, revoked, exhausted (not `{}`)",
+                        value.chars().take(32).collect::<String>()
+                    ),
+                )
+            })
+    }
+
+    /// The status of a token revoked or not, with its expiry and uses, at `now`.
+    pub fn of(revoked: bool, expired: bool, uses: i64, max_uses: Option<i64>) -> Self {
+        if revoked {
+            TokenStatus::Revoked
+        } else if max_uses.is_some_and(|m| uses >= m) {
+            TokenStatus::Exhausted
+        } else if expired {
+            TokenStatus::Expired
+        } else {
+            TokenStatus::Active
+        }
+    }
+}
+
+impl std::fmt::Display for TokenStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +415,66 @@ mod tests {
         let e = check_lifetime("expires_at", MAX_TOKEN_LIFETIME_SECS + 1).unwrap_err();
         assert_eq!(e.field, "expires_at");
         assert!(e.message.contains("at most"), "{e}");
+    }
+    #[test]
+    fn cidrs_parse_canonically_and_bind() {
+        let nets = parse_cidrs(&[
+            "10.0.0.0/8".into(),
+            "192.0.2.7".into(),
+            "2001:db8::/32".into(),
+        ])
+        .unwrap();
+        let shown: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        assert!(address_allowed(&nets, "10.9.8.7".parse().unwrap()));
+        assert!(address_allowed(&nets, "::ffff:10.9.8.7".parse().unwrap()));
+        assert!(!address_allowed(&nets, "11.0.0.1".parse().unwrap()));
+        assert!(address_allowed(&[], "11.0.0.1".parse().unwrap()));
+        let e = parse_cidr("10.0.0.1/8").unwrap_err();
+        assert_eq!(e.field, "allowed_cidrs");
+        assert!(e.message.contains("10.0.0.0/8"), "{e}");
+        assert!(parse_cidr("10.0.0.0/33").is_err());
+        assert!(parse_cidr("example.com").is_err());
+        let many: Vec<String> = (0..=MAX_CIDRS).map(|i| format!("10.0.{i}.0/24")).collect();
+        assert!(parse_cidrs(&many).is_err());
+    }
+
+    #[test]
+    fn derived_bindings_only_narrow() {
+        let p = parse_cidrs(&["10.0.0.0/8".into()]).unwrap();
+        let inside = parse_cidrs(&["10.1.0.0/16".into()]).unwrap();
+        let outside = parse_cidrs(&["10.0.0.0/7".into()]).unwrap();
+        assert!(cidrs_within(&inside, &p));
+        assert!(!cidrs_within(&outside, &p));
+        assert!(!cidrs_within(&[], &p));
+        assert!(cidrs_within(&[], &[]));
+        assert!(cidrs_within(&outside, &[]));
+    }
+
+    #[test]
+    fn status_precedence_and_parse() {
+        assert_eq!(
+            TokenStatus::of(true, true, 5, Some(5)),
+            TokenStatus::Revoked
+        );
+        assert_eq!(
+            TokenStatus::of(false, true, 5, Some(5)),
+            TokenStatus::Exhausted
+        );
+        assert_eq!(
+            TokenStatus::of(false, true, 4, Some(5)),
+            TokenStatus::Expired
+        );
+        assert_eq!(TokenStatus::of(false, false, 0, None), TokenStatus::Active);
+        for s in TokenStatus::ALL {
+            assert_eq!(TokenStatus::parse(s.as_str()).unwrap(), s);
+        }
+        assert!(TokenStatus::parse("dead")
+            .unwrap_err()
+            .message
+            .contains("exhausted"));
+        assert!(check_max_uses(0).is_err());
+        assert!(check_max_uses(MAX_USES + 1).is_err());
+        assert!(check_max_uses(1).is_ok());
     }
 }

@@ -103,6 +103,7 @@ impl Verifier for VerifierService {
                     kind: p.kind.as_str().to_string(),
                     allowed,
                     owner_name: p.name,
+                    parent_id: String::new(),
                 }
             }
             Verdict::Rejected(r) => VerifyResponse {

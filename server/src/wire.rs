@@ -70,8 +70,14 @@ pub fn token(t: TokenRow, now: i64) -> api::Token {
         last_used_at: t.last_used_at.map(to_time),
         revoked_at: t.revoked_at.map(to_time),
         revoked_by: t.revoked_by,
+        revoked_reason: t.revoke_reason.clone(),
         revoke_reason: t.revoke_reason,
         status,
+        // #11: filled by the token-power columns.
+        parent_id: None,
+        allowed_cidrs: Vec::new(),
+        max_uses: None,
+        uses: 0,
     }
 }
 
@@ -109,6 +115,8 @@ pub fn whoami(p: &Principal) -> api::Whoami {
         token_id: p.token_id,
         claims: p.effective_claims().to_strings(),
         expires_at: to_time(p.expires_at),
+        parent_id: None,
+        status: "active".into(),
     }
 }
 

@@ -70,6 +70,7 @@ fn request(diags: &mut Diagnostics, planned: &TokenState) -> Option<IssueToken> 
             Value::Value(_) => known_set(&planned.claims),
             _ => None,
         },
+        ..Default::default()
     })
 }
 

@@ -886,6 +886,7 @@ async fn grpc_verify(
                     .verify(VerifyRequest {
                         token: token.clone(),
                         required_claim: None,
+                        client_address: None,
                     })
                     .await?
                     .into_inner();

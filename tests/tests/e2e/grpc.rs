@@ -55,6 +55,7 @@ async fn verify(
     c.verify(VerifyRequest {
         token: token.expose().to_string(),
         required_claim: claim.map(str::to_string),
+        ..Default::default()
     })
     .await
     .unwrap()
@@ -177,6 +178,7 @@ fn sqlite_verify_reasons_claims_and_the_rest_port() {
             .verify(VerifyRequest {
                 token: t.token.expose().into(),
                 required_claim: Some("machines".into()),
+                ..Default::default()
             })
             .await
             .unwrap_err();
@@ -570,6 +572,7 @@ fn a_replica_that_loses_its_database_fails_closed() {
             .verify(VerifyRequest {
                 token: t.token.expose().into(),
                 required_claim: None,
+                ..Default::default()
             })
             .await
             .unwrap_err();

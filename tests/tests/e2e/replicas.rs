@@ -51,6 +51,7 @@ async fn verify(
     c.verify(VerifyRequest {
         token: token.expose().to_string(),
         required_claim: claim.map(str::to_string),
+        ..Default::default()
     })
     .await
     .unwrap()
