@@ -15,6 +15,7 @@
 //! - [`v1`]: the generated gRPC verification API (`sigil.v1.Verifier`).
 //! - `verifier` (feature `verifier`): offline verification for resource servers.
 
+pub use ipnet;
 pub mod api;
 pub mod claims;
 #[cfg(feature = "client")]

@@ -73,11 +73,10 @@ pub fn token(t: TokenRow, now: i64) -> api::Token {
         revoked_reason: t.revoke_reason.clone(),
         revoke_reason: t.revoke_reason,
         status,
-        // #11: filled by the token-power columns.
-        parent_id: None,
-        allowed_cidrs: Vec::new(),
-        max_uses: None,
-        uses: 0,
+        parent_id: t.parent_id,
+        allowed_cidrs: t.allowed_cidrs.iter().map(|n| n.to_string()).collect(),
+        max_uses: t.max_uses,
+        uses: t.uses,
     }
 }
 

@@ -160,6 +160,11 @@ fn sign(state: &AppState, m: Mint<'_>, now: i64) -> Result<(SecretString, TokenR
         revoked_at: None,
         revoked_by: None,
         revoke_reason: None,
+        parent_id: None,
+        depth: 0,
+        allowed_cidrs: Vec::new(),
+        max_uses: None,
+        uses: 0,
     };
     let payload = Payload {
         iss: state.settings.issuer.clone(),

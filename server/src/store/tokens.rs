@@ -1,6 +1,8 @@
 //! The `tokens` table: token metadata only; the JWT is never stored.
 
 use super::*;
+use sigil_proto::ipnet;
+use sigil_proto::rules::TokenStatus;
 
 #[derive(Debug, Clone)]
 pub struct TokenRow {
@@ -23,6 +25,14 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
     pub revoked_by: Option<Uuid>,
     pub revoke_reason: Option<String>,
+    /// The token this one was derived from.
+    pub parent_id: Option<Uuid>,
+    /// Derivations above this token (0: issued directly).
+    pub depth: i64,
+    /// Networks it may be used from; empty: anywhere.
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
+    pub max_uses: Option<i64>,
+    pub uses: i64,
 }
 
 impl TokenRow {
@@ -47,30 +57,53 @@ impl TokenRow {
             revoked_at: r.try_get("revoked_at")?,
             revoked_by: opt_id(r, "revoked_by")?,
             revoke_reason: r.try_get("revoke_reason")?,
+            parent_id: opt_id(r, "parent_id")?,
+            depth: r.try_get::<i64, _>("depth").or_else(|_| r.try_get::<i32, _>("depth").map(i64::from))?,
+            allowed_cidrs: cidrs(r, "allowed_cidrs")?,
+            max_uses: r.try_get("max_uses")?,
+            uses: r.try_get("uses")?,
         })
     }
 
-    pub fn status(&self, now: i64) -> &'static str {
-        if self.revoked_at.is_some() {
-            "revoked"
-        } else if self.expires_at <= now {
-            "expired"
-        } else {
-            "active"
-        }
+    pub fn status(&self, now: i64) -> TokenStatus {
+        TokenStatus::of(
+            self.revoked_at.is_some(),
+            self.expires_at <= now,
+            self.uses,
+            self.max_uses,
+        )
     }
+}
+
+/// `allowed_cidrs`: a JSON array of canonical networks, NULL for none.
+fn cidrs(r: &AnyRow, col: &str) -> Result<Vec<ipnet::IpNet>, sqlx::Error> {
+    let Some(text) = r.try_get::<Option<String>, _>(col)? else {
+        return Ok(Vec::new());
+    };
+    let list: Vec<String> =
+        serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    sigil_proto::rules::parse_cidrs(&list).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// The column value of `allowed_cidrs`.
+pub(crate) fn json_cidrs(nets: &[ipnet::IpNet]) -> Option<String> {
+    (!nets.is_empty()).then(|| {
+        serde_json::to_string(&nets.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into())
+    })
 }
 
 const TOKEN_COLS: &str = "t.id, t.org_id, t.owner_id, t.owner_kind, t.owner_name, t.app_id, t.label, t.claims, t.kid, \
      t.created_at, t.created_by, t.created_by_name, t.expires_at, t.last_used_at, t.revoked_at, t.revoked_by, \
-     t.revoke_reason, a.name AS app_name, o.name AS org_name";
+     t.revoke_reason, t.parent_id, t.depth, t.allowed_cidrs, t.max_uses, t.uses, a.name AS app_name, o.name AS org_name";
 const TOKEN_FROM: &str =
     "FROM tokens t JOIN orgs o ON o.id = t.org_id LEFT JOIN apps a ON a.id = t.app_id";
 
 pub async fn insert_token(c: &mut AnyConnection, t: &TokenRow) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO tokens (id, org_id, owner_id, owner_kind, owner_name, app_id, label, claims, kid, created_at, \
-         created_by, created_by_name, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         created_by, created_by_name, expires_at, parent_id, depth, allowed_cidrs, max_uses) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(t.id.to_string())
     .bind(t.org_id.to_string())
@@ -85,6 +118,10 @@ pub async fn insert_token(c: &mut AnyConnection, t: &TokenRow) -> Result<(), Sto
     .bind(t.created_by.to_string())
     .bind(&t.created_by_name)
     .bind(t.expires_at)
+    .bind(t.parent_id.map(|p| p.to_string()))
+    .bind(t.depth)
+    .bind(json_cidrs(&t.allowed_cidrs))
+    .bind(t.max_uses)
     .execute(c)
     .await?;
     Ok(())
@@ -304,9 +341,9 @@ pub async fn insert_issued(
     }
     let mut text = String::from(
         "INSERT INTO tokens (id, org_id, owner_id, owner_kind, owner_name, app_id, label, claims, kid, created_at, \
-         created_by, created_by_name, expires_at) VALUES ",
+         created_by, created_by_name, expires_at, parent_id, depth, allowed_cidrs, max_uses) VALUES ",
     );
-    placeholders(&mut text, rows.len(), 13);
+    placeholders(&mut text, rows.len(), 17);
     let mut q = sqlx::query(&text);
     for (t, _) in rows {
         q = q
@@ -322,7 +359,11 @@ pub async fn insert_issued(
             .bind(t.created_at)
             .bind(t.created_by.to_string())
             .bind(t.created_by_name.clone())
-            .bind(t.expires_at);
+            .bind(t.expires_at)
+            .bind(t.parent_id.map(|p| p.to_string()))
+            .bind(t.depth)
+            .bind(json_cidrs(&t.allowed_cidrs))
+            .bind(t.max_uses);
     }
     q.execute(&mut *c).await?;
     let mut text = String::from(
