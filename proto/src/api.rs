@@ -238,9 +238,126 @@ pub struct Org {
     /// The longest lifetime a token of this org may have, in seconds; none when uncapped.
     #[serde(default)]
     pub max_token_lifetime: Option<i64>,
+    /// How long before a token expires its org's webhooks get `token.expiring`,
+    /// in seconds (default 14 days).
+    #[serde(default = "default_expiry_warning")]
+    pub expiry_warning: i64,
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(schema_with = "rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+fn default_expiry_warning() -> i64 {
+    crate::rules::DEFAULT_EXPIRY_WARNING_SECS
+}
+
+/// `PATCH /v1/orgs/{org}`: change an org's settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrg {
+    /// A duration (`14d`, `72h`) before expiry at which `token.expiring` fires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "duration_opt")]
+    pub expiry_warning: Option<String>,
+}
+
+/// One of an org's webhooks. The signing secret is answered once, at create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Webhook {
+    pub id: Uuid,
+    pub org: String,
+    pub url: String,
+    /// Event types (see [`crate::rules::EVENT_TYPES`]) or `*`.
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// `POST /v1/orgs/{org}/webhooks`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhook {
+    /// `http://` or `https://`, at most 2048 characters.
+    pub url: String,
+    /// Event types or `*` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "description_opt")]
+    pub description: Option<String>,
+    /// The HMAC secret (16–256 characters); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretString>,
+}
+
+/// The answer to a webhook create: the webhook and its secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CreatedWebhook {
+    pub secret: SecretString,
+    #[serde(flatten)]
+    pub webhook: Webhook,
+}
+
+/// `PATCH /v1/orgs/{org}/webhooks/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhook {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<String>>,
+    /// An empty string clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "description_opt")]
+    pub description: Option<String>,
+}
+
+/// What a webhook receives: `POST url` with this body (never a JWT).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    pub id: Uuid,
+    /// `token.issued`, `token.revoked`, … (see [`crate::rules::EVENT_TYPES`]).
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The org's name.
+    pub org: String,
+    pub data: serde_json::Value,
+}
+
+/// One attempt to deliver an event to a webhook (`GET …/webhooks/{id}/deliveries`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Delivery {
+    /// The `Sigil-Delivery` header: one id per (event, webhook), the same on retries.
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// `delivered` (2xx), `failed` (will be retried), `gave_up` (after 24 h).
+    pub result: String,
+    /// The receiver's HTTP status, when it answered.
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    /// Why the attempt failed (timeout, connection refused, …), without secrets.
+    #[serde(default)]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "rfc3339")]
+    pub attempted_at: OffsetDateTime,
+    /// When the next attempt is due, after a failure.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schemars(schema_with = "rfc3339_or_null")]
+    pub next_attempt_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -689,6 +806,35 @@ pub struct AuditEntry {
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(schema_with = "rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Place in the org's hash chain, from 1.
+    #[serde(default)]
+    pub seq: Option<i64>,
+    /// Hex SHA-256 over the previous entry's hash in the org and this
+    /// entry's canonical JSON (`docs/audit.md`).
+    #[serde(default)]
+    pub hash: Option<String>,
+}
+
+/// `GET /v1/orgs/{org}/audit/verify`: the org's chain recomputed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AuditVerification {
+    /// Every entry matches and the chain ends at the recorded head.
+    pub ok: bool,
+    /// Entries that matched, in chain order.
+    pub entries: u64,
+    /// The hash of the last entry that matched: keep it elsewhere to detect
+    /// a rewrite of the whole chain later.
+    #[serde(default)]
+    pub head: Option<String>,
+    /// The first entry that does not match (absent when it was removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<AuditEntry>,
+    /// Where the chain breaks: the seq expected there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+    /// Why it does not match, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -492,3 +492,228 @@ mod tests {
         assert_eq!(missing, vec!["bots:delete:*"]);
     }
 }
+
+// ---- near misses of Sigil's own scopes ----
+//
+// Scopes are free strings (resource servers define their own), so a claim is
+// never refused for an unknown scope; but `bot:get:*` is almost surely a typo
+// of Sigil's `bots`, and a claim that names nothing grants nothing, silently.
+// These functions find such near misses so that a client (the CLI, the
+// provider) can warn; they never decide whether a claim is valid.
+
+/// The scopes Sigil's own API authorizes with (SPEC §2; the `authorize`
+/// calls of the server's `ops`).
+pub const SIGIL_SCOPES: &[&str] = &[
+    "orgs",
+    "users",
+    "bots",
+    "tokens",
+    "apps",
+    "revocations",
+    "audit",
+    "keys",
+];
+
+/// The actions Sigil's own API checks on its scopes.
+pub const SIGIL_ACTIONS: &[&str] = &[
+    "get", "list", "create", "update", "delete", "issue", "revoke",
+];
+
+/// A scope (or, in a claim about Sigil's scopes, an action) that is not one
+/// of Sigil's but is close to one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearMiss {
+    /// `"scope"` or `"action"`.
+    pub part: &'static str,
+    /// The item as written.
+    pub given: String,
+    /// Sigil's name it is close to.
+    pub suggestion: &'static str,
+}
+
+impl fmt::Display for NearMiss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.part == "action" {
+            "actions"
+        } else {
+            "scopes"
+        };
+        write!(
+            f,
+            "`{}` is not one of Sigil's {what}; did you mean `{}`?",
+            self.given, self.suggestion
+        )
+    }
+}
+
+/// Edit distance (optimal string alignment: insertions, deletions and
+/// transpositions of neighbours cost 1; a substitution costs `sub`).
+fn edit_distance(a: &[u8], b: &[u8], sub: usize) -> usize {
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = if a[i - 1] == b[j - 1] { 0 } else { sub };
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m]
+}
+
+/// The name of `names` that `item` is a near miss of, if any: the same name
+/// in other case, or one edit away (two for names of 6 letters or more). In
+/// items of 4 letters or fewer a substituted letter does not count as one
+/// edit, so short words of resource servers (`apis`, `bits`) are not taken
+/// for `apps` or `bots`, while `bot`, `key` and `uesrs` are.
+fn near(item: &str, names: &[&'static str]) -> Option<&'static str> {
+    if item == "*" || names.contains(&item) {
+        return None;
+    }
+    let lower = item.to_ascii_lowercase();
+    if let Some(n) = names.iter().find(|n| **n == lower) {
+        return Some(n);
+    }
+    let len = lower.chars().count();
+    if len < 3 {
+        return None;
+    }
+    let (sub, most) = match len {
+        ..=4 => (2, 1),
+        5 => (1, 1),
+        _ => (1, 2),
+    };
+    names
+        .iter()
+        .map(|n| (edit_distance(lower.as_bytes(), n.as_bytes(), sub), *n))
+        .filter(|(d, _)| *d <= most)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// The Sigil scope `item` is most likely a typo of (`bot` → `bots`), or
+/// `None` when it is one of Sigil's scopes or not close to any.
+pub fn suggest_scope(item: &str) -> Option<&'static str> {
+    near(item, SIGIL_SCOPES)
+}
+
+/// The near misses in one claim string: each scope item close to one of
+/// [`SIGIL_SCOPES`]; and, when every scope of the claim is (or is close to)
+/// one of Sigil's, each action item close to one of [`SIGIL_ACTIONS`]
+/// (`bots:gett:*`; `machines:gett:*` is a resource server's business). A
+/// claim that does not parse has none: its error says more.
+pub fn near_misses(claim: &str) -> Vec<NearMiss> {
+    let Ok(parsed) = Claim::parse(claim) else {
+        return Vec::new();
+    };
+    let Part::Items(scopes) = &parsed.scope else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut about_sigil = true;
+    for s in scopes {
+        match suggest_scope(s) {
+            Some(suggestion) => out.push(NearMiss {
+                part: "scope",
+                given: s.clone(),
+                suggestion,
+            }),
+            None => about_sigil &= SIGIL_SCOPES.contains(&s.as_str()),
+        }
+    }
+    if let (true, Part::Items(actions)) = (about_sigil, &parsed.action) {
+        for a in actions {
+            if let Some(suggestion) = near(a, SIGIL_ACTIONS) {
+                out.push(NearMiss {
+                    part: "action",
+                    given: a.clone(),
+                    suggestion,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod near_miss_tests {
+    use super::*;
+
+    fn shown(claim: &str) -> Vec<String> {
+        near_misses(claim).iter().map(|m| m.to_string()).collect()
+    }
+
+    #[test]
+    fn typos_of_sigil_scopes_are_suggested() {
+        assert_eq!(
+            shown("bot:get:*"),
+            ["`bot` is not one of Sigil's scopes; did you mean `bots`?"]
+        );
+        for (typo, meant) in [
+            ("bot", "bots"),
+            ("Bots", "bots"),
+            ("token", "tokens"),
+            ("tokesn", "tokens"),
+            ("uesrs", "users"),
+            ("user", "users"),
+            ("key", "keys"),
+            ("org", "orgs"),
+            ("app", "apps"),
+            ("revocation", "revocations"),
+            ("revoactions", "revocations"),
+            ("audits", "audit"),
+        ] {
+            assert_eq!(suggest_scope(typo), Some(meant), "{typo}");
+        }
+    }
+
+    #[test]
+    fn sigil_scopes_and_free_scopes_get_no_suggestion() {
+        for fine in SIGIL_SCOPES.iter().chain(&[
+            "*",
+            "machine",
+            "machines",
+            "workspace",
+            "apis",
+            "bits",
+            "logs",
+            "jobs",
+            "b",
+            "db",
+        ]) {
+            assert_eq!(suggest_scope(fine), None, "{fine}");
+        }
+        assert!(near_misses("machine:gett:*").is_empty());
+        assert!(near_misses("*:gett:*").is_empty());
+        assert!(near_misses("bots,tokens:get,list:*").is_empty());
+        assert!(near_misses("not a claim").is_empty());
+    }
+
+    #[test]
+    fn actions_are_checked_only_in_claims_about_sigil() {
+        assert_eq!(
+            shown("bots:gett,list:*"),
+            ["`gett` is not one of Sigil's actions; did you mean `get`?"]
+        );
+        assert_eq!(
+            shown("bot:lsit:*"),
+            [
+                "`bot` is not one of Sigil's scopes; did you mean `bots`?",
+                "`lsit` is not one of Sigil's actions; did you mean `list`?",
+            ]
+        );
+        // A resource server's scope beside Sigil's: its actions are its own.
+        assert!(near_misses("bots,machines:gett:*").is_empty());
+    }
+}

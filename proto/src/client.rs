@@ -413,6 +413,67 @@ impl Client {
         .await
     }
 
+    pub async fn update_org(&self, org: &str, req: &UpdateOrg) -> Result<Org> {
+        self.patch(&format!("/v1/orgs/{}", seg(org)), req).await
+    }
+
+    pub async fn create_webhook(&self, org: &str, req: &CreateWebhook) -> Result<CreatedWebhook> {
+        self.post(&format!("/v1/orgs/{}/webhooks", seg(org)), req)
+            .await
+    }
+
+    pub async fn list_webhooks(&self, org: &str, q: &ListQuery) -> Result<Page<Webhook>> {
+        self.get_q(&format!("/v1/orgs/{}/webhooks", seg(org)), q)
+            .await
+    }
+
+    pub async fn list_all_webhooks(&self, org: &str) -> Result<Vec<Webhook>> {
+        all_pages(|q| async move { self.list_webhooks(org, &q).await }).await
+    }
+
+    pub async fn get_webhook(&self, org: &str, id: Uuid) -> Result<Webhook> {
+        self.get(&format!("/v1/orgs/{}/webhooks/{id}", seg(org)))
+            .await
+    }
+
+    pub async fn update_webhook(
+        &self,
+        org: &str,
+        id: Uuid,
+        req: &UpdateWebhook,
+    ) -> Result<Webhook> {
+        self.patch(&format!("/v1/orgs/{}/webhooks/{id}", seg(org)), req)
+            .await
+    }
+
+    pub async fn delete_webhook(&self, org: &str, id: Uuid) -> Result<()> {
+        self.delete(&format!("/v1/orgs/{}/webhooks/{id}", seg(org)))
+            .await
+    }
+
+    /// Attempts of the webhook's deliveries, newest first.
+    pub async fn list_deliveries(
+        &self,
+        org: &str,
+        id: Uuid,
+        q: &ListQuery,
+    ) -> Result<Page<Delivery>> {
+        self.get_q(
+            &format!("/v1/orgs/{}/webhooks/{id}/deliveries", seg(org)),
+            q,
+        )
+        .await
+    }
+
+    /// Sends a `webhook.test` event now; answers the first attempt.
+    pub async fn test_webhook(&self, org: &str, id: Uuid) -> Result<Delivery> {
+        self.post(
+            &format!("/v1/orgs/{}/webhooks/{id}/test", seg(org)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
     /// Derives a narrower token from the client's own token (the parent).
     pub async fn attenuate_token(&self, req: &AttenuateToken) -> Result<IssuedToken> {
         self.post("/v1/tokens/attenuate", req).await
@@ -446,6 +507,17 @@ impl Client {
 
     pub async fn revocations(&self, since: i64) -> Result<RevocationFeed> {
         self.get_q("/v1/revocations", &[("since", since)]).await
+    }
+
+    /// The whole audit log of the org, oldest first.
+    pub async fn list_all_audit(&self, org: &str) -> Result<Vec<AuditEntry>> {
+        all_pages(|q| async move { self.audit(org, &q).await }).await
+    }
+
+    /// Recomputes the org's audit hash chain on the server.
+    pub async fn verify_audit(&self, org: &str) -> Result<AuditVerification> {
+        self.get(&format!("/v1/orgs/{}/audit/verify", seg(org)))
+            .await
     }
 
     pub async fn audit(&self, org: &str, q: &ListQuery) -> Result<Page<AuditEntry>> {

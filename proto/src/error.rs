@@ -58,7 +58,7 @@ error_codes! {
     ExpiryExtension = ("expiry_extension", 422, "A token's expiry can be shortened, never extended."),
     IdempotencyMismatch = ("idempotency_mismatch", 422, "The Idempotency-Key was used before with a different request."),
     Unprocessable = ("unprocessable", 422, "The request is well-formed but cannot be carried out."),
-    RateLimited = ("rate_limited", 429, "Too many failed authentications from this client; retry later."),
+    RateLimited = ("rate_limited", 429, "Too many requests of one kind from this client (failed authentications, leak reports); retry later."),
     Internal = ("internal", 500, "An internal error; details are in the server's log."),
     Unavailable = ("unavailable", 503, "The server cannot reach its database."),
 }

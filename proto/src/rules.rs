@@ -42,6 +42,22 @@ pub const MAX_LEAK_TOKENS: usize = 1000;
 /// A leak report's `source`.
 pub const MAX_LEAK_SOURCE_CHARS: usize = 2048;
 
+/// `expiry_warning` of an org when none was set.
+pub const DEFAULT_EXPIRY_WARNING_SECS: i64 = 14 * 86_400;
+/// A webhook's URL.
+pub const MAX_WEBHOOK_URL_CHARS: usize = 2048;
+/// What webhooks can subscribe to (SPEC §6), besides `*`.
+pub const EVENT_TYPES: [&str; 8] = [
+    "token.issued",
+    "token.revoked",
+    "token.expiring",
+    "token.expired",
+    "token.leaked",
+    "bot.created",
+    "bot.deleted",
+    "key.rotated",
+];
+
 /// A field that breaks its rule, and what the rule accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -286,6 +302,78 @@ pub fn check_leak_source(source: &str) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// A webhook's `url`: absolute `http://` or `https://` with a host, at most
+/// [`MAX_WEBHOOK_URL_CHARS`] characters, no credentials in it.
+pub fn check_webhook_url(url: &str) -> Result<(), RuleError> {
+    let bad = |why: &str| {
+        RuleError::new(
+            "url",
+            format!("url {why}: expected an absolute http:// or https:// URL such as https://hooks.example.com/sigil"),
+        )
+    };
+    if url.chars().count() > MAX_WEBHOOK_URL_CHARS {
+        return Err(RuleError::new(
+            "url",
+            format!("url must be at most {MAX_WEBHOOK_URL_CHARS} characters"),
+        ));
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| bad("has no http:// or https:// scheme"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return Err(bad("has no host"));
+    }
+    if authority.contains('@') {
+        return Err(bad("must not carry credentials (user:password@)"));
+    }
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad("contains spaces or control characters"));
+    }
+    Ok(())
+}
+
+/// A webhook's `events`: each one of [`EVENT_TYPES`] or `*`, at least one;
+/// duplicates dropped, order kept. `["*"]` stands for every type.
+pub fn check_events(events: &[String]) -> Result<Vec<String>, RuleError> {
+    if events.is_empty() {
+        return Err(RuleError::new(
+            "events",
+            "events must name at least one event type, or `*` for all",
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for e in events {
+        if e != "*" && !EVENT_TYPES.contains(&e.as_str()) {
+            return Err(RuleError::new(
+                "events",
+                format!(
+                    "events: `{}` is not an event type; expected `*` or one of {}",
+                    e.chars().take(64).collect::<String>(),
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+        if !out.contains(e) {
+            out.push(e.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// A webhook secret given by the caller: 16–256 characters, no control characters.
+pub fn check_webhook_secret(secret: &str) -> Result<(), RuleError> {
+    let n = secret.chars().count();
+    if !(16..=256).contains(&n) || secret.chars().any(char::is_control) {
+        return Err(RuleError::new(
+            "secret",
+            "secret must be 16 to 256 characters without control characters (omit it to have one generated)",
+        ));
+    }
+    Ok(())
+}
+
 /// A token's status, computed the same way everywhere (views, lists,
 /// filters, `whoami`, introspection, the provider): revoked wins over
 /// exhausted, which wins over expired.
@@ -476,5 +564,30 @@ mod tests {
         assert!(check_max_uses(0).is_err());
         assert!(check_max_uses(MAX_USES + 1).is_err());
         assert!(check_max_uses(1).is_ok());
+    }
+
+    #[test]
+    fn webhook_urls_and_events() {
+        assert!(check_webhook_url("https://hooks.example.com/sigil?x=1").is_ok());
+        assert!(check_webhook_url("http://127.0.0.1:9000/").is_ok());
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://u:p@host/",
+            "hooks.example.com",
+            "https://a b",
+        ] {
+            let e = check_webhook_url(bad).unwrap_err();
+            assert_eq!(e.field, "url", "{bad}");
+        }
+        assert_eq!(
+            check_events(&["token.issued".into(), "token.issued".into(), "*".into()]).unwrap(),
+            ["token.issued", "*"]
+        );
+        let e = check_events(&["token.issue".into()]).unwrap_err();
+        assert!(e.message.contains("token.issued"), "{e}");
+        assert!(check_events(&[]).is_err());
+        assert!(check_webhook_secret("short").is_err());
+        assert!(check_webhook_secret(&"s".repeat(16)).is_ok());
     }
 }

@@ -29,6 +29,9 @@ pub struct Api {
     /// The app the provider's token is scoped to (from `whoami`), if any: such
     /// a token sees only that app's objects, and other apps' answer 404.
     pub app: Option<String>,
+    /// What this process (one Terraform walk) saw of tokens issued and
+    /// shortened, for the destroy warning of `grace_period` ([`crate::token::grace`]).
+    pub grace: Arc<crate::token::grace::GraceLog>,
 }
 
 /// What `ConfigureProvider` left for the resources.
@@ -209,6 +212,45 @@ pub fn claims_state(prior: &StringSet, server: &[String]) -> StringSet {
         }
     }
     to_set(server)
+}
+
+/// The networks of a list as a set (canonical forms), when every entry parses.
+fn networks(values: &[String]) -> Option<BTreeSet<String>> {
+    values
+        .iter()
+        .map(|v| {
+            sigil_proto::rules::parse_cidr(v)
+                .ok()
+                .map(|n| n.to_string())
+        })
+        .collect()
+}
+
+/// Whether two sets of `allowed_cidrs` name the same networks (`192.0.2.7`
+/// and `192.0.2.7/32` alike), or are the same value.
+pub fn same_cidrs(a: &StringSet, b: &StringSet) -> bool {
+    match (known_set(a), known_set(b)) {
+        (Some(x), Some(y)) if a.is_null() == b.is_null() => match (networks(&x), networks(&y)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        },
+        _ => a == b,
+    }
+}
+
+/// The `allowed_cidrs` to put in state: the prior set when it names the
+/// server's networks (keeping the user's spelling), null when the server has
+/// none and the prior was null.
+pub fn cidrs_state(prior: &StringSet, server: &[String]) -> StringSet {
+    if prior.is_null() && server.is_empty() {
+        return Value::Null;
+    }
+    let answered = to_set(server);
+    if same_cidrs(prior, &answered) {
+        prior.clone()
+    } else {
+        answered
+    }
 }
 
 /// The map to put in state: null when the server's map is empty and the prior
@@ -449,6 +491,18 @@ mod tests {
         let other = vec!["machines:get:*".to_string()];
         assert_eq!(claims_state(&prior, &other), to_set(&other));
         assert_eq!(claims_state(&Value::Null, &[]), Value::Null);
+    }
+
+    #[test]
+    fn networks_keep_the_users_spelling() {
+        let prior = to_set(&["192.0.2.7".into(), "2001:DB8::/32".into()]);
+        let server = vec!["2001:db8::/32".to_string(), "192.0.2.7/32".to_string()];
+        assert_eq!(cidrs_state(&prior, &server), prior);
+        let other = vec!["192.0.2.8/32".to_string()];
+        assert_eq!(cidrs_state(&prior, &other), to_set(&other));
+        assert_eq!(cidrs_state(&Value::Null, &[]), Value::Null);
+        assert_eq!(cidrs_state(&to_set(&[]), &[]), to_set(&[]));
+        assert!(!same_cidrs(&Value::Null, &to_set(&[])));
     }
 
     #[test]

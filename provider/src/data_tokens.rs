@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sigil_proto::api::TokenFilter;
 use sigil_proto::client::ClientError;
+use sigil_proto::rules::TokenStatus;
 use tf_provider::schema::AttributeConstraint::*;
 use tf_provider::schema::AttributeType;
 use tf_provider::value::Value;
@@ -30,6 +31,11 @@ pub struct TokenItem {
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
     pub status: String,
+    pub revoked_reason: Option<String>,
+    pub parent_id: Option<String>,
+    pub allowed_cidrs: Vec<String>,
+    pub max_uses: Option<i64>,
+    pub uses: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,10 +45,18 @@ pub struct TokensData {
     pub app_id: Value<String>,
     pub scope: Value<String>,
     pub include_revoked: Value<bool>,
+    pub status: StringSet,
     pub tokens: Value<Vec<TokenItem>>,
 }
 
 pub struct TokensLookup;
+
+/// `TokenFilter.status`: the set's statuses, comma-separated, in a stable
+/// order; `None` when not set (then `include_revoked` decides).
+fn status_filter(v: &StringSet) -> Option<String> {
+    let set = known_set(v)?;
+    (!v.is_null()).then(|| set.join(","))
+}
 
 state!(TokensData);
 
@@ -70,6 +84,11 @@ impl Lookup for TokensLookup {
             ("last_used_at", string()),
             ("revoked_at", string()),
             ("status", string()),
+            ("revoked_reason", string()),
+            ("parent_id", string()),
+            ("allowed_cidrs", list_of_strings()),
+            ("max_uses", AttributeType::Number),
+            ("uses", AttributeType::Number),
         ]);
         vec![
             lookup_org_field("list"),
@@ -95,7 +114,15 @@ impl Lookup for TokensLookup {
                 "include_revoked",
                 Optional,
                 AttributeType::Bool,
-                "Also list revoked and expired tokens. Default: live tokens only.",
+                "Also list revoked and expired tokens. Default: live tokens only. Ignored when \
+                 `status` is set.",
+            ),
+            field(
+                "status",
+                Optional,
+                set_of_strings(),
+                "Only tokens in these statuses: `active`, `expired`, `revoked`, `exhausted` \
+                 (e.g. `[\"revoked\", \"exhausted\"]`). Replaces `include_revoked`.",
             ),
             field(
                 "tokens",
@@ -105,7 +132,10 @@ impl Lookup for TokensLookup {
                  `owner_kind`: the owner's id, name and kind (`bot` or `user`); `label` (may be \
                  null); `claims`; `scope` (`org` or `app`) and `app_id` (may be null); \
                  `created_at`, `created_by`, `expires_at`; `last_used_at` and `revoked_at` (may \
-                 be null); `status` (`active`, `expired` or `revoked`).",
+                 be null); `status` (`active`, `expired`, `revoked` or `exhausted`) and \
+                 `revoked_reason` (may be null); `parent_id`, the token it was derived from \
+                 (may be null); `allowed_cidrs` (empty: any address), `max_uses` (null: \
+                 unlimited) and `uses`.",
             ),
         ]
     }
@@ -113,6 +143,27 @@ impl Lookup for TokensLookup {
     fn validate(diags: &mut Diagnostics, c: &TokensData) {
         check_uuid(diags, &c.bot_id, "bot_id", "e.g. sigil_bot.ci.id");
         check_uuid(diags, &c.app_id, "app_id", "e.g. sigil_app.web.id");
+        if let Value::Value(set) = &c.status {
+            for s in set {
+                match s {
+                    Value::Value(s) => {
+                        if let Err(e) = TokenStatus::parse(s) {
+                            diags.error(
+                                "Invalid status",
+                                e.to_string(),
+                                AttributePath::new("status"),
+                            );
+                        }
+                    }
+                    Value::Null => diags.error(
+                        "Invalid status",
+                        "status: a status cannot be null",
+                        AttributePath::new("status"),
+                    ),
+                    Value::Unknown => {}
+                }
+            }
+        }
         if let Value::Value(s) = &c.scope {
             if s != "org" && s != "app" {
                 diags.error(
@@ -134,6 +185,7 @@ impl Lookup for TokensLookup {
             app: c.app_id.as_ref_option().cloned(),
             scope: c.scope.as_ref_option().cloned(),
             include_revoked: c.include_revoked.as_ref_option().copied(),
+            status: status_filter(&c.status),
             ..Default::default()
         };
         let tokens = api.client.list_all_tokens(&org, &filter).await?;
@@ -154,6 +206,14 @@ impl Lookup for TokensLookup {
                 last_used_at: t.last_used_at.map(rfc3339),
                 revoked_at: t.revoked_at.map(rfc3339),
                 status: t.status,
+                revoked_reason: t
+                    .revoked_reason
+                    .or(t.revoke_reason)
+                    .filter(|r| !r.is_empty()),
+                parent_id: t.parent_id.map(|p| p.to_string()),
+                allowed_cidrs: t.allowed_cidrs,
+                max_uses: t.max_uses,
+                uses: t.uses,
             })
             .collect();
         Ok(TokensData {
@@ -161,5 +221,44 @@ impl Lookup for TokensLookup {
             tokens: Value::Value(tokens),
             ..c
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::tests::{errors, set};
+
+    fn config(status: StringSet) -> TokensData {
+        TokensData {
+            org: Value::Null,
+            bot_id: Value::Null,
+            app_id: Value::Null,
+            scope: Value::Null,
+            include_revoked: Value::Null,
+            status,
+            tokens: Value::Unknown,
+        }
+    }
+
+    #[test]
+    fn the_status_filter_is_checked_and_sent_comma_separated() {
+        assert_eq!(status_filter(&Value::Null), None);
+        assert_eq!(
+            status_filter(&set(&["revoked", "exhausted"])),
+            Some("exhausted,revoked".into())
+        );
+        assert!(errors(|d| TokensLookup::validate(d, &config(set(&["revoked"])))).is_empty());
+        let mut diags = Diagnostics::default();
+        TokensLookup::validate(&mut diags, &config(set(&["dead"])));
+        assert_eq!(diags.errors[0].summary, "Invalid status");
+        assert_eq!(diags.errors[0].attribute, AttributePath::new("status"));
+        assert!(
+            diags.errors[0]
+                .detail
+                .contains("active, expired, revoked, exhausted"),
+            "{}",
+            diags.errors[0].detail
+        );
     }
 }

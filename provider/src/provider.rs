@@ -158,6 +158,7 @@ impl Provider for SigilProvider {
                     client,
                     org,
                     app: me.app,
+                    grace: Default::default(),
                 })
             }
             Err(e @ ClientError::Api { .. }) if e.status() == Some(401) => api_error(

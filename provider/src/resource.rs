@@ -10,8 +10,9 @@
 //!   come from that one table, so they cannot disagree.
 //! - **validate**: `org`, then the object's own rules ([`crate::validate`]).
 //! - **read**: fetch, then sort the answer with [`refresh`] (found / definitely
-//!   gone / error that keeps the state); an object the server reports as no
-//!   longer live (a revoked token) is gone too.
+//!   gone / error that keeps the state). An object the server still shows
+//!   stays, whatever its status: a dead token (revoked, expired, exhausted)
+//!   is replaced by its plan, which says why.
 //! - **plan**: a new object (create or replacement) marks what the server
 //!   computes as unknown and defaults `org` to the provider's; a replacement
 //!   is planned for every changed forces-new attribute.
@@ -37,7 +38,7 @@ use tf_provider::{
     AttributePath, DataSource, Diagnostics, DynamicDataSource, DynamicResource, Resource,
 };
 
-use crate::common::{api_error, capitalized, no_field, org_of, refresh, Api, Refreshed, Shared};
+use crate::common::{api_error, no_field, org_of, refresh, Api, Refreshed, Shared};
 use crate::validate::check_org;
 
 /// One attribute: its schema and its documentation, in one row.
@@ -337,13 +338,6 @@ pub trait Object: Send + Sync + Sized + 'static {
         false
     }
 
-    /// Why an object the server still shows is no longer live ("revoked"): it
-    /// leaves the state like a deleted one.
-    fn not_live(r: &Self::Remote) -> Option<String> {
-        let _ = r;
-        None
-    }
-
     /// The private state after a successful refresh.
     fn refreshed(private: Self::Private) -> Self::Private {
         private
@@ -458,19 +452,10 @@ impl<O: Object> Resource for Managed<O> {
         };
         let blind = O::blind(&api, &org, &state);
         match refresh(diags, &api, &org, &what, blind, answer, gone).await {
-            Refreshed::Found(r) => match O::not_live(&r) {
-                None => {
-                    O::apply(&mut state, &r);
-                    Some((state, O::refreshed(private)))
-                }
-                Some(why) => {
-                    diags.root_warning(
-                        format!("{} is {why}", capitalized(&what)),
-                        format!("It was {why} outside Terraform. {gone}"),
-                    );
-                    None
-                }
-            },
+            Refreshed::Found(r) => {
+                O::apply(&mut state, &r);
+                Some((state, O::refreshed(private)))
+            }
             Refreshed::Gone => None,
             Refreshed::Kept => Some((state, private)),
         }

@@ -191,6 +191,44 @@ pub fn check_claims(diags: &mut Diagnostics, v: &StringSet, name: &'static str, 
     }
 }
 
+/// `allowed_cidrs`: each an IPv4/IPv6 network (`10.0.0.0/8`) or address,
+/// with no host bits set (the error names the network meant), no null, at
+/// most [`rules::MAX_CIDRS`]: [`rules::parse_cidrs`], the server's own check.
+pub fn check_cidrs(diags: &mut Diagnostics, v: &StringSet, name: &'static str) {
+    let Value::Value(set) = v else { return };
+    let summary = format!("Invalid {name}");
+    if set.iter().any(Value::is_null) {
+        diags.error(
+            summary.clone(),
+            format!("{name}: a network cannot be null"),
+            AttributePath::new(name),
+        );
+    }
+    let known: Vec<String> = set
+        .iter()
+        .filter_map(Value::as_ref_option)
+        .cloned()
+        .collect();
+    report(
+        diags,
+        &summary,
+        AttributePath::new(name),
+        rules::parse_cidrs(&known).map(drop),
+    );
+}
+
+/// `max_uses`: from 1 to [`rules::MAX_USES`].
+pub fn check_max_uses(diags: &mut Diagnostics, v: &Value<i64>, name: &'static str) {
+    if let Value::Value(n) = v {
+        report(
+            diags,
+            &format!("Invalid {name}"),
+            AttributePath::new(name),
+            rules::check_max_uses(*n),
+        );
+    }
+}
+
 /// A bot's identities: each key a service name, each value a valid identity
 /// and never null (null would silently remove it), on `identities["<service>"]`.
 pub fn check_identities(diags: &mut Diagnostics, v: &StringMap) {
@@ -380,6 +418,67 @@ pub mod tests {
             diags.errors[0].detail.contains("100d"),
             "shows the accepted forms"
         );
+    }
+
+    #[test]
+    fn networks_and_use_limits_are_checked_with_the_servers_words() {
+        let ok = set(&["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]);
+        assert!(errors(|d| check_cidrs(d, &ok, "allowed_cidrs")).is_empty());
+        let mut diags = Diagnostics::default();
+        check_cidrs(&mut diags, &set(&["10.0.0.1/8"]), "allowed_cidrs");
+        assert_eq!(diags.errors.len(), 1);
+        assert_eq!(diags.errors[0].summary, "Invalid allowed_cidrs");
+        assert_eq!(
+            diags.errors[0].attribute,
+            AttributePath::new("allowed_cidrs")
+        );
+        // The detail's first line (tf-provider appends a backtrace under RUST_BACKTRACE).
+        let first = |d: &Diagnostics| d.errors[0].detail.lines().next().unwrap_or("").to_string();
+        assert_eq!(
+            first(&diags),
+            "allowed_cidrs: `10.0.0.1/8` has host bits set; the network is 10.0.0.0/8"
+        );
+        let mut diags = Diagnostics::default();
+        check_cidrs(&mut diags, &set(&["example.com"]), "allowed_cidrs");
+        assert!(
+            diags.errors[0]
+                .detail
+                .contains("not an IPv4 or IPv6 network"),
+            "{}",
+            diags.errors[0].detail
+        );
+        let many: Vec<String> = (0..=rules::MAX_CIDRS)
+            .map(|i| format!("10.0.{i}.0/24"))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let mut diags = Diagnostics::default();
+        check_cidrs(&mut diags, &set(&many), "allowed_cidrs");
+        assert_eq!(
+            first(&diags),
+            format!("allowed_cidrs takes at most {} networks", rules::MAX_CIDRS)
+        );
+        let mut with_null = set(&["10.0.0.0/8"]);
+        if let Value::Value(s) = &mut with_null {
+            s.insert(Value::Null);
+        }
+        assert_eq!(
+            errors(|d| check_cidrs(d, &with_null, "allowed_cidrs")).len(),
+            1
+        );
+        assert!(errors(|d| check_cidrs(d, &Value::Unknown, "allowed_cidrs")).is_empty());
+
+        for n in [1, rules::MAX_USES] {
+            assert!(errors(|d| check_max_uses(d, &Value::Value(n), "max_uses")).is_empty());
+        }
+        for n in [0, -1, rules::MAX_USES + 1] {
+            let mut diags = Diagnostics::default();
+            check_max_uses(&mut diags, &Value::Value(n), "max_uses");
+            assert_eq!(diags.errors[0].summary, "Invalid max_uses");
+            assert_eq!(
+                first(&diags),
+                format!("max_uses must be from 1 to {}", rules::MAX_USES)
+            );
+        }
     }
 
     #[test]

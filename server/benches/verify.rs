@@ -2,7 +2,7 @@
 //! with the verification cache hit and missed, on SQLite. Prints per-call
 //! times and the ratio; timing goals live here, never in tests.
 
-use sigil_server::auth::authenticate;
+use sigil_server::auth::inspect;
 use sigil_server::clock::Clock;
 use sigil_server::domain::keys::MasterKey;
 use sigil_server::state::{AppState, Settings};
@@ -37,13 +37,13 @@ fn main() -> anyhow::Result<()> {
             .await?
             .ok_or_else(|| anyhow::anyhow!("not bootstrapped"))?;
         let t = token.expose();
-        authenticate(&state, t, false)
+        inspect(&state, t)
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
 
         let start = Instant::now();
         for _ in 0..N {
-            authenticate(&state, t, false)
+            inspect(&state, t)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
         let start = Instant::now();
         for _ in 0..N {
             state.verify_cache.clear();
-            authenticate(&state, t, false)
+            inspect(&state, t)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }

@@ -42,6 +42,11 @@ pub struct ServerArgs {
     /// Failed authentications a client may make per minute before it gets 429.
     #[arg(long, env = "SIGIL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub auth_failures_per_minute: u32,
+    /// Leak reports (`POST /v1/leaks`, no authentication) one client address
+    /// may file per hour, per replica; past it, 429 `rate_limited`.
+    #[arg(long, env = "SIGIL_LEAK_RATE_LIMIT", default_value_t = 60,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub leak_rate_limit: u32,
     /// Behind one reverse proxy: take the client address from the last
     /// `X-Forwarded-For` entry (the one the proxy appended) for rate limiting
     /// and the audit log. Only set it when every request comes through that proxy.

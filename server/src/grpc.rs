@@ -9,6 +9,11 @@
 //! `valid` is true only when the token is valid *and*, if `required_claim` was
 //! given, its effective rights cover it (`reason = not_allowed` otherwise), so
 //! a resource server that only looks at `valid` is never too permissive.
+//! `client_address` is the address the token was presented from: a token
+//! bound to `allowed_cidrs` is refused (`address_not_allowed`) without it or
+//! outside them; one that does not parse is `INVALID_ARGUMENT` naming it.
+//! Only a valid answer takes a use of a token with `max_uses` (`exhausted`
+//! once none is left).
 //! When the database cannot be reached the call fails with `UNAVAILABLE`:
 //! the verifier fails closed, never answering from a stale view.
 //!
@@ -16,7 +21,9 @@
 //! Needs `authorization: Bearer <token>` metadata whose effective rights allow
 //! `revocations:list:*` (as `GET /v1/revocations`); it sees its own org's
 //! revocations, or every org's for a root-org administrator. The watcher's
-//! token is re-checked on every wake-up, so revoking it ends the stream.
+//! token is bound to the gRPC peer address, takes one use when the stream
+//! opens, and is re-checked (without a use) on every wake-up, so revoking it
+//! ends the stream.
 //! Replays every revocation after `since` in cursor order, then stays live:
 //! woken by local revocations, by other replicas (LISTEN/NOTIFY, see
 //! [`crate::replication`]), and by a periodic catch-up. Cursors commit in
@@ -76,6 +83,19 @@ fn bearer<T>(req: &Request<T>) -> Option<SecretString> {
         .then(|| SecretString::new(rest.trim()))
 }
 
+/// The caller's address, for the address binding of a bearer token: the TCP
+/// peer, on the gRPC port or on the REST port (which hands gRPC requests over
+/// with axum's connection info). IPv4-mapped IPv6 is its IPv4 address.
+fn peer<T>(req: &Request<T>) -> Option<std::net::IpAddr> {
+    req.remote_addr()
+        .or_else(|| {
+            req.extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0)
+        })
+        .map(|a| a.ip().to_canonical())
+}
+
 type EventStream = Pin<Box<dyn Stream<Item = Result<RevocationEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -85,9 +105,14 @@ impl Verifier for VerifierService {
         request: Request<VerifyRequest>,
     ) -> Result<Response<VerifyResponse>, Status> {
         let req = request.into_inner();
-        let verdict = session::verify(&self.state, &req.token, req.required_claim.as_deref())
-            .await
-            .map_err(status)?;
+        let verdict = session::verify(
+            &self.state,
+            &req.token,
+            req.required_claim.as_deref(),
+            req.client_address.as_deref(),
+        )
+        .await
+        .map_err(status)?;
         let resp = match verdict {
             Verdict::Valid { principal, allowed } => {
                 let p = *principal;
@@ -103,7 +128,7 @@ impl Verifier for VerifierService {
                     kind: p.kind.as_str().to_string(),
                     allowed,
                     owner_name: p.name,
-                    parent_id: String::new(),
+                    parent_id: p.parent_id.map(|id| id.to_string()).unwrap_or_default(),
                 }
             }
             Verdict::Rejected(r) => VerifyResponse {
@@ -126,7 +151,8 @@ impl Verifier for VerifierService {
                 "missing bearer token: send `authorization: Bearer <token>` metadata",
             )
         })?;
-        let p = revocations::authorize_watch(&self.state, token.expose())
+        let from = peer(&request);
+        let p = revocations::authorize_watch(&self.state, token.expose(), from, false)
             .await
             .map_err(status)?;
         let since = i64::try_from(request.into_inner().since).unwrap_or(i64::MAX);
@@ -136,7 +162,7 @@ impl Verifier for VerifierService {
         let (tx, rx) = mpsc::channel(128);
         tokio::spawn(watch(
             self.state.clone(),
-            token,
+            (token, from),
             p,
             since,
             wake,
@@ -149,10 +175,11 @@ impl Verifier for VerifierService {
     }
 }
 
-/// Sends every revocation after `cursor` the watcher may see, then waits for news.
+/// Sends every revocation after `cursor` the watcher (its token, presented
+/// from its address) may see, then waits for news.
 async fn watch(
     state: AppState,
-    token: SecretString,
+    (token, from): (SecretString, Option<std::net::IpAddr>),
     mut p: Principal,
     mut cursor: i64,
     mut wake: tokio::sync::broadcast::Receiver<()>,
@@ -214,7 +241,7 @@ async fn watch(
             return;
         }
         // The watcher's own token may have been revoked or its rights shrunk.
-        match revocations::authorize_watch(&state, token.expose()).await {
+        match revocations::authorize_watch(&state, token.expose(), from, true).await {
             Ok(np) => p = np,
             Err(e) => {
                 let _ = tx.send(Err(status(e))).await;

@@ -1,5 +1,5 @@
-//! Last use of tokens, recorded at most once a minute per token and written
-//! in batches, so a warm authentication writes nothing.
+//! Last use and use counts of tokens, recorded at most once a minute per
+//! token and written in batches, so a warm authentication writes nothing.
 //!
 //! A token's first authentication on a replica reads the database anyway and
 //! records its use there and then (when the stored one is over a minute old).
@@ -7,6 +7,15 @@
 //! minute old; [`crate::lease::spawn`]'s task writes the queue in one
 //! statement per [`CHUNK`] tokens every few seconds, and on shutdown. A crash
 //! loses at most those seconds of `last_used_at`, which is informational.
+//!
+//! # Use counts of unlimited tokens
+//! Tokens without `max_uses` count their uses here too: every use adds one to
+//! the token's entry, and the count is added (`uses = uses + n`) with the
+//! token's next last-use write, or on its own once it waited a minute, or on
+//! shutdown — so views show an approximate `uses` (behind by about a minute at
+//! most; a crash loses the count not yet written). Tokens *with* `max_uses`
+//! never come here: each of their uses is one exact conditional UPDATE
+//! ([`crate::store::token_uses`]), which also records their last use.
 //!
 //! Bounds: one entry per token used in the last minute (older ones are
 //! dropped when the map grows past [`MAX_TRACKED`]).
@@ -25,12 +34,38 @@ pub const MAX_TRACKED: usize = 200_000;
 /// Use is recorded at most this often per token (seconds).
 pub const EVERY: i64 = 60;
 
+/// Uses of one token not written yet.
+#[derive(Debug, Clone, Copy)]
+struct Uses {
+    /// The latest.
+    at: i64,
+    /// How many.
+    n: i64,
+    /// The earliest.
+    since: i64,
+}
+
+impl Uses {
+    fn merge(&mut self, o: Uses) {
+        self.at = self.at.max(o.at);
+        self.since = self.since.min(o.since);
+        self.n += o.n;
+    }
+}
+
+fn add(m: &mut HashMap<Uuid, Uses>, token: Uuid, u: Uses) {
+    m.entry(token).and_modify(|e| e.merge(u)).or_insert(u);
+}
+
 #[derive(Default)]
 struct Inner {
     /// Token → the last use recorded (written or queued).
     recorded: HashMap<Uuid, i64>,
-    /// Token → the use to write at the next flush.
-    pending: HashMap<Uuid, i64>,
+    /// Token → the uses to write at the next flush (its last use is due).
+    pending: HashMap<Uuid, Uses>,
+    /// Token → uses within a minute of the last recorded one: written with
+    /// its next due use, or once they waited a minute.
+    counted: HashMap<Uuid, Uses>,
 }
 
 /// See the module documentation.
@@ -40,19 +75,31 @@ pub struct LastUse {
 }
 
 impl LastUse {
-    /// A use of `token` at `now` seen from memory: queued when due.
+    /// A use of unlimited `token` at `now` not written to the database:
+    /// counted, and queued for the next flush when its last use is due.
     pub fn queue(&self, token: Uuid, now: i64) {
         let Ok(mut g) = self.inner.lock() else {
             return;
         };
-        if g.recorded.get(&token).is_some_and(|t| now - t < EVERY) {
-            return;
+        let one = Uses {
+            at: now,
+            n: 1,
+            since: now,
+        };
+        let due = g.recorded.get(&token).is_none_or(|t| now - t >= EVERY);
+        if due {
+            if g.recorded.len() >= MAX_TRACKED {
+                g.recorded.retain(|_, t| now - *t < EVERY);
+            }
+            g.recorded.insert(token, now);
+            let mut u = g.counted.remove(&token).unwrap_or(Uses { n: 0, ..one });
+            u.merge(one);
+            add(&mut g.pending, token, u);
+        } else if g.pending.contains_key(&token) {
+            add(&mut g.pending, token, one);
+        } else {
+            add(&mut g.counted, token, one);
         }
-        if g.recorded.len() >= MAX_TRACKED {
-            g.recorded.retain(|_, t| now - *t < EVERY);
-        }
-        g.recorded.insert(token, now);
-        g.pending.insert(token, now);
     }
 
     /// A use of `token` at `at` is stored in the database (read or written
@@ -64,31 +111,58 @@ impl LastUse {
         }
     }
 
-    /// Writes the queued uses (one statement per [`CHUNK`]); on failure they
-    /// are queued again.
+    /// Writes the queued uses, and the counts that waited a minute (one
+    /// statement per [`CHUNK`] tokens); on failure they are queued again.
     pub async fn flush(&self, state: &AppState) {
-        let uses: Vec<(Uuid, i64)> = match self.inner.lock() {
-            Ok(mut g) => std::mem::take(&mut g.pending).into_iter().collect(),
+        self.write(state, false).await;
+    }
+
+    /// Writes every use and count held (on shutdown).
+    pub async fn flush_all(&self, state: &AppState) {
+        self.write(state, true).await;
+    }
+
+    async fn write(&self, state: &AppState, all: bool) {
+        let now = state.now();
+        let uses: Vec<(Uuid, Uses)> = match self.inner.lock() {
+            Ok(mut g) => {
+                let mut out: Vec<(Uuid, Uses)> =
+                    std::mem::take(&mut g.pending).into_iter().collect();
+                let waited: Vec<Uuid> = g
+                    .counted
+                    .iter()
+                    .filter(|(_, u)| all || now - u.since >= EVERY)
+                    .map(|(t, _)| *t)
+                    .collect();
+                for t in waited {
+                    if let Some(u) = g.counted.remove(&t) {
+                        let e = g.recorded.entry(t).or_insert(u.at);
+                        *e = (*e).max(u.at);
+                        out.push((t, u));
+                    }
+                }
+                out
+            }
             Err(_) => return,
         };
         for chunk in uses.chunks(CHUNK) {
+            let rows: Vec<(Uuid, i64, i64)> = chunk.iter().map(|(t, u)| (*t, u.at, u.n)).collect();
             let written = match state.store.pool.acquire().await {
-                Ok(mut c) => crate::store::flush_last_used(&mut c, chunk).await,
+                Ok(mut c) => crate::store::token_uses::flush_uses(&mut c, &rows).await,
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = written {
                 tracing::debug!("recording last use failed: {e}");
                 if let Ok(mut g) = self.inner.lock() {
-                    for (t, at) in chunk {
-                        let e = g.pending.entry(*t).or_insert(*at);
-                        *e = (*e).max(*at);
+                    for (t, u) in chunk {
+                        add(&mut g.pending, *t, *u);
                     }
                 }
             }
         }
     }
 
-    /// Uses waiting to be written.
+    /// Tokens whose uses wait for the next flush.
     pub fn pending(&self) -> usize {
         self.inner.lock().map(|g| g.pending.len()).unwrap_or(0)
     }

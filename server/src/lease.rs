@@ -273,7 +273,7 @@ pub fn spawn(
 /// On shutdown: stop trusting memory, record pending last uses, give the lease up.
 pub async fn shutdown(state: &AppState) {
     state.lease.lapse();
-    state.last_use.flush(state).await;
+    state.last_use.flush_all(state).await;
     if let Err(e) = store::drop_lease(&state.store.pool, &state.lease.replica).await {
         tracing::debug!("giving the lease up failed: {e}");
     }

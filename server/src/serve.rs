@@ -48,6 +48,7 @@ fn init_tracing(json: bool) -> Option<tracing_appender::non_blocking::WorkerGuar
         .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(log_colour())
         .with_writer(writer);
     let installed = if json {
         builder.json().try_init()
@@ -55,6 +56,16 @@ fn init_tracing(json: bool) -> Option<tracing_appender::non_blocking::WorkerGuar
         builder.try_init()
     };
     installed.is_ok().then_some(guard)
+}
+
+/// Colour in the logs only on a terminal, and never with `NO_COLOR` set
+/// (<https://no-color.org>) or `TERM=dumb`: piped into a file or a log
+/// collector, escape codes are noise.
+fn log_colour() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    std::io::stderr().is_terminal() && !no_color && !dumb
 }
 
 /// Settings from flags, checked.
@@ -70,6 +81,7 @@ pub fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
             &args.default_token_lifetime,
         )?,
         auth_failures_per_minute: args.auth_failures_per_minute,
+        leak_reports_per_hour: args.leak_rate_limit,
         trust_forwarded_for: args.trust_forwarded_for,
         ..Settings::default()
     })

@@ -24,6 +24,8 @@ pub struct Settings {
     /// How long a replica's lease lasts (see [`crate::lease`]): the longest a
     /// change waits for a replica that stopped answering.
     pub lease: std::time::Duration,
+    /// Leak reports (`POST /v1/leaks`) a client address may file per hour.
+    pub leak_reports_per_hour: u32,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             root_org: "default".into(),
             lease: crate::lease::DEFAULT_DURATION,
+            leak_reports_per_hour: crate::ops::leaks::DEFAULT_PER_HOUR,
         }
     }
 }
@@ -64,6 +67,9 @@ pub struct Inner {
     pub last_use: crate::last_use::LastUse,
     /// Issues waiting for their group commit; see [`crate::issue_queue`].
     pub issues: crate::issue_queue::Batcher,
+    /// Leak reports waiting to be processed, and their rate limit; see
+    /// [`crate::ops::leaks`].
+    pub leaks: crate::ops::leaks::LeakDesk,
 }
 
 impl std::ops::Deref for AppState {
@@ -95,6 +101,7 @@ impl AppState {
             settings,
             metrics: Metrics::default(),
             limiter: RateLimiter::default(),
+            leaks: crate::ops::leaks::LeakDesk::default(),
             revocations: RevocationSignal::new(verify_cache.clone()),
             verify_cache,
         })))

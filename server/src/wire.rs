@@ -12,6 +12,8 @@ pub fn org(o: OrgRow) -> api::Org {
         id: o.id,
         name: o.name,
         max_token_lifetime: o.max_token_lifetime,
+        // #12: the org's own setting once stored (migration 0006).
+        expiry_warning: sigil_proto::rules::DEFAULT_EXPIRY_WARNING_SECS,
         created_at: to_time(o.created_at),
     }
 }
@@ -92,6 +94,26 @@ pub fn audit_entry(org: &OrgRow, r: AuditRow) -> api::AuditEntry {
         details: r.details,
         client_ip: r.client_ip,
         created_at: to_time(r.created_at),
+        seq: r.seq,
+        hash: r.hash,
+    }
+}
+
+pub fn audit_verification(
+    org: &OrgRow,
+    v: crate::ops::audit::Verification,
+) -> api::AuditVerification {
+    let (seq, entry, reason) = match v.broken {
+        Some((seq, entry, reason)) => (Some(seq), entry, Some(reason)),
+        None => (None, None, None),
+    };
+    api::AuditVerification {
+        ok: reason.is_none(),
+        entries: v.entries,
+        head: v.head,
+        entry: entry.map(|e| audit_entry(org, e)),
+        seq,
+        reason,
     }
 }
 
@@ -114,8 +136,9 @@ pub fn whoami(p: &Principal) -> api::Whoami {
         token_id: p.token_id,
         claims: p.effective_claims().to_strings(),
         expires_at: to_time(p.expires_at),
-        parent_id: None,
-        status: "active".into(),
+        parent_id: p.parent_id,
+        // `exhausted` when this very call took the last use.
+        status: p.status().as_str().into(),
     }
 }
 

@@ -29,6 +29,18 @@ resource "sigil_token" "deploy" {
   }
 }
 
+# A one-time token for a machine's first boot: usable once, and only from the
+# build network. Once used, its status is `exhausted` and the next plan
+# replaces it (and says so).
+resource "sigil_token" "bootstrap" {
+  bot_id        = sigil_bot.deploy.id
+  label         = "first-boot"
+  expiry        = "1d"
+  claims        = ["machines:get:*"]
+  allowed_cidrs = ["10.20.0.0/16", "2001:db8:20::/48"]
+  max_uses      = 1
+}
+
 output "deploy_token" {
   value     = sigil_token.deploy.token
   sensitive = true

@@ -70,7 +70,11 @@ fn request(diags: &mut Diagnostics, planned: &TokenState) -> Option<IssueToken> 
             Value::Value(_) => known_set(&planned.claims),
             _ => None,
         },
-        ..Default::default()
+        allowed_cidrs: match &planned.allowed_cidrs {
+            Value::Value(_) => known_set(&planned.allowed_cidrs),
+            _ => None,
+        },
+        max_uses: planned.max_uses.as_ref_option().copied(),
     })
 }
 

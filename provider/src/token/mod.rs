@@ -1,19 +1,27 @@
 //! `sigil_token`: a token issued for a bot.
 //!
-//! - `bot_id`, `expiry`/`expires_at`, `app_id`, `claims`, `keepers` and `org`
-//!   force a new token; `label` is changed in place (`PATCH`), and
-//!   `rotate_before`/`grace_period` only live in state.
+//! - `bot_id`, `expiry`/`expires_at`, `app_id`, `claims`, `keepers`,
+//!   `allowed_cidrs`, `max_uses` and `org` force a new token; `label` is
+//!   changed in place (`PATCH`), and `rotate_before`/`grace_period` only live
+//!   in state.
 //! - `token` (the JWT) is known only from create: the server never shows it again.
-//! - Refresh drops the token from state only on a definite answer: 404, or a
-//!   token the server reports `revoked` or `expired`.
+//! - Refresh drops the token from state only on a definite answer (a 404). A
+//!   token the server still shows keeps its `status`: one no longer `active`
+//!   (`revoked`, `expired`, `exhausted`) is replaced by the next plan, which
+//!   says which and why. The server keeps such tokens viewable for 90 days, so
+//!   the plan shows a replacement of the dead token rather than a token that
+//!   vanished.
 //! - Destroy revokes, or with `grace_period` shortens the expiry to now + grace.
 //!
 //! # Layout
 //! - this file: the resource (schema, state ↔ API, validation, plan, update, destroy);
 //! - [`private`]: the private state, and adoption of `expiry`/`keepers` after an import;
 //! - [`issue`]: create, with retries under one Idempotency-Key;
-//! - [`rotation`]: the `rotate_before` decision, taken at plan time only.
+//! - [`rotation`]: the `rotate_before` decision, taken at plan time only;
+//! - [`grace`]: when the destroy of a token with `grace_period` says how long
+//!   it stays valid (only once its bot is known to outlive the run).
 
+pub mod grace;
 mod issue;
 mod private;
 mod rotation;
@@ -23,8 +31,10 @@ use serde::{Deserialize, Serialize};
 use sigil_proto::api::{Token as RemoteToken, UpdateToken};
 use sigil_proto::claims::ClaimSet;
 use sigil_proto::client::ClientError;
+use sigil_proto::rules::TokenStatus;
 use sigil_proto::{rules, ErrorCode};
 use tf_provider::schema::AttributeConstraint::*;
+use tf_provider::schema::AttributeType;
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 use uuid::Uuid;
@@ -48,10 +58,16 @@ pub struct TokenState {
     pub rotate_before: Value<String>,
     pub grace_period: Value<String>,
     pub keepers: StringMap,
+    pub allowed_cidrs: StringSet,
+    pub max_uses: Value<i64>,
     pub token: Value<String>,
     pub created_at: Value<String>,
     pub created_by: Value<String>,
     pub scope: Value<String>,
+    pub status: Value<String>,
+    pub uses: Value<i64>,
+    pub revoked_reason: Value<String>,
+    pub parent_id: Value<String>,
 }
 
 pub struct Token;
@@ -108,6 +124,8 @@ fn validate_token(diags: &mut Diagnostics, c: &TokenState) {
     }
     check_duration(diags, &c.grace_period, "grace_period");
     check_claims(diags, &c.claims, "claims", "Invalid claim");
+    check_cidrs(diags, &c.allowed_cidrs, "allowed_cidrs");
+    check_max_uses(diags, &c.max_uses, "max_uses");
 }
 
 impl Token {
@@ -202,9 +220,21 @@ impl Token {
         };
         match api.client.update_token(org, id, &req).await {
             Ok(t) => {
-                let grace = prior.grace_period.as_ref_option().map(String::as_str);
-                let (summary, detail) = grace_warning(id, t.expires_at, grace.unwrap_or("?"));
-                diags.root_warning(summary, detail);
+                let shortened = grace::Shortened {
+                    id,
+                    label: t.label.clone(),
+                    bot: Some(t.owner_id),
+                    expires_at: t.expires_at,
+                    grace: prior
+                        .grace_period
+                        .as_ref_option()
+                        .cloned()
+                        .unwrap_or_default(),
+                };
+                if let Some(s) = api.grace.shortened(shortened) {
+                    let (summary, detail) = grace::warning(&s);
+                    diags.root_warning(summary, detail);
+                }
                 Some(())
             }
             Err(e) => {
@@ -222,22 +252,53 @@ impl Token {
     }
 }
 
-/// The warning of a destroy that shortened a token's expiry. Terraform
-/// destroys a token before its bot, so when the same run deletes the bot it
-/// cannot be known here yet; deleting a bot revokes its tokens, and the
-/// warning says so rather than promising a validity the run may take away.
-fn grace_warning(id: Uuid, expires_at: time::OffsetDateTime, grace: &str) -> (String, String) {
-    (
+/// Why a token the refresh found no longer `active` is replaced: the plan's
+/// warning (summary, detail), or `None` for a live token (or one never read).
+fn dead(prior: &TokenState) -> Option<(String, String)> {
+    let status = prior.status.as_ref_option()?;
+    let status = TokenStatus::parse(status).ok()?;
+    let id = Uuid::parse_str(prior.id.as_ref_option()?).ok()?;
+    let name = grace::token_name(prior.label.as_ref_option().map(String::as_str), id);
+    let (why, detail) = match status {
+        TokenStatus::Active => return None,
+        TokenStatus::Revoked => {
+            let reason = prior.revoked_reason.as_ref_option();
+            (
+                reason.map(|r| format!(" ({r})")).unwrap_or_default(),
+                format!(
+                    "The server reports it revoked{}: a revoked token is refused everywhere and \
+                     can never be used again.",
+                    reason
+                        .map(|r| format!(" with the reason {r:?}"))
+                        .unwrap_or_default()
+                ),
+            )
+        }
+        TokenStatus::Expired => {
+            let at = prior.expires_at.as_ref_option();
+            (
+                at.map(|a| format!(" (at {a})")).unwrap_or_default(),
+                "Its expiry has passed: the server refuses it.".to_string(),
+            )
+        }
+        TokenStatus::Exhausted => {
+            let of = match (&prior.uses, &prior.max_uses) {
+                (Value::Value(u), Value::Value(m)) => format!(" ({u} of {m} uses)"),
+                _ => String::new(),
+            };
+            (
+                of,
+                "It has used every use its max_uses allows: the server refuses it.".to_string(),
+            )
+        }
+    };
+    Some((
+        format!("Token {name} is {status}{why}; it will be replaced"),
         format!(
-            "Token {id} stays valid until {} unless its bot is deleted",
-            rfc3339(expires_at)
+            "{detail} This plan issues a new token in its place; the old one stays viewable \
+             (sigil tokens view {id}) with its status."
         ),
-        format!(
-            "Its grace_period ({grace}) shortened its expiry instead of revoking it. Deleting \
-             its bot revokes it at once: if this run destroys the bot as well (as `terraform \
-             destroy` of both does), the token is revoked and the grace period does not apply."
-        ),
-    )
+    ))
 }
 
 #[async_trait]
@@ -331,6 +392,27 @@ impl Object for Token {
             )
             .forces_new(),
             field(
+                "allowed_cidrs",
+                Optional,
+                set_of_strings(),
+                "Networks the token may be used from: IPv4 or IPv6 CIDRs (`10.0.0.0/8`, \
+                 `2001:db8::/32`) or single addresses (`192.0.2.7`), at most 32. A request \
+                 from elsewhere is refused (`address_not_allowed`), and gRPC `Verify` needs \
+                 the caller's `client_address`. A network with host bits set (`10.0.0.1/8`) \
+                 fails the plan, naming the network meant. Not set: any address.",
+            )
+            .forces_new(),
+            field(
+                "max_uses",
+                Optional,
+                AttributeType::Number,
+                "How many successful authentications the token allows, from 1 to 1,000,000 \
+                 (e.g. 1 for a one-time bootstrap token). Once they are used the token is \
+                 refused, its `status` is `exhausted`, and the next plan replaces it. Not set: \
+                 unlimited.",
+            )
+            .forces_new(),
+            field(
                 "token",
                 Computed,
                 string(),
@@ -355,6 +437,35 @@ impl Object for Token {
                 Computed,
                 string(),
                 "`org`, or `app` for a token scoped to an app.",
+            ),
+            field(
+                "status",
+                Computed,
+                string(),
+                "`active`, `expired`, `revoked` or `exhausted` (all of `max_uses` used), as of \
+                 the last refresh. A plan replaces a token that is no longer `active`, with a \
+                 warning that says which and why.",
+            ),
+            field(
+                "uses",
+                Computed,
+                AttributeType::Number,
+                "Successful authentications with the token so far (counted exactly when \
+                 `max_uses` is set).",
+            ),
+            field(
+                "revoked_reason",
+                Computed,
+                string(),
+                "Why a revoked token was revoked (`leaked`, `parent revoked`, `owner deleted`, \
+                 or the revoker's words); null while it is not revoked.",
+            ),
+            field(
+                "parent_id",
+                Computed,
+                string(),
+                "The token this one was derived from (`POST /v1/tokens/attenuate`); null for \
+                 a token issued directly, as every token this resource creates is.",
             ),
         ]
     }
@@ -384,9 +495,20 @@ impl Object for Token {
             Value::Null => to_set(&t.claims),
             prior => claims_state(prior, &t.claims),
         };
+        s.allowed_cidrs = cidrs_state(&s.allowed_cidrs, &t.allowed_cidrs);
+        s.max_uses = t.max_uses.into();
         s.created_at = Value::Value(rfc3339(t.created_at));
         s.created_by = Value::Value(t.created_by.to_string());
         s.scope = Value::Value(t.scope.clone());
+        s.status = Value::Value(t.status.clone());
+        s.uses = Value::Value(t.uses);
+        s.revoked_reason = t
+            .revoked_reason
+            .clone()
+            .or_else(|| t.revoke_reason.clone())
+            .filter(|r| !r.is_empty())
+            .into();
+        s.parent_id = t.parent_id.map(|p| p.to_string()).into();
     }
 
     fn validate(diags: &mut Diagnostics, c: &TokenState) {
@@ -399,6 +521,11 @@ impl Object for Token {
         s.created_at = Value::Unknown;
         s.created_by = Value::Unknown;
         s.scope = planned_scope(&s.app_id);
+        // What a token just issued is: never used, live, derived from nothing.
+        s.status = Value::Value(TokenStatus::Active.to_string());
+        s.uses = Value::Value(0);
+        s.revoked_reason = Value::Null;
+        s.parent_id = Value::Null;
         if config.expires_at.is_null() {
             s.expires_at = Value::Unknown;
         }
@@ -421,10 +548,6 @@ impl Object for Token {
         }
     }
 
-    fn not_live(t: &RemoteToken) -> Option<String> {
-        (t.status != "active").then(|| t.status.clone())
-    }
-
     fn refreshed(private: Option<TokenPrivate>) -> Option<TokenPrivate> {
         Some(
             private
@@ -438,9 +561,10 @@ impl Object for Token {
         p: &mut Option<TokenPrivate>,
         t: &RemoteToken,
     ) -> Result<(), String> {
-        if let Some(why) = Self::not_live(t) {
+        if t.status != TokenStatus::Active.as_str() {
             return Err(format!(
-                "The token is {why}: there is nothing live to manage."
+                "The token is {}: there is nothing live to manage.",
+                t.status
             ));
         }
         Self::apply(s, t);
@@ -448,9 +572,11 @@ impl Object for Token {
         Ok(())
     }
 
-    /// The changed forces-new attributes, compared for meaning (the same
-    /// instant, equivalent claims), except `expiry` and `keepers` adopted after
-    /// an import; then a rotation, decided here once ([`rotation`]).
+    /// A token no longer `active` (as of the refresh) is replaced, and the
+    /// plan says why; otherwise the changed forces-new attributes, compared for
+    /// meaning (the same instant, equivalent claims, the same networks), except
+    /// `expiry` and `keepers` adopted after an import; then a rotation,
+    /// decided here once ([`rotation`]).
     async fn replaced(
         diags: &mut Diagnostics,
         prior: &TokenState,
@@ -465,8 +591,14 @@ impl Object for Token {
             "keepers" => !(adopting && prior.keepers.is_null()),
             "expires_at" => !same_instant(&s.expires_at, &prior.expires_at),
             "claims" => !same_claim_set(&s.claims, &prior.claims),
+            "allowed_cidrs" => !same_cidrs(&s.allowed_cidrs, &prior.allowed_cidrs),
             _ => true,
         });
+        if let Some((summary, detail)) = dead(prior) {
+            diags.warning(summary, detail, AttributePath::new("status"));
+            replace.insert(0, "status");
+            return replace;
+        }
         if replace.is_empty()
             && config.expires_at.is_null()
             && rotation::rotates(diags, prior, s, private, now().unix_timestamp())
@@ -490,6 +622,12 @@ impl Object for Token {
         planned: TokenState,
     ) -> Option<(TokenState, Option<TokenPrivate>)> {
         let issued = issue::issue(diags, api, org, &planned).await?;
+        // The bot outlives this run: tokens of it shortened earlier in the
+        // run (a replacement) stay valid as their grace_period said.
+        for shortened in api.grace.issued(issued.metadata.owner_id) {
+            let (summary, detail) = grace::warning(&shortened);
+            diags.root_warning(summary, detail);
+        }
         let mut s = Self::applied(planned, &issued.metadata);
         s.token = Value::Value(issued.token.into_inner());
         Some((s, Some(TokenPrivate::fresh())))
@@ -634,21 +772,6 @@ mod tests {
         c
     }
 
-    #[test]
-    fn the_grace_warning_does_not_promise_validity_past_the_bot() {
-        let at = time::macros::datetime!(2030-01-01 00:00 UTC);
-        let (summary, detail) = grace_warning(Uuid::nil(), at, "1h");
-        assert!(
-            summary.contains("stays valid until 2030-01-01T00:00:00Z unless its bot is deleted"),
-            "{summary}"
-        );
-        assert!(detail.contains("grace_period (1h)"), "{detail}");
-        assert!(
-            detail.contains("Deleting its bot revokes it at once"),
-            "{detail}"
-        );
-    }
-
     fn summaries(c: &TokenState) -> Vec<(String, AttributePath)> {
         errors(|d| validate_token(d, c))
     }
@@ -765,6 +888,133 @@ mod tests {
     }
 
     #[test]
+    fn a_token_no_longer_active_is_replaced_and_the_plan_says_which_and_why() {
+        let plan = |f: &dyn Fn(&mut TokenState)| {
+            let mut prior = token_state();
+            prior.label = v("ci");
+            prior.status = v("active");
+            f(&mut prior);
+            let config = TokenState {
+                status: Value::Null,
+                ..prior.clone()
+            };
+            let (replace, diags) = plan_update(prior.clone(), prior, config, None);
+            let warnings: Vec<String> = diags
+                .warnings
+                .iter()
+                .map(|d| d.summary.to_string())
+                .collect();
+            (replace, warnings)
+        };
+        let id = "0190f0f0-0000-7000-8000-000000000001";
+        assert_eq!(plan(&|_| {}), (vec![], vec![]));
+        assert_eq!(
+            plan(&|s| {
+                s.status = v("revoked");
+                s.revoked_reason = v("leaked");
+            }),
+            (
+                vec![AttributePath::new("status")],
+                vec![format!(
+                    "Token \"ci\" (id {id}) is revoked (leaked); it will be replaced"
+                )]
+            )
+        );
+        assert_eq!(
+            plan(&|s| s.status = v("expired")).1,
+            vec![format!(
+                "Token \"ci\" (id {id}) is expired (at 2099-01-01T00:00:00Z); it will be replaced"
+            )]
+        );
+        let (replace, warnings) = plan(&|s| {
+            s.status = v("exhausted");
+            s.uses = Value::Value(1);
+            s.max_uses = Value::Value(1);
+            s.label = Value::Null;
+        });
+        assert_eq!(replace, vec![AttributePath::new("status")]);
+        assert_eq!(
+            warnings,
+            vec![format!(
+                "Token {id} is exhausted (1 of 1 uses); it will be replaced"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_new_token_is_planned_active_and_unused() {
+        let c = config(|c| c.max_uses = Value::Value(3));
+        let mut s = c.clone();
+        Token::plan_new(&mut s, &c);
+        assert_eq!(s.status, v("active"));
+        assert_eq!(s.uses, Value::Value(0));
+        assert_eq!((s.revoked_reason, s.parent_id), (Value::Null, Value::Null));
+    }
+
+    #[test]
+    fn networks_and_use_limits_are_validated_and_their_changes_replace() {
+        assert_eq!(
+            summaries(&config(|c| c.allowed_cidrs = set(&["10.1.2.3/16"]))),
+            vec![(
+                "Invalid allowed_cidrs".to_string(),
+                AttributePath::new("allowed_cidrs")
+            )]
+        );
+        assert_eq!(
+            summaries(&config(|c| c.max_uses = Value::Value(0))),
+            vec![(
+                "Invalid max_uses".to_string(),
+                AttributePath::new("max_uses")
+            )]
+        );
+        let mut prior = token_state();
+        prior.allowed_cidrs = set(&["192.0.2.7", "10.0.0.0/8"]);
+        prior.max_uses = Value::Value(5);
+        let mut same = prior.clone();
+        same.allowed_cidrs = set(&["10.0.0.0/8", "192.0.2.7/32"]);
+        assert!(plan_update(prior.clone(), same.clone(), same, None)
+            .0
+            .is_empty());
+        let mut other = prior.clone();
+        other.max_uses = Value::Value(6);
+        other.allowed_cidrs = set(&["10.0.0.0/16"]);
+        assert_eq!(
+            plan_update(prior, other.clone(), other, None).0,
+            vec![
+                AttributePath::new("allowed_cidrs"),
+                AttributePath::new("max_uses")
+            ]
+        );
+    }
+
+    #[test]
+    fn the_servers_view_fills_status_uses_and_bindings_in_the_users_spelling() {
+        let t: RemoteToken = serde_json::from_value(remote_token(serde_json::json!({
+            "status": "revoked",
+            "revoked_reason": "leaked",
+            "allowed_cidrs": ["192.0.2.7/32"],
+            "max_uses": 3,
+            "uses": 2,
+            "parent_id": "0190f0f0-0000-7000-8000-000000000009"
+        })))
+        .unwrap();
+        let mut s = token_state();
+        s.allowed_cidrs = set(&["192.0.2.7"]);
+        Token::apply(&mut s, &t);
+        assert_eq!(s.allowed_cidrs, set(&["192.0.2.7"]));
+        assert_eq!((s.max_uses, s.uses), (Value::Value(3), Value::Value(2)));
+        assert_eq!(s.status, v("revoked"));
+        assert_eq!(s.revoked_reason, v("leaked"));
+        assert_eq!(s.parent_id, v("0190f0f0-0000-7000-8000-000000000009"));
+        // Unbound and unlimited: null, as when not configured.
+        let t: RemoteToken = serde_json::from_value(remote_token(serde_json::json!({}))).unwrap();
+        let mut s = token_state();
+        Token::apply(&mut s, &t);
+        assert_eq!((s.allowed_cidrs, s.max_uses), (Value::Null, Value::Null));
+        assert_eq!(s.revoked_reason, Value::Null);
+    }
+
+    #[test]
     fn forces_new_attributes_are_the_documented_ones() {
         let forcing: Vec<&str> = Token::fields()
             .iter()
@@ -780,7 +1030,9 @@ mod tests {
                 "expires_at",
                 "app_id",
                 "claims",
-                "keepers"
+                "keepers",
+                "allowed_cidrs",
+                "max_uses"
             ]
         );
     }

@@ -6,6 +6,7 @@ use sigil_proto::names::AppName;
 
 use crate::context::Ctx;
 use crate::error::CliError;
+use crate::ids;
 use crate::output::{self, now};
 use crate::prompt;
 use crate::table::{self, Col};
@@ -43,7 +44,7 @@ pub struct NameArg {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    /// App name or id.
+    /// App name, id, or a unique start of its id.
     #[arg(value_name = "NAME")]
     pub name: String,
     /// Do not ask for confirmation.
@@ -87,7 +88,15 @@ pub async fn run(ctx: &Ctx, cmd: AppsCommand) -> Result<(), CliError> {
         }
         AppsCommand::Delete(a) => {
             let client = ctx.client()?;
-            let app = client.get_app(&ctx.org, &a.name).await?;
+            let app = ids::or_prefix(
+                "apps",
+                &a.name,
+                client.get_app(&ctx.org, &a.name).await,
+                || client.list_all_apps(&ctx.org),
+                |a| a.id,
+                |a| a.name.clone(),
+            )
+            .await?;
             prompt::confirm(
                 ctx,
                 a.yes,

@@ -2,12 +2,16 @@
 
 use clap::{Args, Subcommand};
 use sigil_proto::api::{Bot, CreateBot, UpdateBot};
+use sigil_proto::claims::near_misses;
+use sigil_proto::client::Client;
 use sigil_proto::names::{ServiceName, Username};
+use sigil_proto::rules::check_description;
 use sigil_proto::ClaimSet;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::context::Ctx;
 use crate::error::CliError;
+use crate::ids;
 use crate::output::{self, now};
 use crate::prompt;
 use crate::table::{self, Col};
@@ -27,9 +31,10 @@ const COMMON_SERVICES: &[&str] = &["aws", "github", "gitlab", "google", "slack"]
 
 #[derive(Debug, Subcommand)]
 pub enum BotsCommand {
-    /// Create a bot.
+    /// Create a bot (without a name, on a terminal: asks for each field).
     #[command(after_help = "Examples:
   sigil bots create steve
+  sigil bots create                  # on a terminal: asks for the name, description, permissions
   sigil bots create deployer --description \"Deploys prod\" \\
       --permission 'machines:get,list:*' --permission 'apps:get:*'
   sigil bots create notifier --identity slack=U024BE7LH -o json")]
@@ -71,16 +76,17 @@ pub enum BotsCommand {
 
 #[derive(Debug, Args)]
 pub struct NameArg {
-    /// Bot username or id.
+    /// Bot username, id, or a unique start of its id.
     #[arg(value_name = "NAME")]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// Username: [a-z0-9][a-z0-9._-]{0,62}, unique in the org.
+    /// Username: [a-z0-9][a-z0-9._-]{0,62}, unique in the org [left out on a terminal: a
+    /// short wizard asks for it, and for the description and permissions not given].
     #[arg(value_name = "NAME")]
-    pub name: String,
+    pub name: Option<String>,
     /// What the bot is for.
     #[arg(short = 'd', long)]
     pub description: Option<String>,
@@ -94,7 +100,7 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// Bot username or id.
+    /// Bot username, id, or a unique start of its id.
     #[arg(value_name = "NAME")]
     pub name: String,
     /// New description (an empty string clears it).
@@ -110,7 +116,7 @@ pub struct UpdateArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    /// Bot username or id.
+    /// Bot username, id, or a unique start of its id.
     #[arg(value_name = "NAME")]
     pub name: String,
     /// Do not ask for confirmation.
@@ -120,7 +126,7 @@ pub struct DeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct UpdateIdentityArgs {
-    /// Bot username or id.
+    /// Bot username, id, or a unique start of its id.
     #[arg(value_name = "NAME")]
     pub name: String,
     /// The service (slack, aws, github…).
@@ -133,7 +139,7 @@ pub struct UpdateIdentityArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteIdentityArgs {
-    /// Bot username or id.
+    /// Bot username, id, or a unique start of its id.
     #[arg(value_name = "NAME")]
     pub name: String,
     /// The service whose identity to remove.
@@ -182,9 +188,23 @@ pub fn permissions_cell(permissions: &[String]) -> String {
 }
 
 pub fn parse_claims(flag: &str, values: &[String]) -> Result<Vec<String>, CliError> {
-    ClaimSet::parse(values)
-        .map(|s| s.to_strings())
-        .map_err(|e| CliError::usage(format!("{flag}: {e}")))
+    let set = ClaimSet::parse(values).map_err(|e| CliError::usage(format!("{flag}: {e}")))?;
+    warn_near_misses(values);
+    Ok(set.to_strings())
+}
+
+/// Scopes are free strings, so `bot:get:*` is a valid claim that grants
+/// nothing of Sigil's: said on stderr, once per typo, and never refused.
+pub fn warn_near_misses(values: &[String]) {
+    let mut seen = BTreeSet::new();
+    for v in values {
+        for m in near_misses(v) {
+            let text = m.to_string();
+            if seen.insert(text.clone()) {
+                output::warn(&text);
+            }
+        }
+    }
 }
 
 fn parse_identity(raw: &str) -> Result<(String, String), CliError> {
@@ -203,16 +223,29 @@ fn parse_identity(raw: &str) -> Result<(String, String), CliError> {
 }
 
 async fn create(ctx: &Ctx, a: CreateArgs) -> Result<(), CliError> {
-    let username = Username::parse(&a.name).map_err(|e| CliError::usage(e.to_string()))?;
+    // Everything given on the command line is checked before anything is asked.
     let permissions = parse_claims("--permission", &a.permissions)?;
     let identities = a
         .identities
         .iter()
         .map(|raw| parse_identity(raw))
         .collect::<Result<BTreeMap<_, _>, _>>()?;
+    let (name, description, permissions) = match a.name {
+        Some(name) => (name, a.description, permissions),
+        None if ctx.interactive => {
+            let given = (!a.permissions.is_empty()).then_some(permissions);
+            create_wizard(ctx, a.description, given)?
+        }
+        None => {
+            return Err(prompt::missing(
+                "NAME, the bot's username: e.g. `sigil bots create steve --permission 'machines:get,list:*'`",
+            ))
+        }
+    };
+    let username = Username::parse(&name).map_err(|e| CliError::usage(e.to_string()))?;
     let req = CreateBot {
         username: username.to_string(),
-        description: a.description,
+        description,
         permissions,
         identities,
     };
@@ -233,6 +266,52 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Claims as typed on one line of the wizard: separated by spaces (a claim
+/// holds commas, never a space).
+fn split_claims(line: &str) -> Vec<String> {
+    line.split_whitespace().map(String::from).collect()
+}
+
+/// The `bots create` wizard: on a terminal, with no NAME, it asks for the
+/// username, then the description and permissions not given as flags.
+fn create_wizard(
+    ctx: &Ctx,
+    description: Option<String>,
+    permissions: Option<Vec<String>>,
+) -> Result<(String, Option<String>, Vec<String>), CliError> {
+    output::note(&format!(
+        "Creating a bot in org {} (Ctrl-C to stop).",
+        ctx.org
+    ));
+    let name = prompt::input("Username", None, false, |v| {
+        Username::parse(v).map(|_| ()).map_err(|e| e.to_string())
+    })?;
+    let description = match description {
+        Some(d) => Some(d),
+        None => Some(prompt::input("Description (optional)", None, true, |v| {
+            check_description(v).map_err(|e| e.to_string())
+        })?)
+        .filter(|d| !d.is_empty()),
+    };
+    let permissions = match permissions {
+        Some(p) => p,
+        None => {
+            let line = prompt::input(
+                "Permissions, separated by spaces (e.g. machines:get,list:*; empty: none yet)",
+                None,
+                true,
+                |v| {
+                    ClaimSet::parse(&split_claims(v))
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                },
+            )?;
+            parse_claims("permissions", &split_claims(&line))?
+        }
+    };
+    Ok((name, description, permissions))
+}
+
 async fn list(ctx: &Ctx) -> Result<(), CliError> {
     let bots = ctx.client()?.list_all_bots(&ctx.org).await?;
     let empty = format!(
@@ -250,8 +329,30 @@ async fn list(ctx: &Ctx) -> Result<(), CliError> {
     })
 }
 
+/// A bot by username or id, or by a unique prefix of its id (see [`ids`]).
+pub(crate) async fn resolve_bot(ctx: &Ctx, client: &Client, key: &str) -> Result<Bot, CliError> {
+    ids::or_prefix(
+        "bots",
+        key,
+        client.get_bot(&ctx.org, key).await,
+        || client.list_all_bots(&ctx.org),
+        |b| b.id,
+        |b| b.username.clone(),
+    )
+    .await
+}
+
+/// What to send the server for a bot argument: the argument, or the id it
+/// is the start of when it names no bot (see [`ids`]).
+async fn bot_key(ctx: &Ctx, client: &Client, key: &str) -> Result<String, CliError> {
+    if ids::as_prefix(key).is_none() {
+        return Ok(key.to_string());
+    }
+    Ok(resolve_bot(ctx, client, key).await?.id.to_string())
+}
+
 async fn view(ctx: &Ctx, name: &str) -> Result<(), CliError> {
-    let bot = ctx.client()?.get_bot(&ctx.org, name).await?;
+    let bot = resolve_bot(ctx, &ctx.client()?, name).await?;
     if ctx.json() {
         return output::print_json(&bot);
     }
@@ -296,7 +397,9 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
         permissions,
         ..Default::default()
     };
-    let bot = ctx.client()?.update_bot(&ctx.org, &a.name, &req).await?;
+    let client = ctx.client()?;
+    let key = bot_key(ctx, &client, &a.name).await?;
+    let bot = client.update_bot(&ctx.org, &key, &req).await?;
     if ctx.json() {
         return output::print_json(&bot);
     }
@@ -309,7 +412,7 @@ async fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
     // Looking the bot up first names what is about to go, and turns a typo
     // into "not found" before any question is asked.
-    let bot = client.get_bot(&ctx.org, &a.name).await?;
+    let bot = resolve_bot(ctx, &client, &a.name).await?;
     let (before, after) = match bot.token_count {
         0 => (
             "it holds no live token".to_string(),
@@ -394,8 +497,9 @@ async fn update_identity(ctx: &Ctx, a: UpdateIdentityArgs) -> Result<(), CliErro
             "invalid --id: the identity cannot be empty",
         ));
     }
+    let key = bot_key(ctx, &client, &a.name).await?;
     let bot = client
-        .put_identity(&ctx.org, &a.name, service.as_str(), identity.trim())
+        .put_identity(&ctx.org, &key, service.as_str(), identity.trim())
         .await?;
     if ctx.json() {
         return output::print_json(&bot);
@@ -413,7 +517,7 @@ async fn delete_identity(ctx: &Ctx, a: DeleteIdentityArgs) -> Result<(), CliErro
     let service = match a.service {
         Some(s) => s,
         None if ctx.interactive => {
-            let bot = client.get_bot(&ctx.org, &a.name).await?;
+            let bot = resolve_bot(ctx, &client, &a.name).await?;
             let items: Vec<String> = bot.identities.keys().cloned().collect();
             if items.is_empty() {
                 return Err(CliError::failed(format!(
@@ -432,8 +536,9 @@ async fn delete_identity(ctx: &Ctx, a: DeleteIdentityArgs) -> Result<(), CliErro
         a.yes,
         &format!("Remove the {service} identity of bot {}?", a.name),
     )?;
+    let key = bot_key(ctx, &client, &a.name).await?;
     let bot = client
-        .delete_identity(&ctx.org, &a.name, service.as_str())
+        .delete_identity(&ctx.org, &key, service.as_str())
         .await?;
     if ctx.json() {
         return output::print_json(&bot);

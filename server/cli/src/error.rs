@@ -40,6 +40,27 @@ impl CliError {
 
     /// The message, on stderr, then the exit code.
     pub fn report(&self) -> ExitCode {
+        self.report_at(None)
+    }
+
+    /// [`CliError::report`] for a command that spoke to `endpoint`: errors
+    /// that come from the endpoint itself (a path such as `/v1` in it, or
+    /// `https://` to a plain-HTTP server) get a hint that says how to fix it.
+    pub fn report_at(&self, endpoint: Option<&str>) -> ExitCode {
+        let code = self.report_message();
+        if let CliError::Api(e) = self {
+            if let Some(hint) = endpoint_hint(e, endpoint) {
+                eprintln!(
+                    "{} {}",
+                    console::style("hint:").yellow().for_stderr(),
+                    redact(&hint)
+                );
+            }
+        }
+        code
+    }
+
+    fn report_message(&self) -> ExitCode {
         let prefix = console::style("error:").red().bold().for_stderr();
         match self {
             CliError::Usage(msg) | CliError::Failed(msg) => eprintln!("{prefix} {}", redact(msg)),
@@ -130,6 +151,44 @@ pub fn redact(msg: &str) -> String {
     out
 }
 
+/// `(base, path)` of an endpoint URL: `http://h:8080/v1/` → (`http://h:8080`, `/v1`).
+fn split_endpoint(endpoint: &str) -> (&str, &str) {
+    let endpoint = endpoint.trim_end_matches('/');
+    let after_scheme = endpoint.find("://").map(|i| i + 3).unwrap_or(0);
+    match endpoint[after_scheme..].find('/') {
+        Some(i) => endpoint.split_at(after_scheme + i),
+        None => (endpoint, ""),
+    }
+}
+
+/// The hint for an error caused by the endpoint rather than the command.
+fn endpoint_hint(e: &ClientError, endpoint: Option<&str>) -> Option<String> {
+    match e {
+        // Every route the client calls exists, so "no such route" means the
+        // endpoint carries a path the client's routes were appended to.
+        ClientError::Api {
+            code: ErrorCode::NotFound,
+            message,
+            ..
+        } if message == "no such route" => {
+            let (base, path) = split_endpoint(endpoint?);
+            (!path.is_empty()).then(|| {
+                format!("drop `{path}` from the endpoint: use {base} (the CLI adds /v1 itself)")
+            })
+        }
+        // rustls reading a plain-HTTP answer as a TLS record.
+        ClientError::Transport { endpoint, detail }
+            if detail.contains("InvalidContentType") && endpoint.starts_with("https://") =>
+        {
+            Some(format!(
+                "the server speaks plain HTTP; use http://{}",
+                &endpoint["https://".len()..]
+            ))
+        }
+        _ => None,
+    }
+}
+
 fn hint(code: &ErrorCode, message: &str) -> Option<&'static str> {
     match code {
         // The cap of human users' tokens (the server's message names it).
@@ -178,6 +237,41 @@ mod tests {
             "org \"a\" caps token lifetimes at 7d"
         )
         .is_none());
+    }
+
+    #[test]
+    fn endpoint_mistakes_get_a_hint() {
+        let no_route = ClientError::Api {
+            status: 404,
+            code: ErrorCode::NotFound,
+            message: "no such route".into(),
+            field: None,
+        };
+        assert_eq!(
+            endpoint_hint(&no_route, Some("http://127.0.0.1:8080/v1/")).as_deref(),
+            Some(
+                "drop `/v1` from the endpoint: use http://127.0.0.1:8080 (the CLI adds /v1 itself)"
+            )
+        );
+        assert_eq!(
+            endpoint_hint(&no_route, Some("http://127.0.0.1:8080")),
+            None
+        );
+        assert_eq!(endpoint_hint(&no_route, None), None);
+        let tls = ClientError::Transport {
+            endpoint: "https://127.0.0.1:8080".into(),
+            detail: "error sending request: received corrupt message of type InvalidContentType"
+                .into(),
+        };
+        assert_eq!(
+            endpoint_hint(&tls, None).as_deref(),
+            Some("the server speaks plain HTTP; use http://127.0.0.1:8080")
+        );
+        let refused = ClientError::Transport {
+            endpoint: "https://127.0.0.1:9".into(),
+            detail: "connection refused".into(),
+        };
+        assert_eq!(endpoint_hint(&refused, None), None);
     }
 
     #[test]

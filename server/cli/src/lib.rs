@@ -34,10 +34,12 @@
 //!   of its own command, which tests check on the composed tree.
 
 pub mod apps;
+pub mod audit;
 pub mod bots;
 pub mod completion;
 pub mod context;
 pub mod error;
+pub mod ids;
 pub mod keys;
 pub mod man;
 pub mod orgs;
@@ -48,7 +50,8 @@ pub mod table;
 pub mod tokens;
 pub mod users;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use context::{Ctx, GlobalArgs};
@@ -126,6 +129,7 @@ Examples:
   sigil tokens list -u steve
   sigil tokens view ci
   sigil tokens update ci --expiry 1h
+  sigil tokens revoke 0196f3c2 --yes         # a unique start of an id is enough
   sigil tokens revoke \"$LEAKED_JWT\" --yes   # an id, a label or the JWT itself"
     )]
     Tokens(tokens::TokensCommand),
@@ -167,6 +171,14 @@ Examples:
   sigil keys rotate -o json | jq -r .kid"
     )]
     Keys(keys::KeysCommand),
+    /// List the org's audit log and verify its hash chain.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  sigil audit list --last 20
+  sigil audit verify             # exits 1 and names the first entry that does not match"
+    )]
+    Audit(audit::AuditCommand),
     /// Show who the current token belongs to, its org and effective claims.
     #[command(
         after_help = "Examples:\n  sigil whoami\n  sigil whoami -o json\n  SIGIL_TOKEN=\"$TOKEN\" sigil whoami"
@@ -199,7 +211,7 @@ pub fn main<S: Args, A: Subcommand>(
     serve: impl FnOnce(S) -> ExitCode,
     admin: impl FnOnce(A, &GlobalArgs) -> ExitCode,
 ) -> ExitCode {
-    let cli = Cli::<S, A>::parse();
+    let cli = parse_args::<S, A>();
     // The commands that need no connection settings: a broken login file or
     // a bad SIGIL_ENDPOINT must not stop them.
     let done = match cli.command {
@@ -213,6 +225,18 @@ pub fn main<S: Args, A: Subcommand>(
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }
+}
+
+/// The command line, parsed. Help printed to a pipe or a file is not wrapped
+/// (on a terminal it fits the terminal): each example stays on one line,
+/// whole, for `grep` and for copying.
+fn parse_args<S: Args, A: Subcommand>() -> Cli<S, A> {
+    let mut cmd = Cli::<S, A>::command();
+    if !std::io::stdout().is_terminal() {
+        cmd = cmd.term_width(0);
+    }
+    let matches = cmd.get_matches();
+    Cli::<S, A>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// The commands that speak to a server (or to the login file).
@@ -230,7 +254,7 @@ fn run_client<S: Args, A: Subcommand>(global: GlobalArgs, command: Command<S, A>
     };
     match runtime.block_on(run(&ctx, command)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => e.report(),
+        Err(e) => e.report_at(Some(&ctx.endpoint)),
     }
 }
 
@@ -244,6 +268,7 @@ async fn run<S: Args, A: Subcommand>(ctx: &Ctx, command: Command<S, A>) -> Resul
         Command::Apps(c) => apps::run(ctx, c).await,
         Command::Orgs(c) => orgs::run(ctx, c).await,
         Command::Keys(c) => keys::run(ctx, c).await,
+        Command::Audit(c) => audit::run(ctx, c).await,
         Command::Whoami => session::whoami(ctx).await,
         Command::Login(args) => session::login(ctx, args).await,
         Command::Logout => session::logout(ctx),

@@ -137,29 +137,87 @@ pub fn logout(ctx: &Ctx) -> Result<(), CliError> {
 }
 
 pub async fn whoami(ctx: &Ctx) -> Result<(), CliError> {
-    let me = ctx.client()?.whoami().await?;
+    let client = ctx.client()?;
+    let me = client.whoami().await?;
     if ctx.json() {
         return output::print_json(&me);
     }
     let now = now();
-    output::print_kv(&[
+    let mut rows = vec![
         ("Name", format!("{} ({})", me.name, me.kind)),
         ("ID", me.id.to_string()),
         ("Org", me.org.clone()),
         ("App", me.app.clone().unwrap_or_else(|| "-".into())),
         ("Endpoint", ctx.endpoint.clone()),
-        ("Token", me.token_id.to_string()),
-        ("Expires", output::when(me.expires_at, now)),
         (
-            "Claims",
-            if me.claims.is_empty() {
-                "(none)".into()
+            "Token",
+            // `exhausted` when this very call used the token's last use.
+            if me.status == "active" {
+                me.token_id.to_string()
             } else {
-                me.claims.join("\n")
+                format!("{} ({})", me.token_id, me.status)
             },
         ),
-    ]);
+        ("Expires", output::when(me.expires_at, now)),
+    ];
+    if let Some(parent) = me.parent_id {
+        let rights = sigil_proto::ClaimSet::parse(&me.claims).ok();
+        rows.push((
+            "Parent",
+            ancestry(&client, &me.org, rights.as_ref(), parent)
+                .await
+                .join("\n"),
+        ));
+    }
+    rows.push((
+        "Claims",
+        if me.claims.is_empty() {
+            "(none)".into()
+        } else {
+            me.claims.join("\n")
+        },
+    ));
+    output::print_kv(&rows);
     Ok(())
+}
+
+/// A derived token's ancestors, its parent first, one a line: `ID "label"
+/// (status)` as far up as the caller may view tokens; past that, the id
+/// known so far. Each step is a request, and each request counts as a use
+/// of a token with `max_uses`: so a step is only taken when the effective
+/// claims (`rights`) allow `tokens:get` on that id, never to collect a 403.
+async fn ancestry(
+    client: &sigil_proto::client::Client,
+    org: &str,
+    rights: Option<&sigil_proto::ClaimSet>,
+    parent: uuid::Uuid,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut next = Some(parent);
+    // The server caps derivation depth; the bound also stops a cycle.
+    for _ in 0..=sigil_proto::rules::MAX_DERIVATION_DEPTH {
+        let Some(id) = next else { break };
+        if !rights.is_some_and(|r| r.allows("tokens", "get", &id.to_string())) {
+            lines.push(id.to_string());
+            break;
+        }
+        match client.get_token(org, id).await {
+            Ok(t) => {
+                let label = t
+                    .label
+                    .as_deref()
+                    .map(|l| format!(" \"{l}\""))
+                    .unwrap_or_default();
+                lines.push(format!("{id}{label} ({})", t.status));
+                next = t.parent_id;
+            }
+            Err(_) => {
+                lines.push(id.to_string());
+                break;
+            }
+        }
+    }
+    lines
 }
 
 #[cfg(test)]

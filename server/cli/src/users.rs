@@ -4,10 +4,12 @@
 
 use clap::{Args, Subcommand};
 use sigil_proto::api::{CreateUser, UpdateUser, User};
+use sigil_proto::client::Client;
 
 use crate::bots::parse_claims;
 use crate::context::Ctx;
 use crate::error::CliError;
+use crate::ids;
 use crate::output::{self, now};
 use crate::prompt;
 use crate::table::{self, Col};
@@ -65,7 +67,7 @@ Human users' tokens live at most a day; bots' tokens may live longer.")]
 
 #[derive(Debug, Args)]
 pub struct UserArg {
-    /// Email or id.
+    /// Email, id, or a unique start of its id.
     #[arg(value_name = "USER")]
     pub user: String,
 }
@@ -82,7 +84,7 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// Email or id.
+    /// Email, id, or a unique start of its id.
     #[arg(value_name = "USER")]
     pub user: String,
     /// The new email.
@@ -98,7 +100,7 @@ pub struct UpdateArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    /// Email or id.
+    /// Email, id, or a unique start of its id.
     #[arg(value_name = "USER")]
     pub user: String,
     /// Do not ask for confirmation.
@@ -190,6 +192,7 @@ pub fn token_args(a: TokenArgs) -> Result<IssueArgs, CliError> {
         scopes: Vec::new(),
         allows: Vec::new(),
         app: a.app,
+        binding: Default::default(),
     })
 }
 
@@ -227,8 +230,21 @@ async fn list(ctx: &Ctx) -> Result<(), CliError> {
     })
 }
 
+/// A user by email or id, or by a unique prefix of its id (see [`ids`]).
+async fn resolve_user(ctx: &Ctx, client: &Client, key: &str) -> Result<User, CliError> {
+    ids::or_prefix(
+        "users",
+        key,
+        client.get_user(&ctx.org, key).await,
+        || client.list_all_users(&ctx.org),
+        |u| u.id,
+        |u| u.email.clone(),
+    )
+    .await
+}
+
 async fn view(ctx: &Ctx, user: &str) -> Result<(), CliError> {
-    let user = ctx.client()?.get_user(&ctx.org, user).await?;
+    let user = resolve_user(ctx, &ctx.client()?, user).await?;
     if ctx.json() {
         return output::print_json(&user);
     }
@@ -260,7 +276,14 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
         email: a.email,
         permissions,
     };
-    let user = ctx.client()?.update_user(&ctx.org, &a.user, &req).await?;
+    let client = ctx.client()?;
+    // An email never looks like the start of an id; anything else that does
+    // is resolved first.
+    let key = match ids::as_prefix(&a.user) {
+        Some(_) => resolve_user(ctx, &client, &a.user).await?.id.to_string(),
+        None => a.user.clone(),
+    };
+    let user = client.update_user(&ctx.org, &key, &req).await?;
     if ctx.json() {
         return output::print_json(&user);
     }
@@ -271,7 +294,7 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
 
 async fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
-    let user = client.get_user(&ctx.org, &a.user).await?;
+    let user = resolve_user(ctx, &client, &a.user).await?;
     prompt::confirm(ctx, a.yes, &format!("Delete user {}?", user.email))?;
     client.delete_user(&ctx.org, &user.id.to_string()).await?;
     if ctx.json() {

@@ -44,6 +44,11 @@ pub enum Reject {
     Revoked,
     UnknownToken,
     OwnerDeleted,
+    /// The token is bound to `allowed_cidrs` and the client's address (here;
+    /// `None`: not known, as a `Verify` without `client_address`) is outside them.
+    AddressNotAllowed(Option<std::net::IpAddr>),
+    /// The token has `max_uses` and used them all.
+    Exhausted,
 }
 
 impl Reject {
@@ -60,12 +65,15 @@ impl Reject {
             Reject::Revoked => "revoked",
             Reject::UnknownToken => "unknown_token",
             Reject::OwnerDeleted => "owner_deleted",
+            Reject::AddressNotAllowed(_) => "address_not_allowed",
+            Reject::Exhausted => "exhausted",
         }
     }
 
-    /// The message a caller sees (never contains the token).
-    pub fn message(self) -> &'static str {
-        match self {
+    /// The message a caller sees (never contains the token; may name the
+    /// client's address, which the caller knows).
+    pub fn message(self) -> std::borrow::Cow<'static, str> {
+        let fixed = match self {
             Reject::Malformed => "the bearer token is not a well-formed Sigil JWT",
             Reject::BadType => "the bearer token's header does not say `typ: JWT`",
             Reject::BadAlgorithm => "the bearer token is not signed with EdDSA",
@@ -77,7 +85,20 @@ impl Reject {
             Reject::Revoked => "the bearer token has been revoked",
             Reject::UnknownToken => "the bearer token is not known to this server",
             Reject::OwnerDeleted => "the owner of the bearer token no longer exists",
-        }
+            Reject::Exhausted => {
+                "the bearer token has used all of its max_uses (exhausted)"
+            }
+            Reject::AddressNotAllowed(None) => {
+                "the bearer token is bound to allowed_cidrs and the client's address is not known (address_not_allowed)"
+            }
+            Reject::AddressNotAllowed(Some(ip)) => {
+                return format!(
+                    "the bearer token may not be used from {ip}: it is outside the token's allowed_cidrs (address_not_allowed)"
+                )
+                .into();
+            }
+        };
+        fixed.into()
     }
 }
 

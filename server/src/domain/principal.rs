@@ -74,6 +74,15 @@ pub struct Principal {
     pub token_claims: ClaimSet,
     /// The owner's permissions now.
     pub permissions: ClaimSet,
+    /// The token this one was derived from (None: issued directly).
+    pub parent_id: Option<Uuid>,
+    /// Networks the token may be used from; empty: anywhere.
+    pub allowed_cidrs: Vec<sigil_proto::ipnet::IpNet>,
+    /// Successful authentications the token allows; None: unlimited.
+    pub max_uses: Option<i64>,
+    /// For a token with `max_uses`: its uses counting this authentication's
+    /// (set only when this authentication took a use; never cached).
+    pub uses: Option<i64>,
 }
 
 impl Principal {
@@ -99,6 +108,20 @@ impl Principal {
             .iter()
             .filter(|c| a.contains(c) || b.contains(c))
             .collect()
+    }
+
+    /// Whether a client at `from` may use this token (`None`: the address is
+    /// not known, allowed only for a token bound nowhere).
+    pub fn address_allowed(&self, from: Option<std::net::IpAddr>) -> bool {
+        self.allowed_cidrs.is_empty()
+            || from.is_some_and(|a| sigil_proto::rules::address_allowed(&self.allowed_cidrs, a))
+    }
+
+    /// The token's status as this authentication leaves it: `exhausted` when
+    /// it took the last use, else `active` (an authenticated token is neither
+    /// revoked nor expired).
+    pub fn status(&self) -> sigil_proto::rules::TokenStatus {
+        sigil_proto::rules::TokenStatus::of(false, false, self.uses.unwrap_or(0), self.max_uses)
     }
 
     /// The effective claims as a list, for display.

@@ -14,15 +14,18 @@
 //! - `orgs.rs`, `principals.rs` (bots and users, one generic set of
 //!   handlers), `apps.rs`, `tokens.rs`: the org's resources.
 //! - `oauth.rs`: RFC 7009 revocation and RFC 7662 introspection by value.
+//! - `leaks.rs`: leak reports, without authentication, rate limited.
 //! - `openapi`: the OpenAPI document, from the route table and the wire types.
 
 mod apps;
+mod leaks;
 mod oauth;
 mod openapi;
 mod operations;
 mod orgs;
 mod principals;
 mod tokens;
+mod ui;
 
 pub use crate::ops::tokens::IDEMPOTENCY_WINDOW;
 
@@ -50,7 +53,9 @@ pub fn app(state: AppState) -> Router {
         .merge(principals::router())
         .merge(apps::router())
         .merge(tokens::router())
+        .merge(leaks::router())
         .merge(oauth::router())
+        .merge(ui::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -198,8 +203,14 @@ fn percent_decode(s: &str) -> String {
 
 /// The client's address: the TCP peer, or — behind a trusted proxy — the last
 /// `X-Forwarded-For` entry, which that proxy appended (earlier entries are the
-/// client's own word and are ignored).
+/// client's own word and are ignored). An IPv4-mapped IPv6 address
+/// (`::ffff:10.1.2.3`, what a dual-stack listener reports for IPv4 peers) is
+/// its IPv4 address, for address binding and rate limits alike.
 pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    raw_client_ip(parts, state).map(|ip| ip.to_canonical())
+}
+
+fn raw_client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
     if state.settings.trust_forwarded_for {
         let forwarded = parts
             .headers
@@ -279,12 +290,13 @@ impl FromRequestParts<AppState> for Auth {
                 "missing bearer token: send `Authorization: Bearer <token>`",
             ));
         };
-        match authenticate(state, token, true).await {
+        // The address binding is checked against `ip`, and a use is taken.
+        match authenticate(state, token, ip).await {
             Ok(p) => Ok(Auth(Caller { p, ip })),
             Err(AuthError::Rejected(r)) => {
                 state.limiter.record_failure(ip, now);
                 state.metrics.inc_auth_failure(r.code());
-                Err(refuse(r.message()))
+                Err(refuse(&r.message()))
             }
             Err(AuthError::Server(e)) => Err(e),
         }

@@ -261,6 +261,9 @@ fn routes(g: &mut SchemaGenerator) -> Vec<Op> {
                 ("app", "string"),
                 ("scope", "string"),
                 ("include_revoked", "boolean"),
+                ("status", "string"),
+                ("expiring_within", "string"),
+                ("parent", "string"),
                 ("cursor", "string"),
                 ("limit", "integer")
             ]
@@ -289,6 +292,22 @@ fn routes(g: &mut SchemaGenerator) -> Vec<Op> {
             200,
             schema::<Token>(g),
             &[("reason", "string")]
+        ),
+        op!(
+            "post",
+            "/v1/tokens/attenuate",
+            "Derive a narrower token from the calling token (the parent); the JWT is in `token`, this once",
+            schema::<AttenuateToken>(g),
+            201,
+            schema::<IssuedToken>(g)
+        ),
+        op!(
+            "post",
+            "/v1/leaks",
+            "Report leaked tokens (no authentication; rate limited per address): each live one is revoked",
+            schema::<LeakReport>(g),
+            202,
+            schema::<LeakReceipt>(g)
         ),
         op!(
             "post",
@@ -323,6 +342,15 @@ fn routes(g: &mut SchemaGenerator) -> Vec<Op> {
             200,
             schema::<Page<AuditEntry>>(g),
             PAGE
+        ),
+        op!(
+            "get",
+            "/v1/orgs/{org}/audit/verify",
+            "Recompute the org's audit hash chain",
+            None,
+            200,
+            schema::<AuditVerification>(g),
+            &[]
         ),
         op!(
             "post",
@@ -371,6 +399,15 @@ fn query_schema(path: &str, name: &str, ty: &str) -> Value {
         }
         "app" => serde_json::to_value(ref_parameter_schema(RefKind::App)).unwrap_or(Value::Null),
         "scope" => json!({"type": "string", "enum": ["org", "app"]}),
+        "status" => json!({"type": "string",
+            "pattern": "^(active|expired|revoked|exhausted)(,(active|expired|revoked|exhausted))*$",
+            "description": "Repeatable (`status=revoked&status=expired`) or comma-separated; replaces `include_revoked`."}),
+        "expiring_within" => {
+            json!({"type": "string", "pattern": "^([0-9]{1,12}(s|m|h|d|w|mo|y))+$",
+            "description": "Active tokens expiring within this duration (`14d`)."})
+        }
+        "parent" => json!({"type": "string", "pattern": sigil_proto::names::UUID_PATTERN,
+            "description": "Tokens derived directly from this token id."}),
         "reason" => {
             json!({"type": "string", "maxLength": MAX_REASON_CHARS, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"})
         }
@@ -411,7 +448,8 @@ pub fn document() -> Value {
         if let Some(req) = &op.request {
             o["requestBody"] = json!({"required": op.method != "delete", "content": {"application/json": {"schema": req}}});
         }
-        let public = !op.path.starts_with("/v1/") || op.path == "/v1/revoke";
+        let public =
+            !op.path.starts_with("/v1/") || op.path == "/v1/revoke" || op.path == "/v1/leaks";
         if !public {
             o["security"] = json!([{"bearer": []}]);
         }

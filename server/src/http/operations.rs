@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/keys/rotate", post(rotate))
         .route("/v1/revocations", get(revocations))
         .route("/v1/orgs/:org/audit", get(audit_log))
+        .route("/v1/orgs/:org/audit/verify", get(audit_verify))
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -185,4 +186,13 @@ async fn audit_log(
     let req = page_params(q.cursor.as_deref(), q.limit)?;
     let (org, rows) = ops::audit::list(&state, &caller, &org, req).await?;
     Ok(Json(page(rows, |r| wire::audit_entry(&org, r))))
+}
+
+async fn audit_verify(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    AppPath(org): AppPath<String>,
+) -> ApiResult<Json<api::AuditVerification>> {
+    let (org, v) = ops::audit::verify(&state, &caller, &org).await?;
+    Ok(Json(wire::audit_verification(&org, v)))
 }

@@ -1,7 +1,9 @@
-//! The audit log of an org, oldest first. Entries are written by
+//! The audit log of an org, oldest first, and its hash chain
+//! (`crate::domain::audit_chain`). Entries are written by
 //! [`super::Uow::commit`] in the transaction of the change they record.
 
 use super::{Caller, Page, PageRequest, Result, Uow};
+use crate::domain::audit_chain::GENESIS;
 use crate::state::AppState;
 use crate::store::{self, AuditRow, OrgRow};
 
@@ -14,6 +16,97 @@ pub async fn list(
     let mut uow = Uow::read(state, caller).await?;
     let org = uow.org(org).await?;
     uow.authorize("audit", "list", "*", None, None)?;
-    let rows = store::list_audit(uow.c(), org.id, page.after.as_deref(), page.limit + 1).await?;
-    Ok((org, Page::cut(rows, page.limit, |r| r.id.to_string())))
+    // Chain order (seq), which is commit order: ids are taken before commit,
+    // so on several replicas they need not follow it.
+    let after = match page.after.as_deref() {
+        Some(a) => a.parse::<i64>().map_err(|_| {
+            crate::error::ApiError::invalid("cursor", "invalid cursor: pass back a next_cursor")
+        })?,
+        None => 0,
+    };
+    let rows = store::chain_page(uow.c(), org.id, after, page.limit + 1).await?;
+    Ok((
+        org,
+        Page::cut(rows, page.limit, |r| r.seq.unwrap_or_default().to_string()),
+    ))
+}
+
+/// What recomputing an org's chain found.
+pub struct Verification {
+    /// Entries that matched, in chain order.
+    pub entries: u64,
+    /// Hash of the last entry that matched.
+    pub head: Option<String>,
+    /// The first break: the seq expected there, the entry found (if any), why.
+    pub broken: Option<(i64, Option<AuditRow>, String)>,
+}
+
+/// Recomputes the org's chain, oldest first, a page at a time: each entry's
+/// seq follows the last, its hash links to the last one's, and the chain ends
+/// at the head recorded when the last entry was written (a removed tail is
+/// found too). Entries written outside the chain (no seq) break it.
+pub async fn verify(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+) -> Result<(OrgRow, Verification)> {
+    const PAGE: i64 = 1000;
+    let mut uow = Uow::read(state, caller).await?;
+    let org = uow.org(org).await?;
+    uow.authorize("audit", "list", "*", None, None)?;
+    let mut v = Verification {
+        entries: 0,
+        head: None,
+        broken: None,
+    };
+    let mut prev = GENESIS.to_string();
+    let mut seq = 0;
+    'pages: loop {
+        let rows = store::chain_page(uow.c(), org.id, seq, PAGE).await?;
+        let n = rows.len();
+        for row in rows {
+            let expected = seq + 1;
+            if row.seq != Some(expected) {
+                v.broken = Some((expected, Some(row), format!("entry {expected} is missing")));
+                break 'pages;
+            }
+            if row.expected_hash(&prev).as_deref() != row.hash.as_deref() {
+                v.broken = Some((
+                    expected,
+                    Some(row),
+                    "the entry does not match its hash".into(),
+                ));
+                break 'pages;
+            }
+            seq = expected;
+            prev = row.hash.clone().unwrap_or_default();
+            v.entries += 1;
+            v.head = Some(prev.clone());
+        }
+        if (n as i64) < PAGE {
+            break;
+        }
+    }
+    if v.broken.is_none() {
+        let (head_seq, head_hash) = store::head(uow.c(), org.id)
+            .await?
+            .unwrap_or((0, GENESIS.to_string()));
+        if head_seq != seq || (seq > 0 && head_hash != prev) {
+            v.broken = Some((
+                seq + 1,
+                None,
+                format!("the chain ends at entry {seq}, but entry {head_seq} was written"),
+            ));
+        } else {
+            let outside = store::count_unchained(uow.c(), org.id).await?;
+            if outside > 0 {
+                v.broken = Some((
+                    seq + 1,
+                    None,
+                    format!("{outside} entries are outside the chain (written around the server)"),
+                ));
+            }
+        }
+    }
+    Ok((org, v))
 }

@@ -3,7 +3,7 @@
 //! introspection.
 
 use super::{Actor, Caller, Result, Uow};
-use crate::auth::{authenticate, AuthError};
+use crate::auth::{inspect, AuthError};
 use crate::domain::jwt;
 use crate::domain::principal::Principal;
 use crate::state::AppState;
@@ -56,19 +56,14 @@ pub async fn revoke(
         });
         serde_json::json!({"via": "rfc7009", "by": "holder"})
     };
-    let by = uow.actor_id();
-    let now = uow.now;
-    let changed = store::revoke_token(
-        uow.c(),
-        row.id,
-        row.org_id,
-        by,
-        Some("revoked by value"),
-        now,
-    )
-    .await?;
-    if changed {
-        uow.revoked(1);
+    // Its descendants die with it (reason `parent revoked`).
+    if let Some(descendants) =
+        super::tokens::revoke_tree(&mut uow, &row, Some("revoked by value")).await?
+    {
+        let mut details = details;
+        if !descendants.is_empty() {
+            details["descendants"] = serde_json::json!(super::tokens::ids(&descendants));
+        }
         uow.audit(row.org_id, "token.revoke", ("token", row.id), details);
     }
     uow.commit().await
@@ -76,13 +71,16 @@ pub async fn revoke(
 
 /// RFC 7662: the principal behind `token`, if the caller may see it. A token
 /// of an org the caller cannot reach, or any invalid token, is `None`
-/// (`{"active": false}`), never an error.
+/// (`{"active": false}`), never an error. The token's state only
+/// ([`crate::auth::inspect`]): the introspecting resource server is not the
+/// token's client, so no address binding is checked and no use is taken; a
+/// token with no use left is inactive.
 pub async fn introspect(
     state: &AppState,
     caller: &Caller,
     token: &str,
 ) -> Result<Option<Principal>> {
-    let p = match authenticate(state, token, false).await {
+    let p = match inspect(state, token).await {
         Ok(p) => p,
         Err(AuthError::Rejected(_)) => return Ok(None),
         Err(AuthError::Server(e)) => return Err(e),

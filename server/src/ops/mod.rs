@@ -28,10 +28,13 @@
 //! | `PUT,DELETE …/bots/{bot}/identities/{service}` | [`principals::set_identity`] |
 //! | `POST,GET …/apps`, `GET,DELETE …/apps/{app}` | [`apps::create`], [`apps::list`], [`apps::view`], [`apps::delete`] |
 //! | `POST,GET …/tokens`, `GET,PATCH,DELETE …/tokens/{id}` | [`tokens::issue`], [`tokens::list`], [`tokens::view`], [`tokens::update`], [`tokens::revoke`] |
+//! | `POST /v1/tokens/attenuate` | [`tokens::attenuate`] (module [`tokens::attenuate`]) |
+//! | `POST /v1/leaks` (no authentication) | [`leaks::report`], processed after the answer by [`leaks::process`] |
 //! | `POST /v1/revoke`, `POST /v1/introspect` | [`by_value::revoke`], [`by_value::introspect`] |
 //! | `GET /v1/revocations`, gRPC `WatchRevocations` | [`revocations::feed`], [`revocations::authorize_watch`] |
 //! | gRPC `Verify` | [`session::verify`] |
 //! | `GET /v1/orgs/{org}/audit` | [`audit::list`] |
+//! | `GET /v1/orgs/{org}/audit/verify` | [`audit::verify`] |
 //! | `POST /v1/keys/rotate` | [`keys::rotate`] |
 //! | `GET /readyz`, gRPC health, `GET /.well-known/jwks.json` | [`health::ready`], [`health::published_keys`] |
 //! | first start | [`bootstrap::bootstrap`] |
@@ -43,6 +46,7 @@ pub mod bootstrap;
 pub mod by_value;
 pub mod health;
 pub mod keys;
+pub mod leaks;
 pub mod orgs;
 pub mod principals;
 pub mod recovery;

@@ -54,11 +54,24 @@ async fn page_of(
     Ok((rows, cursor))
 }
 
-/// Authenticates a watcher (records last use) and checks it may list
-/// revocations; run again on every wake-up, so revoking the watcher's token
-/// or shrinking its rights ends its stream.
-pub async fn authorize_watch(state: &AppState, token: &str) -> Result<Principal> {
-    let p = match authenticate(state, token, true).await {
+/// Authenticates a watcher at `from` (takes a use, records last use) and
+/// checks it may list revocations; run again on every wake-up (`recheck`:
+/// every check but the use, which the stream took when it opened), so
+/// revoking the watcher's token or shrinking its rights ends its stream.
+pub async fn authorize_watch(
+    state: &AppState,
+    token: &str,
+    from: Option<std::net::IpAddr>,
+    recheck: bool,
+) -> Result<Principal> {
+    let checked = if recheck {
+        crate::auth::check(state, token, from)
+            .await
+            .map(crate::auth::Checked::without_use)
+    } else {
+        authenticate(state, token, from).await
+    };
+    let p = match checked {
         Ok(p) => p,
         Err(AuthError::Rejected(r)) => return Err(ApiError::unauthenticated(r.message())),
         Err(AuthError::Server(e)) => return Err(e),

@@ -2,7 +2,7 @@
 //! exactly as REST authenticates its callers, see [`crate::auth`]).
 
 use super::{Caller, Result};
-use crate::auth::{authenticate, AuthError};
+use crate::auth::{check, AuthError};
 use crate::domain::jwt::Reject;
 use crate::domain::principal::Principal;
 use crate::error::ApiError;
@@ -25,14 +25,17 @@ pub enum Verdict {
     Rejected(Reject),
 }
 
-/// gRPC `Verify`: the token checked completely (records last use), and
-/// optionally a claim its effective rights must cover. A bad
-/// `required_claim` is a 400 naming it; a database outage is an error
-/// (the verifier fails closed).
+/// gRPC `Verify`: the token checked completely as presented by the client
+/// at `client_address` (the resource server's peer), and optionally a claim
+/// its effective rights must cover. Only a valid answer takes a use (and
+/// records last use): a refusal, `not_allowed` included, uses nothing. A bad
+/// `required_claim` or `client_address` is a 400 naming it; a database
+/// outage is an error (the verifier fails closed).
 pub async fn verify(
     state: &AppState,
     token: &str,
     required_claim: Option<&str>,
+    client_address: Option<&str>,
 ) -> Result<Verdict> {
     let required = match required_claim {
         None | Some("") => None,
@@ -41,16 +44,42 @@ pub async fn verify(
                 .map_err(|e| ApiError::invalid("required_claim", format!("required_claim: {e}")))?,
         ),
     };
-    match authenticate(state, token, true).await {
-        Ok(p) => {
-            let allowed = required
-                .map(|c| p.not_covered(&ClaimSet(vec![c])).is_empty())
-                .unwrap_or(true);
-            Ok(Verdict::Valid {
-                principal: Box::new(p),
-                allowed,
-            })
-        }
+    let from = match client_address.map(str::trim) {
+        None | Some("") => None,
+        Some(a) => Some(a.parse::<std::net::IpAddr>().map_err(|_| {
+            ApiError::invalid(
+                "client_address",
+                format!(
+                    "client_address: {:?} is not an IPv4 or IPv6 address",
+                    a.chars().take(64).collect::<String>()
+                ),
+            )
+        })?),
+    };
+    let checked = match check(state, token, from).await {
+        Ok(c) => c,
+        Err(AuthError::Rejected(r)) => return Ok(Verdict::Rejected(r)),
+        Err(AuthError::Server(e)) => return Err(e),
+    };
+    let allowed = required
+        .map(|c| {
+            checked
+                .principal()
+                .not_covered(&ClaimSet(vec![c]))
+                .is_empty()
+        })
+        .unwrap_or(true);
+    if !allowed {
+        return Ok(Verdict::Valid {
+            principal: Box::new(checked.without_use()),
+            allowed,
+        });
+    }
+    match checked.admit(state).await {
+        Ok(p) => Ok(Verdict::Valid {
+            principal: Box::new(p),
+            allowed,
+        }),
         Err(AuthError::Rejected(r)) => Ok(Verdict::Rejected(r)),
         Err(AuthError::Server(e)) => Err(e),
     }

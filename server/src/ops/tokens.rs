@@ -1,6 +1,18 @@
-//! Tokens: issue (with Idempotency-Key), list, view, update, revoke, and the
-//! two pieces other operations share: [`mint`] (a signed JWT and its row)
-//! and [`revoke_all`] (every token of an owner or an app).
+//! Tokens: issue (with Idempotency-Key), list, view, update, revoke, derive
+//! ([`attenuate`]), and the pieces other operations share: [`mint`] (a signed
+//! JWT and its row), [`revoke_tree`] (a token and every token derived from
+//! it) and [`revoke_all`] (every token of an owner or an app).
+//!
+//! # Derived tokens and their parents
+//! A token derived from another ([`attenuate`]) names it (`parent_id`), and
+//! dies with it: revoking a token revokes its descendants, at any depth, in
+//! the same transaction, with reason `parent revoked` (by id, by value, as a
+//! leak); shortening a token's expiry caps its descendants' expiries. Both
+//! walk the tree one generation at a time, each generation read after its
+//! parents were written (so locked, on PostgreSQL): a derivation holds its
+//! parent's row from before it reads it until it commits, so a concurrent
+//! revocation either commits first (the derivation then sees the parent
+//! revoked and refuses) or waits for the child to commit and then finds it.
 
 use super::{invalid, Caller, Kind, Page, PageRequest, Result, Uow};
 use crate::clock::to_time;
@@ -12,12 +24,16 @@ use group_commit::Outcome;
 use sha2::{Digest, Sha256};
 use sigil_proto::api::{IssueToken, IssuedToken, UpdateToken};
 use sigil_proto::duration::{format_duration, is_duration_syntax, Expiry};
+use sigil_proto::ipnet;
 use sigil_proto::names::RefKind;
-use sigil_proto::rules::{self, MAX_TOKEN_LIFETIME_SECS};
+use sigil_proto::rules::{self, TokenStatus, MAX_TOKEN_LIFETIME_SECS};
 use sigil_proto::{ClaimSet, ErrorCode, SecretString};
 use uuid::Uuid;
 
+pub mod attenuate;
 mod group_commit;
+
+pub use attenuate::attenuate;
 
 /// How long an Idempotency-Key is remembered.
 pub const IDEMPOTENCY_WINDOW: i64 = 24 * 3600;
@@ -97,6 +113,11 @@ pub struct Mint<'a> {
     pub expires_at: i64,
     /// (id, name) of the principal issuing it.
     pub created_by: (Uuid, &'a str),
+    /// Networks it may be used from; empty: anywhere.
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
+    pub max_uses: Option<i64>,
+    /// (id, depth) of the token it is derived from; none: issued directly.
+    pub parent: Option<(Uuid, i64)>,
 }
 
 /// A token for `owner` with all of its permissions, issued by itself and
@@ -119,6 +140,9 @@ pub async fn mint_own(
             claims: owner.permissions.clone(),
             expires_at,
             created_by: (owner.id, &owner.name),
+            allowed_cidrs: Vec::new(),
+            max_uses: None,
+            parent: None,
         },
     )
     .await
@@ -160,10 +184,10 @@ fn sign(state: &AppState, m: Mint<'_>, now: i64) -> Result<(SecretString, TokenR
         revoked_at: None,
         revoked_by: None,
         revoke_reason: None,
-        parent_id: None,
-        depth: 0,
-        allowed_cidrs: Vec::new(),
-        max_uses: None,
+        parent_id: m.parent.map(|p| p.0),
+        depth: m.parent.map_or(0, |p| p.1 + 1),
+        allowed_cidrs: m.allowed_cidrs,
+        max_uses: m.max_uses,
         uses: 0,
     };
     let payload = Payload {
@@ -203,6 +227,7 @@ pub async fn issue(
         rules::check_label(l).map_err(rule)?;
     }
     let expiry = parse_expiry(req.expiry.as_deref(), req.expires_at.as_deref())?;
+    let (allowed_cidrs, max_uses) = bindings(req.allowed_cidrs.as_deref(), req.max_uses)?;
     let requested = req
         .claims
         .as_ref()
@@ -276,6 +301,9 @@ pub async fn issue(
             claims,
             expires_at,
             created_by: (caller.p.id, &caller.p.name),
+            allowed_cidrs,
+            max_uses,
+            parent: None,
         },
         now,
     )?;
@@ -287,12 +315,11 @@ pub async fn issue(
         action: "token.issue".into(),
         target_type: "token".into(),
         target_id: Some(row.id.to_string()),
-        details: serde_json::json!({
-            "owner": owner.name, "label": row.label, "claims": row.claims.to_strings(),
-            "app": row.app_name, "expires_at": expires_at,
-        }),
+        details: issue_details(&row, &owner.name),
         client_ip: caller.ip.map(|i| i.to_string()),
         created_at: now,
+        seq: None,
+        hash: None,
     };
     let answer = IssuedToken {
         token: jwt,
@@ -337,6 +364,45 @@ pub async fn issue(
             }
         }
     }
+}
+
+/// `allowed_cidrs` and `max_uses` of an issue or a derivation, checked (400
+/// naming the field). `allowed_cidrs: []` is no binding.
+fn bindings(
+    cidrs: Option<&[String]>,
+    max_uses: Option<i64>,
+) -> Result<(Vec<ipnet::IpNet>, Option<i64>)> {
+    let nets = match cidrs {
+        Some(list) => rules::parse_cidrs(list).map_err(rule)?,
+        None => Vec::new(),
+    };
+    if let Some(n) = max_uses {
+        rules::check_max_uses(n).map_err(rule)?;
+    }
+    Ok((nets, max_uses))
+}
+
+/// The audit details of a new token; the bindings only when set (so the
+/// entries of unbound tokens read as before).
+fn issue_details(row: &TokenRow, owner: &str) -> serde_json::Value {
+    let mut d = serde_json::json!({
+        "owner": owner, "label": row.label, "claims": row.claims.to_strings(),
+        "app": row.app_name, "expires_at": row.expires_at,
+    });
+    if !row.allowed_cidrs.is_empty() {
+        d["allowed_cidrs"] = serde_json::json!(row
+            .allowed_cidrs
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>());
+    }
+    if let Some(m) = row.max_uses {
+        d["max_uses"] = serde_json::json!(m);
+    }
+    if let Some(p) = row.parent_id {
+        d["parent_id"] = serde_json::json!(p.to_string());
+    }
+    d
 }
 
 /// The stored answer to an earlier request with this Idempotency-Key, read
@@ -439,6 +505,28 @@ pub struct ListFilter {
     /// `org` or `app`.
     pub scope: Option<String>,
     pub include_revoked: bool,
+    /// `status=`, every value given (each may be a comma list); given, it
+    /// replaces `include_revoked`.
+    pub status: Vec<String>,
+    /// `expiring_within=DURATION`: active tokens expiring within it.
+    pub expiring_within: Option<String>,
+    /// `parent=ID`: tokens derived directly from this one.
+    pub parent: Option<String>,
+}
+
+/// `status=` values (each a comma list) to statuses; none given: `None`.
+fn parse_statuses(values: &[String]) -> Result<Option<Vec<TokenStatus>>> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for v in values.iter().flat_map(|v| v.split(',')) {
+        let s = TokenStatus::parse(v.trim()).map_err(rule)?;
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(Some(out))
 }
 
 pub async fn list(
@@ -465,6 +553,40 @@ pub async fn list(
     if let Some(a) = &f.app {
         check_ref("app", RefKind::App, a)?;
     }
+    let statuses = parse_statuses(&f.status)?;
+    let within = f
+        .expiring_within
+        .as_deref()
+        .map(|d| {
+            sigil_proto::duration::parse_duration(d)
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "expiring_within",
+                        format!(
+                            "invalid expiring_within {:?}: expected a duration such as 30s, 15m, 36h, 14d, 2w, 6mo, 1y or 1h30m",
+                            d.chars().take(40).collect::<String>()
+                        ),
+                    )
+                })
+        })
+        .transpose()?;
+    let parent_id = f
+        .parent
+        .as_deref()
+        .map(|p| {
+            Uuid::parse_str(p).map_err(|_| {
+                ApiError::invalid(
+                    "parent",
+                    format!(
+                        "invalid parent {:?}: expected a token id (a UUID)",
+                        p.chars().take(40).collect::<String>()
+                    ),
+                )
+            })
+        })
+        .transpose()?;
     let mut uow = Uow::read(state, caller).await?;
     let org = uow.org(org).await?;
     let owner = match f.owner.as_deref() {
@@ -504,6 +626,9 @@ pub async fn list(
         app_id,
         app_scoped,
         include_revoked: f.include_revoked,
+        statuses,
+        expiring_before: within.map(|w| uow.now.saturating_add(w)),
+        parent_id,
         now: uow.now,
         after: page.after,
         limit: page.limit + 1,
@@ -603,6 +728,12 @@ pub async fn update(
         details.insert("expires_at".into(), serde_json::json!(row.expires_at));
     }
     store::update_token(uow.c(), row.id, row.label.as_deref(), row.expires_at).await?;
+    if expiry.is_some() {
+        let capped = cap_descendants(&mut uow, row.id, row.expires_at).await?;
+        if !capped.is_empty() {
+            details.insert("descendants_capped".into(), serde_json::json!(ids(&capped)));
+        }
+    }
     uow.audit(
         org.id,
         "token.update",
@@ -627,30 +758,104 @@ pub async fn revoke(
     let mut uow = Uow::write(state, caller).await?;
     let org = uow.org(org).await?;
     let row = find(&mut uow, caller, &org, id, "revoke").await?;
-    let now = uow.now;
-    let changed = store::revoke_token(
-        uow.c(),
-        row.id,
-        org.id,
-        Some(caller.p.id),
-        reason.as_deref(),
-        now,
-    )
-    .await?;
-    if changed {
-        uow.revoked(1);
-        uow.audit(
-            org.id,
-            "token.revoke",
-            ("token", row.id),
-            serde_json::json!({"reason": reason}),
-        );
+    if let Some(descendants) = revoke_tree(&mut uow, &row, reason.as_deref()).await? {
+        let mut details = serde_json::json!({"reason": reason});
+        if !descendants.is_empty() {
+            details["descendants"] = serde_json::json!(ids(&descendants));
+        }
+        uow.audit(org.id, "token.revoke", ("token", row.id), details);
     }
     let after = store::get_token(uow.c(), Some(org.id), row.id)
         .await?
         .ok_or_else(|| ApiError::not_found("token", id))?;
     uow.commit().await?;
     Ok(after)
+}
+
+/// The reason a descendant is revoked with, whatever revoked its ancestor.
+pub const PARENT_REVOKED: &str = "parent revoked";
+
+/// Revokes `root` with `reason` and every token derived from it, at any
+/// depth, with reason [`PARENT_REVOKED`], each with its row in the
+/// revocation feed, in the unit of work (whose commit empties every
+/// replica's memory view: each revocation bumps the change head). The actor
+/// of the unit of work is the revoker. `None` when `root` was already
+/// revoked (nothing changes); otherwise the descendants revoked now.
+///
+/// The tree is walked one generation at a time, each read after its parents
+/// were revoked — so, on PostgreSQL, after any derivation holding a parent
+/// committed (see the module documentation). Already revoked descendants
+/// are walked through too (their own descendants were revoked with them,
+/// but a walk costs little next to a survivor).
+pub async fn revoke_tree(
+    uow: &mut Uow<'_>,
+    root: &TokenRow,
+    reason: Option<&str>,
+) -> Result<Option<Vec<Uuid>>> {
+    let by = uow.actor_id();
+    let now = uow.now;
+    if !store::revoke_token(uow.c(), root.id, root.org_id, by, reason, now).await? {
+        return Ok(None);
+    }
+    let mut revoked = Vec::new();
+    let mut generation = vec![root.id];
+    // Depth is bounded (rules::MAX_DERIVATION_DEPTH); the bound on the walk
+    // also guards against a cycle no code path can write.
+    for _ in 0..=rules::MAX_DERIVATION_DEPTH {
+        if generation.is_empty() {
+            break;
+        }
+        let children = store::child_tokens(uow.c(), &generation).await?;
+        generation = Vec::with_capacity(children.len());
+        for child in children {
+            if !child.revoked
+                && store::revoke_token(
+                    uow.c(),
+                    child.id,
+                    child.org_id,
+                    by,
+                    Some(PARENT_REVOKED),
+                    now,
+                )
+                .await?
+            {
+                revoked.push(child.id);
+            }
+            generation.push(child.id);
+        }
+    }
+    uow.revoked(1 + revoked.len());
+    Ok(Some(revoked))
+}
+
+/// Caps the expiry of every token derived from `root` (at any depth) at
+/// `expires_at`, in the unit of work; answers those that changed. Walked as
+/// [`revoke_tree`] walks.
+async fn cap_descendants(uow: &mut Uow<'_>, root: Uuid, expires_at: i64) -> Result<Vec<Uuid>> {
+    let mut capped = Vec::new();
+    let mut generation = vec![root];
+    for _ in 0..=rules::MAX_DERIVATION_DEPTH {
+        if generation.is_empty() {
+            break;
+        }
+        let children = store::child_tokens(uow.c(), &generation).await?;
+        generation = Vec::with_capacity(children.len());
+        for child in children {
+            if !child.revoked
+                && child.expires_at > expires_at
+                && store::cap_token_expiry(uow.c(), child.id, expires_at).await?
+            {
+                capped.push(child.id);
+            }
+            generation.push(child.id);
+        }
+    }
+    Ok(capped)
+}
+
+/// Ids as audit details show them.
+pub(crate) fn ids(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
 }
 
 /// Revokes every unrevoked token of an owner or an app in the unit of work;

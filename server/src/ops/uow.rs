@@ -192,6 +192,8 @@ impl<'s> Uow<'s> {
             details,
             client_ip: self.actor.ip.map(|i| i.to_string()),
             created_at: self.now,
+            seq: None,
+            hash: None,
         });
     }
 

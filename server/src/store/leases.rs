@@ -131,6 +131,10 @@ pub struct AuthRow {
     /// (kind, name, permissions) of the owner, when it exists.
     pub owner: Option<(Kind, String, ClaimSet)>,
     pub last_used_at: Option<i64>,
+    pub parent_id: Option<Uuid>,
+    /// Networks the token may be used from; empty: anywhere.
+    pub allowed_cidrs: Vec<sigil_proto::ipnet::IpNet>,
+    pub max_uses: Option<i64>,
 }
 
 pub async fn auth_row(
@@ -139,7 +143,7 @@ pub async fn auth_row(
 ) -> Result<Option<AuthRow>, StoreError> {
     let row = sqlx::query(
         "SELECT t.id, t.org_id, o.name AS org_name, t.owner_id, t.app_id, a.name AS app_name, t.claims, t.kid, \
-         t.expires_at, t.revoked_at, t.last_used_at, k.kid AS key_kid, p.kind AS p_kind, p.name AS p_name, \
+         t.expires_at, t.revoked_at, t.last_used_at, t.parent_id, t.allowed_cidrs, t.max_uses, k.kid AS key_kid, p.kind AS p_kind, p.name AS p_name, \
          p.permissions AS p_permissions \
          FROM tokens t JOIN orgs o ON o.id = t.org_id LEFT JOIN apps a ON a.id = t.app_id \
          LEFT JOIN principals p ON p.id = t.owner_id LEFT JOIN signing_keys k ON k.kid = t.kid \
@@ -177,6 +181,9 @@ pub async fn auth_row(
             key_exists: key_kid.is_some(),
             owner,
             last_used_at: r.try_get("last_used_at")?,
+            parent_id: opt_id(&r, "parent_id")?,
+            allowed_cidrs: super::token_uses::allowed_cidrs(&r, "allowed_cidrs")?,
+            max_uses: r.try_get("max_uses")?,
         })
     };
     Ok(Some(decode()?))

@@ -17,6 +17,7 @@ mod leases;
 mod orgs;
 mod principals;
 mod revocations;
+pub mod token_uses;
 mod tokens;
 
 pub use apps::*;
@@ -242,6 +243,7 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        audit::chain_unchained(&pool).await?;
         Ok(Self {
             pool,
             backend,

@@ -1,4 +1,11 @@
 //! The `tokens` table: token metadata only; the JWT is never stored.
+//!
+//! Rows are never deleted: a revoked or expired token stays viewable (SPEC
+//! §6 "Token status" asks for at least 90 days; no janitor removes tokens,
+//! and deleting an owner or an app revokes its tokens instead of deleting
+//! them). A derived token names its parent (`parent_id`); the tree is walked
+//! one generation at a time ([`child_tokens`]) so that each generation is
+//! read after its parents are locked (see `ops::tokens::revoke_tree`).
 
 use super::*;
 use sigil_proto::ipnet;
@@ -58,7 +65,9 @@ impl TokenRow {
             revoked_by: opt_id(r, "revoked_by")?,
             revoke_reason: r.try_get("revoke_reason")?,
             parent_id: opt_id(r, "parent_id")?,
-            depth: r.try_get::<i64, _>("depth").or_else(|_| r.try_get::<i32, _>("depth").map(i64::from))?,
+            depth: r
+                .try_get::<i64, _>("depth")
+                .or_else(|_| r.try_get::<i32, _>("depth").map(i64::from))?,
             allowed_cidrs: cidrs(r, "allowed_cidrs")?,
             max_uses: r.try_get("max_uses")?,
             uses: r.try_get("uses")?,
@@ -142,6 +151,13 @@ pub async fn get_token(
 
 #[derive(Debug, Default, Clone)]
 pub struct TokenQuery {
+    /// Any of these statuses (computed in SQL as [`TokenStatus::of`] does);
+    /// none: `include_revoked` decides.
+    pub statuses: Option<Vec<TokenStatus>>,
+    /// Active tokens expiring at or before this time.
+    pub expiring_before: Option<i64>,
+    /// Tokens derived directly from this one.
+    pub parent_id: Option<Uuid>,
     pub org_id: Uuid,
     pub owner_id: Option<Uuid>,
     pub app_id: Option<Uuid>,
@@ -166,15 +182,119 @@ pub async fn list_tokens(
         Some(false) => q.raw(" AND t.app_id IS NULL"),
         None => q,
     };
-    if !f.include_revoked {
-        q = q.push(
-            " AND t.revoked_at IS NULL AND t.expires_at > $?",
-            Arg::Int(f.now),
-        );
+    q = q.and_id("t.parent_id", f.parent_id);
+    match &f.statuses {
+        Some(statuses) => {
+            q = q.raw(" AND (1=0");
+            for s in statuses {
+                q = status_sql(q, *s, f.now, " OR ");
+            }
+            q = q.raw(")");
+        }
+        None if !f.include_revoked => q = status_sql(q, TokenStatus::Active, f.now, " AND "),
+        None => {}
+    }
+    if let Some(before) = f.expiring_before {
+        q = status_sql(q, TokenStatus::Active, f.now, " AND ");
+        q = q.push(" AND t.expires_at <= $?", Arg::Int(before));
     }
     q.page("t.id", f.after.as_deref(), f.limit)
         .fetch_all(c, TokenRow::from_row)
         .await
+}
+
+/// ` {joiner}(condition)`: the rows whose status at `now` is `status`, in
+/// the precedence of [`TokenStatus::of`] (revoked, then exhausted, then
+/// expired).
+fn status_sql(q: Sql, status: TokenStatus, now: i64, joiner: &str) -> Sql {
+    const EXHAUSTED: &str = "(t.max_uses IS NOT NULL AND t.uses >= t.max_uses)";
+    match status {
+        TokenStatus::Revoked => q.raw(&format!("{joiner}(t.revoked_at IS NOT NULL)")),
+        TokenStatus::Exhausted => q.raw(&format!("{joiner}(t.revoked_at IS NULL AND {EXHAUSTED})")),
+        TokenStatus::Expired => q.push(
+            &format!("{joiner}(t.revoked_at IS NULL AND NOT {EXHAUSTED} AND t.expires_at <= $?)"),
+            Arg::Int(now),
+        ),
+        TokenStatus::Active => q.push(
+            &format!("{joiner}(t.revoked_at IS NULL AND NOT {EXHAUSTED} AND t.expires_at > $?)"),
+            Arg::Int(now),
+        ),
+    }
+}
+
+/// A derived token as its parent's revocation or expiry change sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildToken {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub revoked: bool,
+    pub expires_at: i64,
+}
+
+/// The tokens derived directly from any of `parents` (revoked or not).
+pub async fn child_tokens(
+    c: &mut AnyConnection,
+    parents: &[Uuid],
+) -> Result<Vec<ChildToken>, StoreError> {
+    let mut out = Vec::new();
+    // A generation is at most a few thousand ids; chunks keep every
+    // statement well under both backends' limits on bound values.
+    for chunk in parents.chunks(500) {
+        let mut text = String::from(
+            "SELECT id, org_id, revoked_at, expires_at FROM tokens WHERE parent_id IN (",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("${}", i + 1));
+        }
+        text.push_str(") ORDER BY id");
+        let mut q = sqlx::query(&text);
+        for p in chunk {
+            q = q.bind(p.to_string());
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            out.push(ChildToken {
+                id: id(&r, "id")?,
+                org_id: id(&r, "org_id")?,
+                revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                expires_at: r.try_get("expires_at")?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Holds the token row until the transaction ends (PostgreSQL; SQLite has
+/// one writer): a derivation takes it before reading its parent, so a
+/// concurrent revocation or shortening of the parent either comes first and
+/// is seen, or waits and then sees the child (see `ops::tokens::attenuate`).
+pub async fn lock_token(c: &mut AnyConnection, id: Uuid) -> Result<(), StoreError> {
+    if Backend::of(c) == Backend::Postgres {
+        sqlx::query("SELECT id FROM tokens WHERE id = $1 FOR SHARE")
+            .bind(id.to_string())
+            .fetch_optional(c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Moves the expiry of token `id` to `expires_at` when it is later: a
+/// descendant never outlives its parent. True when it changed.
+pub async fn cap_token_expiry(
+    c: &mut AnyConnection,
+    id: Uuid,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    let n = sqlx::query("UPDATE tokens SET expires_at = $1 WHERE id = $2 AND expires_at > $3")
+        .bind(expires_at)
+        .bind(id.to_string())
+        .bind(expires_at)
+        .execute(c)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
 }
 
 pub async fn update_token(
@@ -317,7 +437,7 @@ pub async fn live_token_counts(
 }
 
 /// `(1, 2, 3), (4, 5, 6)…`: the placeholders of `rows` rows of `cols` values.
-fn placeholders(text: &mut String, rows: usize, cols: usize) {
+pub(crate) fn placeholders(text: &mut String, rows: usize, cols: usize) {
     use std::fmt::Write;
     for r in 0..rows {
         text.push_str(if r == 0 { "(" } else { ", (" });
@@ -330,7 +450,8 @@ fn placeholders(text: &mut String, rows: usize, cols: usize) {
 }
 
 /// The rows of a batch of issues (group commit): every token and its audit
-/// entry, in two statements whatever the batch's size. One bad row fails the
+/// entry, in two statements whatever the batch's size (plus the audit chain's
+/// head, see [`super::audit::insert_audits`]). One bad row fails the
 /// statement; the caller then goes row by row.
 pub async fn insert_issued(
     c: &mut AnyConnection,
@@ -366,25 +487,6 @@ pub async fn insert_issued(
             .bind(t.max_uses);
     }
     q.execute(&mut *c).await?;
-    let mut text = String::from(
-        "INSERT INTO audit (id, org_id, actor_id, actor_name, action, target_type, target_id, details, client_ip, \
-         created_at) VALUES ",
-    );
-    placeholders(&mut text, rows.len(), 10);
-    let mut q = sqlx::query(&text);
-    for (_, a) in rows {
-        q = q
-            .bind(a.id.to_string())
-            .bind(a.org_id.to_string())
-            .bind(a.actor_id.map(|a| a.to_string()))
-            .bind(a.actor_name.clone())
-            .bind(a.action.clone())
-            .bind(a.target_type.clone())
-            .bind(a.target_id.clone())
-            .bind(a.details.to_string())
-            .bind(a.client_ip.clone())
-            .bind(a.created_at);
-    }
-    q.execute(c).await?;
-    Ok(())
+    let audits: Vec<&AuditRow> = rows.iter().map(|(_, a)| *a).collect();
+    super::audit::insert_audits(c, &audits).await
 }

@@ -56,6 +56,7 @@ const UUID_KEYS: &[&str] = &[
     "app_id",
     "created_by",
     "revoked_by",
+    "parent_id",
     "actor_id",
     "token_id",
     "target_id",
@@ -94,6 +95,15 @@ pub fn snapshot_settings() -> insta::Settings {
             }
         });
     }
+    s.add_dynamic_redaction(".**.hash", |c: Content, _| {
+        match c
+            .as_str()
+            .map(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        {
+            Some(true) => Content::from("[sha256]"),
+            _ => c,
+        }
+    });
     s.add_dynamic_redaction(".**.token", |c: Content, _| {
         match c
             .as_str()

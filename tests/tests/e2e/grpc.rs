@@ -232,6 +232,169 @@ fn sqlite_verify_reasons_claims_and_the_rest_port() {
     });
 }
 
+/// A token of bot `bot` with `allowed_cidrs` and `max_uses`.
+async fn issue_bound(
+    s: &TestServer,
+    bot: &str,
+    cidrs: &[&str],
+    max_uses: Option<i64>,
+) -> IssuedToken {
+    s.client()
+        .issue_token(
+            "default",
+            &IssueToken {
+                owner: bot.into(),
+                expiry: Some("1d".into()),
+                allowed_cidrs: (!cidrs.is_empty())
+                    .then(|| cidrs.iter().map(|c| c.to_string()).collect()),
+                max_uses,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+/// Verify of `token` presented from `from`.
+async fn verify_from(
+    c: &mut VerifierClient<Channel>,
+    token: &SecretString,
+    claim: Option<&str>,
+    from: Option<&str>,
+) -> Result<VerifyResponse, tonic::Status> {
+    c.verify(VerifyRequest {
+        token: token.expose().to_string(),
+        required_claim: claim.map(str::to_string),
+        client_address: from.map(str::to_string),
+    })
+    .await
+    .map(tonic::Response::into_inner)
+}
+
+#[test]
+fn sqlite_verify_binding_limits_and_parent() {
+    let s = TestServer::start_with(grpc_opts(None));
+    rt().block_on(async {
+        let t = bot_with_token(&s, "ci", &["machines:get,list:*", "revocations:list:*"]).await;
+        let mut c = verifier(&s).await;
+        let reason = |r: &VerifyResponse| (r.valid, r.reason.clone());
+
+        // Bound: client_address required, inside only.
+        let bound = issue_bound(&s, "ci", &["10.1.0.0/16", "2001:db8::/32"], None).await;
+        let r = verify_from(&mut c, &bound.token, None, None).await.unwrap();
+        assert_eq!(reason(&r), (false, "address_not_allowed".into()), "absent");
+        let r = verify_from(&mut c, &bound.token, None, Some(""))
+            .await
+            .unwrap();
+        assert_eq!(reason(&r), (false, "address_not_allowed".into()), "empty");
+        for inside in ["10.1.2.3", "::ffff:10.1.2.3", "2001:db8::9"] {
+            let r = verify_from(&mut c, &bound.token, None, Some(inside))
+                .await
+                .unwrap();
+            assert!(r.valid, "{inside}: {r:?}");
+        }
+        for outside in ["10.2.0.1", "::ffff:192.0.2.1", "2001:db9::1"] {
+            let r = verify_from(&mut c, &bound.token, None, Some(outside))
+                .await
+                .unwrap();
+            assert_eq!(
+                reason(&r),
+                (false, "address_not_allowed".into()),
+                "{outside}"
+            );
+            assert!(r.claims.is_empty() && r.token_id.is_empty(), "{r:?}");
+        }
+        // Not an address: the resource server's bug, whatever the token.
+        for token in [&bound.token, &t.token] {
+            let e = verify_from(&mut c, token, None, Some("10.1.2.3:443"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), Code::InvalidArgument);
+            assert!(e.message().contains("client_address"), "{e:?}");
+        }
+        // An unbound token needs no address, and any address is fine.
+        assert!(
+            verify_from(&mut c, &t.token, None, None)
+                .await
+                .unwrap()
+                .valid
+        );
+        assert!(
+            verify_from(&mut c, &t.token, None, Some("192.0.2.1"))
+                .await
+                .unwrap()
+                .valid
+        );
+
+        // Limited: each valid answer takes one use; a refusal takes none.
+        let limited = issue_bound(&s, "ci", &[], Some(2)).await;
+        let no = verify_from(&mut c, &limited.token, Some("machines:delete:x"), None)
+            .await
+            .unwrap();
+        assert_eq!(reason(&no), (false, "not_allowed".into()));
+        for _ in 0..2 {
+            let r = verify_from(&mut c, &limited.token, Some("machines:get:x"), None)
+                .await
+                .unwrap();
+            assert!(r.valid, "{r:?}");
+        }
+        let r = verify_from(&mut c, &limited.token, None, None)
+            .await
+            .unwrap();
+        assert_eq!(reason(&r), (false, "exhausted".into()));
+        let view = s
+            .client()
+            .get_token("default", limited.metadata.id)
+            .await
+            .unwrap();
+        assert_eq!((view.uses, view.status.as_str()), (2, "exhausted"));
+
+        // A derived token names its parent.
+        let child = s
+            .client_with(&t.token)
+            .attenuate_token(&sigil_proto::api::AttenuateToken {
+                claims: Some(vec!["machines:get:*".into()]),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let r = verify(&mut c, &child.token, None).await;
+        assert!(r.valid, "{r:?}");
+        assert_eq!(r.parent_id, t.metadata.id.to_string());
+        assert_eq!(verify(&mut c, &t.token, None).await.parent_id, "");
+
+        // WatchRevocations binds its bearer token to the gRPC peer (127.0.0.1).
+        let far = issue_bound(&s, "ci", &["10.0.0.0/8"], None).await;
+        let e = watch(&mut c, &far.token, 0).await.unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated);
+        assert!(e.message().contains("address_not_allowed"), "{e:?}");
+        let near = issue_bound(&s, "ci", &["127.0.0.0/8"], Some(1)).await;
+        let mut stream = watch(&mut c, &near.token, 0).await.unwrap();
+        until_checkpoint(&mut stream).await;
+        // Opening took its one use; the stream's re-checks take none.
+        let view = s
+            .client()
+            .get_token("default", near.metadata.id)
+            .await
+            .unwrap();
+        assert_eq!(view.uses, 1);
+        s.client()
+            .revoke_token("default", limited.metadata.id, None)
+            .await
+            .unwrap();
+        let (ids, _) = until_checkpoint(&mut stream).await;
+        assert_eq!(
+            ids,
+            vec![limited.metadata.id.to_string()],
+            "still streaming"
+        );
+        for tok in [&bound.token, &limited.token, &near.token, &far.token] {
+            assert!(!s.logs().contains(tok.expose()), "JWT leaked into the log");
+        }
+    });
+}
+
 #[test]
 fn reflection_lists_the_services_and_health_serves() {
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;

@@ -5,11 +5,16 @@
 // Helpers outside #[test] functions panic on purpose: a failed setup is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit_chain;
 mod cli;
+mod cli_power;
+mod console;
 mod crash;
 mod faults;
 mod fuzz;
 mod grpc;
+mod limits;
+mod readme;
 mod recovery;
 mod replicas;
 mod server;

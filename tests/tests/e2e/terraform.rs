@@ -260,13 +260,21 @@ output "id" {{
     assert!(accepted(&server, &jwt2), "the new token works");
     assert_eq!(tf.plan().code, 0);
 
-    // Revoked out of band: the refresh drops it and the plan issues a new one.
+    // Revoked out of band: the refresh finds it revoked, and the plan replaces
+    // it, saying why.
     rt().block_on(owner(&server).revoke_token("default", id2.parse().unwrap(), Some("leak")))
         .unwrap();
     let p = tf.plan();
     assert_eq!(p.code, 2, "{p:?}");
-    assert!(p.stdout.contains("sigil_token.ci will be created"), "{p:?}");
-    assert!(p.all().contains("is revoked"), "the plan says why: {p:?}");
+    assert!(
+        p.stdout.contains("sigil_token.ci must be replaced"),
+        "{p:?}"
+    );
+    assert!(
+        p.all()
+            .contains(&format!("Token \"second\" (id {id2}) is revoked (leak)")),
+        "the plan says why: {p:?}"
+    );
 
     // A refused token (401) fails the plan: nothing is planned, nothing leaves the state.
     let before = tf.state_list();
@@ -1093,13 +1101,15 @@ output "ds_token" {{
     );
     assert_eq!(tf.plan().code, 0);
 
-    // Deleted outside Terraform (with its tokens): the plan creates both again.
+    // Deleted outside Terraform: the plan creates the bot again, and replaces
+    // its token, which the deletion revoked (still viewable), saying why.
     rt().block_on(owner(&server).delete_bot("default", &bot_id))
         .unwrap();
     let p = tf.plan();
     assert_eq!(p.code, 2, "{p:?}");
     assert!(p.stdout.contains("sigil_bot.b will be created"), "{p:?}");
-    assert!(p.stdout.contains("sigil_token.t will be created"), "{p:?}");
+    assert!(p.stdout.contains("sigil_token.t must be replaced"), "{p:?}");
+    assert!(p.all().contains("is revoked (owner deleted)"), "{p:?}");
     tf.apply();
     assert_ne!(tf.output("bot_id"), bot_id);
     assert_eq!(tf.plan().code, 0);
@@ -1159,4 +1169,393 @@ output "jwt" {{
         "{p:?}"
     );
     assert!(accepted(&server, &jwt2), "nothing was applied");
+}
+
+/// Polls the server (at most `secs` seconds) until token `id` has `status`.
+fn wait_for_status(server: &TestServer, id: &str, status: &str, secs: u64) {
+    let c = owner(server);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let t = rt()
+            .block_on(c.get_token("default", id.parse().unwrap()))
+            .unwrap();
+        if t.status == status {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "token {id} is still {} after {secs}s, not {status}",
+            t.status
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// `allowed_cidrs` and `max_uses` reach the server as written, are checked at
+/// plan by the server's rules, never make a diff, and a change replaces the token.
+#[test]
+fn binding_and_usage_limits_are_sent_shown_and_force_a_new_token() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    let config = |cidrs: &str, max_uses: u32| {
+        format!(
+            r#"
+resource "sigil_bot" "ci" {{
+  username    = "bound"
+  permissions = ["machines:get:*"]
+}}
+
+resource "sigil_token" "here" {{
+  bot_id        = sigil_bot.ci.id
+  expiry        = "1d"
+  allowed_cidrs = [{cidrs}]
+  max_uses      = {max_uses}
+}}
+
+# Bound to a network the tests never come from.
+resource "sigil_token" "elsewhere" {{
+  bot_id        = sigil_bot.ci.id
+  expiry        = "1d"
+  allowed_cidrs = ["192.0.2.0/24"]
+}}
+
+output "here" {{
+  value     = sigil_token.here.token
+  sensitive = true
+}}
+
+output "here_id" {{
+  value = sigil_token.here.id
+}}
+
+output "elsewhere" {{
+  value     = sigil_token.elsewhere.token
+  sensitive = true
+}}
+"#
+        )
+    };
+    // A bare address is a single host: the server answers 127.0.0.1/32, the
+    // state keeps this spelling.
+    tf.config(&config(r#""127.0.0.1", "::1/128""#, 5));
+    tf.apply();
+    let (jwt, id) = (tf.output("here"), tf.output("here_id"));
+    let t = rt()
+        .block_on(owner(&server).get_token("default", id.parse().unwrap()))
+        .unwrap();
+    let mut cidrs = t.allowed_cidrs.clone();
+    cidrs.sort();
+    assert_eq!(cidrs, ["127.0.0.1/32", "::1/128"]);
+    assert_eq!(t.max_uses, Some(5));
+    assert_eq!(tf.plan().code, 0, "no diff: {:?}", tf.plan());
+
+    assert!(accepted(&server, &jwt), "used from an allowed address");
+    assert!(
+        !accepted(&server, &tf.output("elsewhere")),
+        "refused from outside allowed_cidrs"
+    );
+    // The use is counted; a refresh shows it, and it is no change to plan.
+    let p = tf.plan();
+    assert_eq!(p.code, 0, "{p:?}");
+    tf.ok(&["refresh", "-input=false"]);
+    let shown = tf.ok(&["state", "show", "sigil_token.here"]);
+    assert!(
+        shown
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().eq(["uses", "=", "1"])),
+        "{shown:?}"
+    );
+
+    // A network with host bits set fails the plan, naming the network meant.
+    tf.config(&config(r#""127.0.0.1/8""#, 5));
+    let p = tf.plan();
+    assert_eq!(p.code, 1, "{p:?}");
+    assert!(
+        p.stderr.contains("Invalid allowed_cidrs")
+            && p.stderr
+                .contains("has host bits set; the network is 127.0.0.0/8"),
+        "{p:?}"
+    );
+    tf.config(&config(r#""127.0.0.1""#, 0));
+    let p = tf.plan();
+    assert_eq!(p.code, 1, "{p:?}");
+    assert!(
+        p.stderr.contains("max_uses must be from 1 to 1000000"),
+        "{p:?}"
+    );
+
+    // Changing max_uses replaces the token.
+    tf.config(&config(r#""127.0.0.1", "::1/128""#, 6));
+    let p = tf.plan();
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(
+        p.stdout.contains("sigil_token.here must be replaced"),
+        "{p:?}"
+    );
+    assert!(
+        p.stdout.contains("max_uses") && p.stdout.contains("forces replacement"),
+        "{p:?}"
+    );
+    tf.apply();
+    assert!(!accepted(&server, &jwt), "the old token is revoked");
+    assert!(accepted(&server, &tf.output("here")));
+}
+
+/// A token revoked (by a leak report, say) or exhausted outside Terraform
+/// stays viewable with its status: the plan replaces it and says which and
+/// why, the apply issues a new one, and `sigil_tokens` lists the dead one.
+#[test]
+fn a_revoked_or_exhausted_token_is_replaced_and_the_plan_says_why() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    tf.config(
+        r#"
+resource "sigil_bot" "ci" {
+  username    = "mortal"
+  permissions = ["machines:get:*"]
+}
+
+resource "sigil_token" "ci" {
+  bot_id = sigil_bot.ci.id
+  label  = "ci"
+  expiry = "1d"
+}
+
+resource "sigil_token" "once" {
+  bot_id   = sigil_bot.ci.id
+  label    = "once"
+  expiry   = "1d"
+  max_uses = 1
+}
+
+data "sigil_tokens" "revoked" {
+  bot_id     = sigil_bot.ci.id
+  status     = ["revoked"]
+  depends_on = [sigil_token.ci]
+}
+
+output "ci" {
+  value     = sigil_token.ci.token
+  sensitive = true
+}
+
+output "ci_id" {
+  value = sigil_token.ci.id
+}
+
+output "once" {
+  value     = sigil_token.once.token
+  sensitive = true
+}
+
+output "once_id" {
+  value = sigil_token.once.id
+}
+
+output "revoked" {
+  value = data.sigil_tokens.revoked.tokens
+}
+"#,
+    );
+    tf.apply();
+    assert_eq!(tf.plan().code, 0);
+    let (jwt1, id1) = (tf.output("ci"), tf.output("ci_id"));
+
+    rt().block_on(owner(&server).revoke_token("default", id1.parse().unwrap(), Some("leaked")))
+        .unwrap();
+    let p = tf.plan();
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(
+        p.stdout.contains("sigil_token.ci must be replaced"),
+        "{p:?}"
+    );
+    assert!(
+        p.stdout
+            .contains(r#"status         = "revoked" -> "active" # forces replacement"#),
+        "{p:?}"
+    );
+    assert!(
+        p.all().contains(&format!(
+            "Token \"ci\" (id {id1}) is revoked (leaked); it will be replaced"
+        )),
+        "{p:?}"
+    );
+    assert!(
+        !p.stdout.contains("sigil_token.once must be replaced"),
+        "{p:?}"
+    );
+    tf.apply();
+    let (jwt2, id2) = (tf.output("ci"), tf.output("ci_id"));
+    assert_ne!(id1, id2);
+    assert!(!accepted(&server, &jwt1) && accepted(&server, &jwt2));
+    assert_eq!(tf.plan().code, 0, "{:?}", tf.plan());
+
+    // The data source's status filter lists the dead token, with its reason.
+    let listed: serde_json::Value =
+        serde_json::from_str(&tf.ok(&["output", "-json", "revoked"]).stdout).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"], id1.as_str());
+    assert_eq!(listed[0]["status"], "revoked");
+    assert_eq!(listed[0]["revoked_reason"], "leaked");
+
+    // max_uses = 1, used once: exhausted, and replaced.
+    let (once1, once_id1) = (tf.output("once"), tf.output("once_id"));
+    assert!(accepted(&server, &once1), "its one use");
+    assert!(!accepted(&server, &once1), "no second use");
+    wait_for_status(&server, &once_id1, "exhausted", 10);
+    let p = tf.plan();
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(
+        p.stdout.contains("sigil_token.once must be replaced"),
+        "{p:?}"
+    );
+    assert!(
+        p.all().contains(&format!(
+            "Token \"once\" (id {once_id1}) is exhausted (1 of 1 uses); it will be replaced"
+        )),
+        "{p:?}"
+    );
+    tf.apply();
+    assert_ne!(tf.output("once_id"), once_id1);
+    assert!(accepted(&server, &tf.output("once")));
+}
+
+/// An expired token (the server keeps it viewable) is replaced the same way.
+#[test]
+fn an_expired_token_is_replaced_and_the_plan_says_so() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    tf.config(
+        r#"
+resource "sigil_bot" "ci" {
+  username    = "brief"
+  permissions = ["machines:get:*"]
+}
+
+resource "sigil_token" "ci" {
+  bot_id = sigil_bot.ci.id
+  expiry = "3s"
+}
+
+output "id" {
+  value = sigil_token.ci.id
+}
+"#,
+    );
+    tf.apply();
+    let id = tf.output("id");
+    wait_for_status(&server, &id, "expired", 30);
+    let p = tf.plan();
+    assert_eq!(p.code, 2, "{p:?}");
+    assert!(
+        p.stdout.contains("sigil_token.ci must be replaced"),
+        "{p:?}"
+    );
+    assert!(
+        p.all().contains(&format!("Token {id} is expired (at ")),
+        "{p:?}"
+    );
+}
+
+/// #14: the destroy of a token with `grace_period` says how long it stays
+/// valid only when that is known to be true. A replacement (the new token
+/// proves the bot stays) says it; a `terraform destroy` that deletes the bot
+/// too, which revokes the token, does not.
+#[test]
+fn the_grace_warning_is_given_on_replacement_and_never_when_the_bot_goes_too() {
+    let server = TestServer::start();
+    let tf = Tf::new(&server);
+    // The README's example, and a token replaced destroy-then-create.
+    let config = |generation: u32| {
+        format!(
+            r#"
+resource "sigil_bot" "deployer" {{
+  username    = "deployer"
+  permissions = ["machines:get,list:*"]
+}}
+
+resource "sigil_token" "ci" {{
+  bot_id        = sigil_bot.deployer.id
+  label         = "ci"
+  expiry        = "90d"
+  rotate_before = "14d"
+  grace_period  = "1h"
+  keepers       = {{ generation = "{generation}" }}
+  lifecycle {{ create_before_destroy = true }}
+}}
+
+resource "sigil_token" "plain" {{
+  bot_id       = sigil_bot.deployer.id
+  label        = "plain"
+  expiry       = "90d"
+  grace_period = "1h"
+  keepers      = {{ generation = "{generation}" }}
+}}
+
+output "ci" {{
+  value     = sigil_token.ci.token
+  sensitive = true
+}}
+
+output "ci_id" {{
+  value = sigil_token.ci.id
+}}
+
+output "plain" {{
+  value     = sigil_token.plain.token
+  sensitive = true
+}}
+
+output "plain_id" {{
+  value = sigil_token.plain.id
+}}
+"#
+        )
+    };
+    tf.config(&config(1));
+    tf.apply();
+    let (ci1, ci_id1) = (tf.output("ci"), tf.output("ci_id"));
+    let (plain1, plain_id1) = (tf.output("plain"), tf.output("plain_id"));
+
+    // Replacement: the bot stays, and both old tokens stay valid an hour, as said.
+    tf.config(&config(2));
+    let a = tf.apply();
+    for (id, label) in [(&ci_id1, "ci"), (&plain_id1, "plain")] {
+        assert!(
+            a.all()
+                .contains(&format!("Token \"{label}\" (id {id}) stays valid until")),
+            "{a:?}"
+        );
+    }
+    assert!(a.all().contains("grace_period (1h)"), "{a:?}");
+    assert!(accepted(&server, &ci1) && accepted(&server, &plain1));
+    let (ci2, plain2, plain_id2) = (tf.output("ci"), tf.output("plain"), tf.output("plain_id"));
+
+    // A token removed on its own is shortened, not revoked. Terraform tells
+    // the provider nothing about the bot's fate when it destroys a token (see
+    // provider/src/token/grace.rs), so no validity is promised here either.
+    let alone = config(2);
+    let start = alone.find("resource \"sigil_token\" \"plain\"").unwrap();
+    let end = alone.find("output \"ci\"").unwrap();
+    let outputs = alone.find("output \"plain\"").unwrap();
+    tf.config(&format!("{}{}", &alone[..start], &alone[end..outputs]));
+    let a = tf.apply();
+    assert!(!a.all().contains("stays valid"), "{a:?}");
+    assert!(accepted(&server, &plain2), "grace_period: still valid");
+    let t = rt()
+        .block_on(owner(&server).get_token("default", plain_id2.parse().unwrap()))
+        .unwrap();
+    assert!(t.expires_at <= time::OffsetDateTime::now_utc() + time::Duration::minutes(61));
+
+    // terraform destroy deletes the bot, which revokes every token of it:
+    // no grace period is promised.
+    let d = tf.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert!(!d.all().contains("stays valid"), "{d:?}");
+    assert!(!d.all().contains("shortened its expiry"), "{d:?}");
+    assert!(!d.all().contains("Warning"), "{d:?}");
+    for jwt in [&ci1, &plain1, &ci2, &plain2] {
+        assert!(!accepted(&server, jwt), "revoked with the bot");
+    }
 }

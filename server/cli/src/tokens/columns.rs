@@ -1,7 +1,12 @@
 //! The columns of `tokens list`: what each shows of a token, and how it
 //! fits a terminal (the fitting itself is [`crate::table`]'s).
+//!
+//! STATUS says why a revoked token was revoked (`revoked (leaked)`,
+//! `revoked (parent revoked)`) where space allows: the reasons are shown
+//! when they cost no other column any width, and dropped (`revoked`)
+//! otherwise, rather than cut or making labels and scopes give way.
 
-use comfy_table::Cell;
+use comfy_table::{Cell, Color};
 use sigil_proto::api::Token;
 use sigil_proto::Claim;
 
@@ -22,6 +27,8 @@ pub(super) enum Column {
     App,
     LastUsed,
     Status,
+    Uses,
+    Parent,
     Claims,
 }
 
@@ -39,6 +46,8 @@ const ALL_COLUMNS: &[(&str, Column)] = &[
     ("app", Column::App),
     ("last-used", Column::LastUsed),
     ("status", Column::Status),
+    ("uses", Column::Uses),
+    ("parent", Column::Parent),
     ("claims", Column::Claims),
 ];
 
@@ -98,7 +107,23 @@ fn allow_list_of(t: &Token) -> String {
     seen.join(" ")
 }
 
-/// The text of one cell.
+/// `revoked (leaked)`, or the bare status when there is no reason.
+pub(super) fn status_text(t: &Token) -> String {
+    match super::revoked_reason(t) {
+        Some(r) if t.status == "revoked" => format!("revoked ({r})"),
+        _ => t.status.clone(),
+    }
+}
+
+/// `3/10` with a limit, `3` without.
+pub(super) fn uses_text(t: &Token) -> String {
+    match t.max_uses {
+        Some(m) => format!("{}/{m}", t.uses),
+        None => t.uses.to_string(),
+    }
+}
+
+/// The text of one cell; STATUS with the revocation reason.
 fn text(c: Column, t: &Token, now: time::OffsetDateTime) -> String {
     match c {
         Column::Id => t.id.to_string(),
@@ -117,7 +142,12 @@ fn text(c: Column, t: &Token, now: time::OffsetDateTime) -> String {
         Column::AllowList => output::or_dash(&allow_list_of(t)),
         Column::App => output::or_dash(t.app.as_deref().unwrap_or("")),
         Column::LastUsed => output::relative_or(t.last_used_at, now, "never"),
-        Column::Status => t.status.clone(),
+        Column::Status => status_text(t),
+        Column::Uses => uses_text(t),
+        Column::Parent => t
+            .parent_id
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "-".into()),
         Column::Claims => t.claims.join(" "),
     }
 }
@@ -141,6 +171,8 @@ impl table::Column for Column {
             Column::App => "APP",
             Column::LastUsed => "LAST USED",
             Column::Status => "STATUS",
+            Column::Uses => "USES",
+            Column::Parent => "PARENT",
             Column::Claims => "CLAIMS",
         }
     }
@@ -153,7 +185,9 @@ impl table::Column for Column {
             | Column::CreatedAt
             | Column::ExpiresAt
             | Column::LastUsed
-            | Column::Status => Fit::Whole,
+            | Column::Status
+            | Column::Uses
+            | Column::Parent => Fit::Whole,
             Column::User | Column::CreatedBy | Column::Label | Column::App => Fit::Cut,
             Column::Scopes | Column::AllowList | Column::Claims => Fit::List,
         }
@@ -161,9 +195,24 @@ impl table::Column for Column {
 
     fn cell(self, text: String) -> Cell {
         match self {
-            Column::Status => table::status_cell(&text),
+            Column::Status => status_cell(text),
             _ => Cell::new(text),
         }
+    }
+}
+
+/// A STATUS cell, coloured by the status its text starts with.
+fn status_cell(text: String) -> Cell {
+    let colour = match text.split(' ').next().unwrap_or("") {
+        "active" => Some(Color::Green),
+        "revoked" => Some(Color::Red),
+        "expired" | "exhausted" => Some(Color::DarkYellow),
+        _ => None,
+    };
+    let c = Cell::new(text);
+    match colour {
+        Some(colour) => c.fg(colour),
+        None => c,
     }
 }
 
@@ -175,11 +224,40 @@ pub(super) fn render_list(
     now: time::OffsetDateTime,
     width: Option<u16>,
 ) -> Vec<String> {
-    let rows: Vec<Vec<String>> = tokens
+    let rows = |reasons: bool| -> Vec<Vec<String>> {
+        tokens
+            .iter()
+            .map(|t| {
+                columns
+                    .iter()
+                    .map(|c| match c {
+                        Column::Status if !reasons => t.status.clone(),
+                        _ => text(*c, t, now),
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let with = rows(true);
+    let Some(w) = width else {
+        return table::render(columns, with, None);
+    };
+    // The reasons stay when they fit without taking width from any other
+    // column (and the table still fits): the bare table's widths, but for
+    // STATUS, must be what the table with reasons gets.
+    let bare = rows(false);
+    let fits = |r: &[Vec<String>]| table::fit(columns, r, w);
+    let (full, short) = (fits(&with), fits(&bare));
+    let total = full.iter().sum::<usize>() + 2 * columns.len().saturating_sub(1);
+    let costs_nothing = columns
         .iter()
-        .map(|t| columns.iter().map(|c| text(*c, t, now)).collect())
-        .collect();
-    table::render(columns, rows, width)
+        .zip(full.iter().zip(&short))
+        .all(|(c, (f, s))| *c == Column::Status || f >= s);
+    if costs_nothing && total <= usize::from(w) {
+        table::render(columns, with, width)
+    } else {
+        table::render(columns, bare, width)
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +352,60 @@ mod tests {
     }
 
     #[test]
+    fn status_shows_the_reason_where_space_allows() {
+        let now = time::OffsetDateTime::parse(
+            "2030-01-01T00:00:00Z",
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let tokens = vec![
+            token(serde_json::json!({
+                "status": "revoked",
+                "revoked_at": "2029-12-31T00:00:00Z",
+                "revoke_reason": "leaked",
+                "revoked_reason": "leaked",
+                "label": "ci",
+                "claims": ["machines:get:*"],
+                "parent_id": ID1,
+                "max_uses": 10,
+                "uses": 3,
+            })),
+            token(serde_json::json!({ "status": "exhausted", "max_uses": 1, "uses": 1 })),
+        ];
+        let cols = [
+            Column::Id,
+            Column::Label,
+            Column::Status,
+            Column::Uses,
+            Column::Parent,
+        ];
+        // A wide terminal and a pipe: the reason.
+        for width in [Some(200), None] {
+            let lines = render_list(&tokens, &cols, now, width);
+            assert!(lines[0].contains("STATUS") && lines[0].contains("USES"));
+            assert!(
+                lines[1].contains("revoked (leaked)") && lines[1].contains("3/10"),
+                "{lines:#?}"
+            );
+            assert!(lines[1].ends_with(ID1), "{}", lines[1]);
+            assert!(lines[2].contains("exhausted") && lines[2].contains("1/1"));
+            assert!(lines[2].ends_with(" -"), "{}", lines[2]);
+        }
+        // A narrow one: the bare status rather than a cut label.
+        let lines = render_list(
+            &tokens,
+            &[Column::Id, Column::Label, Column::Status],
+            now,
+            Some(54),
+        );
+        assert!(lines.iter().all(|l| console::measure_text_width(l) <= 54));
+        assert!(
+            lines[1].ends_with("revoked") && lines[1].contains(" ci "),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
     fn columns_parse_loosely() {
         let c = parse_columns(&s(&["name", "Label"])).unwrap();
         assert_eq!(c, vec![Column::Label, Column::Label]);
@@ -283,5 +415,7 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("allow-list"));
+        let c = parse_columns(&s(&["status", "uses", "parent"])).unwrap();
+        assert_eq!(c, vec![Column::Status, Column::Uses, Column::Parent]);
     }
 }

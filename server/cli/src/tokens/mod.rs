@@ -1,21 +1,30 @@
-//! `sigil tokens …`: issue, list, view, update and revoke tokens.
+//! `sigil tokens …`: issue, list, view, update and revoke tokens; derive a
+//! narrower one (`attenuate`); report leaked ones (`report-leak`).
 //!
 //! # Layout
-//! - [`args`]: the flags of every `tokens` command (re-exported here).
+//! - [`args`]: the flags of every `tokens` command (re-exported here), and the
+//!   local checks of `--cidr`, `--max-uses`, `--status`, `--expiring-within`.
 //! - [`scope`]: `--scope`/`--allow`, as coder spells them, compiled into claims.
 //! - [`wizard`]: what `tokens issue` asks on a terminal when `-u` is missing.
 //! - [`columns`]: the columns of `tokens list`, printed by [`crate::table`].
 //! - [`resolve`]: which token an argument names (an id, a pasted JWT, a label).
+//! - [`attenuate`]: `tokens attenuate`, a child of the calling token.
+//! - [`leak`]: `tokens report-leak`, anonymous, stdin in batches.
 //! - this module: the commands themselves, each a few calls to the above and
 //!   one to the server.
 
 pub mod args;
+pub mod attenuate;
 pub mod columns;
+pub mod leak;
 pub mod resolve;
 pub mod scope;
 pub mod wizard;
 
-pub use args::{IssueArgs, ListArgs, RevokeArgs, ScopeFilter, TokensCommand, UpdateArgs, ViewArgs};
+pub use args::{
+    AttenuateArgs, BindingArgs, IssueArgs, ListArgs, ReportLeakArgs, RevokeArgs, ScopeFilter,
+    TokensCommand, UpdateArgs, ViewArgs,
+};
 pub use scope::build_claims;
 
 use sigil_proto::api::{IssueToken, IssuedToken, Token, TokenFilter, UpdateToken};
@@ -27,7 +36,7 @@ use crate::error::CliError;
 use crate::output::{self, now};
 use crate::prompt;
 use crate::table;
-use args::parse_expiry;
+use args::{parse_binding, parse_expiring_within, parse_expiry, parse_statuses};
 use columns::{parse_columns, render_list, Column, DEFAULT_COLUMNS};
 use resolve::resolve;
 use wizard::wizard;
@@ -39,6 +48,8 @@ pub async fn run(ctx: &Ctx, cmd: TokensCommand) -> Result<(), CliError> {
         TokensCommand::View(a) => view(ctx, a).await,
         TokensCommand::Update(a) => update(ctx, a).await,
         TokensCommand::Revoke(a) => revoke(ctx, a).await,
+        TokensCommand::Attenuate(a) => attenuate::attenuate(ctx, a).await,
+        TokensCommand::ReportLeak(a) => leak::report_leak(ctx, a).await,
     }
 }
 
@@ -55,11 +66,14 @@ fn no_flags(a: &IssueArgs) -> bool {
         && a.scopes.is_empty()
         && a.allows.is_empty()
         && a.app.is_none()
+        && a.binding.cidrs.is_empty()
+        && a.binding.max_uses.is_none()
 }
 
 pub(crate) async fn issue(ctx: &Ctx, a: IssueArgs) -> Result<(), CliError> {
     // Everything given on the command line is checked before anything is asked.
     let claims = build_claims(&a.claims, &a.scopes, &a.allows)?;
+    let (allowed_cidrs, max_uses) = parse_binding(&a.binding)?;
     if let Some(e) = &a.expiry {
         parse_expiry(e)?;
     }
@@ -80,6 +94,8 @@ pub(crate) async fn issue(ctx: &Ctx, a: IssueArgs) -> Result<(), CliError> {
         label: label.filter(|l| !l.is_empty()),
         app: a.app,
         claims,
+        allowed_cidrs,
+        max_uses,
         ..Default::default()
     };
     match expiry.as_deref().map(parse_expiry).transpose()? {
@@ -94,6 +110,7 @@ pub(crate) async fn issue(ctx: &Ctx, a: IssueArgs) -> Result<(), CliError> {
     print_issued(ctx, &issued)
 }
 
+/// The JWT of `issue` and `attenuate`, once; what was issued, on stderr.
 fn print_issued(ctx: &Ctx, issued: &IssuedToken) -> Result<(), CliError> {
     let t = &issued.metadata;
     if ctx.json() {
@@ -108,12 +125,19 @@ fn print_issued(ctx: &Ctx, issued: &IssuedToken) -> Result<(), CliError> {
         .as_deref()
         .map(|l| format!(" \"{l}\""))
         .unwrap_or_default();
+    let derived = match t.parent_id {
+        Some(p) => format!("Derived token {}{label} from token {p}", t.id),
+        None => format!("Issued token {}{label}", t.id),
+    };
     output::note(&format!(
-        "Issued token {}{label} for {} (expires {}).",
-        t.id,
+        "{derived} for {} (expires {}).",
         t.owner,
         output::when(t.expires_at, now())
     ));
+    if let Some(p) = t.parent_id {
+        // Its own line, for scripts that read stderr.
+        output::note(&format!("parent: {p}"));
+    }
     output::warn("copy the token now: it cannot be shown again.");
     Ok(())
 }
@@ -121,13 +145,22 @@ fn print_issued(ctx: &Ctx, issued: &IssuedToken) -> Result<(), CliError> {
 // ---- list ----
 
 async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), CliError> {
-    let mut columns = parse_columns(&a.columns)?;
-    if columns.is_empty() {
-        columns = DEFAULT_COLUMNS.to_vec();
-        if a.include_revoked {
-            columns.push(Column::Status);
-        }
-    }
+    let chosen = parse_columns(&a.columns)?;
+    let status = parse_statuses(&a.status)?;
+    let expiring_within = a
+        .expiring_within
+        .as_deref()
+        .map(parse_expiring_within)
+        .transpose()?;
+    let client = ctx.client()?;
+    // An id as given; a label or a pasted JWT names its token.
+    let parent = match a.parent.as_deref().map(str::trim) {
+        None => None,
+        Some(p) => match Uuid::parse_str(p) {
+            Ok(id) => Some(id.to_string()),
+            Err(_) => Some(resolve(ctx, &client, p).await?.id.to_string()),
+        },
+    };
     let filter = TokenFilter {
         owner: a.username,
         app: a.app,
@@ -136,9 +169,12 @@ async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), CliError> {
             ScopeFilter::App => "app".to_string(),
         }),
         include_revoked: a.include_revoked.then_some(true),
+        status: status.clone(),
+        expiring_within,
+        parent,
         ..Default::default()
     };
-    let tokens = ctx.client()?.list_all_tokens(&ctx.org, &filter).await?;
+    let tokens = client.list_all_tokens(&ctx.org, &filter).await?;
     if ctx.json() {
         return output::print_json(&tokens);
     }
@@ -146,6 +182,15 @@ async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), CliError> {
         output::note("No tokens match.");
         return Ok(());
     }
+    let columns = if chosen.is_empty() {
+        let mut columns = DEFAULT_COLUMNS.to_vec();
+        if a.include_revoked || status.is_some() || tokens.iter().any(|t| t.status != "active") {
+            columns.push(Column::Status);
+        }
+        columns
+    } else {
+        chosen
+    };
     for line in render_list(&tokens, &columns, now(), table::terminal_width()) {
         println!("{line}");
     }
@@ -164,7 +209,7 @@ fn print_token(t: &Token) {
         ("ID", t.id.to_string()),
         ("Owner", format!("{} ({})", t.owner, t.owner_kind)),
         ("Label", output::or_dash(t.label.as_deref().unwrap_or(""))),
-        ("Status", t.status.clone()),
+        ("Status", columns::status_text(t)),
         ("Scope", scope),
         ("Claims", t.claims.join("\n")),
         (
@@ -177,6 +222,21 @@ fn print_token(t: &Token) {
         ),
         ("Expires", output::when(t.expires_at, now)),
         (
+            "Parent",
+            t.parent_id
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "Allowed from",
+            if t.allowed_cidrs.is_empty() {
+                "anywhere".into()
+            } else {
+                t.allowed_cidrs.join("\n")
+            },
+        ),
+        ("Uses", columns::uses_text(t)),
+        (
             "Last used",
             t.last_used_at
                 .map(|u| output::when(u, now))
@@ -184,12 +244,18 @@ fn print_token(t: &Token) {
         ),
     ];
     if let Some(r) = t.revoked_at {
+        // Why is in Status: `revoked (leaked)`.
         rows.push(("Revoked", output::when(r, now)));
-        if let Some(reason) = &t.revoke_reason {
-            rows.push(("Reason", reason.clone()));
-        }
     }
     output::print_kv(&rows);
+}
+
+/// Why the token was revoked, under either of the names the wire gives it.
+pub(crate) fn revoked_reason(t: &Token) -> Option<&str> {
+    t.revoked_reason
+        .as_deref()
+        .or(t.revoke_reason.as_deref())
+        .filter(|r| !r.is_empty())
 }
 
 async fn view(ctx: &Ctx, a: ViewArgs) -> Result<(), CliError> {
@@ -236,9 +302,12 @@ async fn revoke(ctx: &Ctx, a: RevokeArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
     let mut targets: Vec<Token> = Vec::new();
     for key in &a.ids {
-        let t = resolve(ctx, &client, key).await?;
-        if !targets.iter().any(|x| x.id == t.id) {
-            targets.push(t);
+        // A label only revoked tokens have names all of them: each is then
+        // said to be already revoked (see `resolve`).
+        for t in resolve::resolve_for_revoke(ctx, &client, key).await? {
+            if !targets.iter().any(|x| x.id == t.id) {
+                targets.push(t);
+            }
         }
     }
     let describe = |t: &Token| {

@@ -9,7 +9,14 @@ both!(
     an_entry_names_the_actor_and_the_target,
     the_log_holds_no_jwt,
     a_bot_create_and_delete_are_logged,
-    the_log_needs_audit_rights
+    the_log_needs_audit_rights,
+    the_chain_verifies_and_links_each_entry,
+    a_changed_entry_is_found,
+    a_removed_entry_is_found,
+    a_removed_tail_is_found,
+    an_entry_written_around_the_server_is_found,
+    concurrent_writers_never_fork_the_chain,
+    verification_needs_audit_rights
 );
 
 /// A bot `steve`, a token of it issued then revoked, and a refused bot create;
@@ -75,5 +82,144 @@ async fn the_log_needs_audit_rights(c: Ctx) {
     assert_eq!(
         c.status("/v1/orgs/default/audit", &weak).await,
         StatusCode::FORBIDDEN
+    );
+}
+
+async fn verify(c: &Ctx) -> Value {
+    let (s, v) = c.get("/v1/orgs/default/audit/verify", &c.owner).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+async fn sql(c: &Ctx, statement: &str) {
+    sqlx::query(statement)
+        .execute(&c.state.store.pool)
+        .await
+        .unwrap();
+}
+
+async fn the_chain_verifies_and_links_each_entry(c: Ctx) {
+    history(&c).await;
+    let v = verify(&c).await;
+    assert_eq!(
+        (v["ok"].as_bool(), v["entries"].as_u64()),
+        (Some(true), Some(4)),
+        "{v}"
+    );
+    let items = audit(&c).await["items"].as_array().unwrap().clone();
+    let seqs: Vec<i64> = items.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    let hashes: Vec<&str> = items.iter().map(|e| e["hash"].as_str().unwrap()).collect();
+    assert!(hashes.iter().all(|h| h.len() == 64), "{hashes:?}");
+    assert_eq!(
+        v["head"].as_str(),
+        Some(hashes[3]),
+        "the head is the last entry's hash"
+    );
+    let mut unique = hashes.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 4);
+}
+
+async fn a_changed_entry_is_found(c: Ctx) {
+    let id = history(&c).await;
+    // Someone with the database rewrites who revoked the token.
+    sql(&c, &format!(
+        "UPDATE audit SET actor_name = 'nobody' WHERE action = 'token.revoke' AND target_id = '{id}'"
+    ))
+    .await;
+    let v = verify(&c).await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["entries"], 3, "{v}");
+    assert_eq!(v["seq"], 4, "{v}");
+    assert_eq!(v["entry"]["action"], "token.revoke", "{v}");
+    assert_eq!(v["entry"]["actor"], "nobody", "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("does not match"),
+        "{v}"
+    );
+}
+
+async fn a_removed_entry_is_found(c: Ctx) {
+    history(&c).await;
+    sql(&c, "DELETE FROM audit WHERE action = 'bot.create'").await;
+    let v = verify(&c).await;
+    assert_eq!(
+        (v["ok"].as_bool(), v["entries"].as_u64(), v["seq"].as_i64()),
+        (Some(false), Some(1), Some(2)),
+        "{v}"
+    );
+    assert!(
+        v["reason"].as_str().unwrap().contains("entry 2 is missing"),
+        "{v}"
+    );
+}
+
+async fn a_removed_tail_is_found(c: Ctx) {
+    history(&c).await;
+    sql(&c, "DELETE FROM audit WHERE action = 'token.revoke'").await;
+    let v = verify(&c).await;
+    assert_eq!(
+        (v["ok"].as_bool(), v["entries"].as_u64()),
+        (Some(false), Some(3)),
+        "{v}"
+    );
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("entry 4 was written"),
+        "{v}"
+    );
+}
+
+async fn an_entry_written_around_the_server_is_found(c: Ctx) {
+    history(&c).await;
+    sql(&c, "INSERT INTO audit (id, org_id, actor_name, action, target_type, details, created_at) \
+             SELECT '00000000-0000-7000-8000-000000000001', id, 'ghost', 'bot.create', 'bot', '{}', 0 \
+             FROM orgs WHERE name = 'default'").await;
+    let v = verify(&c).await;
+    assert_eq!(
+        (v["ok"].as_bool(), v["entries"].as_u64()),
+        (Some(false), Some(4)),
+        "{v}"
+    );
+    assert!(
+        v["reason"].as_str().unwrap().contains("outside the chain"),
+        "{v}"
+    );
+}
+
+/// Many writers at once (PostgreSQL runs them on several connections, as
+/// replicas would): every entry gets its own seq and the chain still verifies.
+async fn concurrent_writers_never_fork_the_chain(c: Ctx) {
+    let writes = (0..24).map(|i| {
+        let c = &c;
+        async move {
+            let (s, v) = c
+                .create(
+                    "bots",
+                    json!({"username": format!("bot-{i}"), "permissions": ["x:y:z"]}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+    });
+    futures::future::join_all(writes).await;
+    let v = verify(&c).await;
+    assert_eq!(
+        (v["ok"].as_bool(), v["entries"].as_u64()),
+        (Some(true), Some(25)),
+        "{v}"
+    );
+}
+
+async fn verification_needs_audit_rights(c: Ctx) {
+    let t = c.bot_token("reader", &["bots:list:*"]).await;
+    let (s, v) = c.get("/v1/orgs/default/audit/verify", &t).await;
+    assert_eq!(
+        (s, crate::code(&v)),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "{v}"
     );
 }

@@ -19,6 +19,9 @@
 //! | `GET /v1/orgs/{org}/tokens/{id}` | `tokens/view.rs` |
 //! | `PATCH /v1/orgs/{org}/tokens/{id}` | `tokens/update.rs` |
 //! | `DELETE /v1/orgs/{org}/tokens/{id}` | `tokens/revoke.rs` |
+//! | `POST /v1/tokens/attenuate`; descendants revoked and capped with their parent | `tokens/attenuate.rs` |
+//! | `POST /v1/leaks` | `tokens/leaks.rs` |
+//! | token `status`, list filters `status`, `expiring_within`, `parent` | `tokens/status.rs` |
 //! | `POST /v1/revoke` (RFC 7009), `POST /v1/introspect` (RFC 7662) | `oauth.rs` |
 //! | `GET /v1/revocations?since=` | `revocations.rs` |
 //! | `GET /v1/orgs/{org}/audit` | `audit.rs` |

@@ -1,0 +1,210 @@
+//! `POST /v1/leaks`: no authentication; garbage and live tokens answered
+//! alike; live ones revoked (`leaked`) after the answer with their
+//! descendants; an already revoked token untouched; rate limited per address.
+
+use crate::{both, code, field, Ctx};
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+both!(
+    garbage_and_live_tokens_answer_alike,
+    a_live_token_is_revoked_with_its_source,
+    descendants_die_with_a_leaked_token,
+    an_already_revoked_token_changes_nothing,
+    the_61st_report_in_an_hour_is_429,
+    a_malformed_report_is_400
+);
+
+const LEAKS: &str = "/v1/leaks";
+
+async fn report(c: &Ctx, body: Value) -> (StatusCode, Value) {
+    c.call("POST", LEAKS, None, Some(body)).await
+}
+
+/// Waits until every report received so far is processed.
+async fn settled(c: &Ctx) {
+    for _ in 0..500 {
+        if c.state.leaks.settled() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("leak reports still queued after 5s");
+}
+
+async fn view(c: &Ctx, id: &str) -> Value {
+    let (s, v) = c
+        .get(&format!("/v1/orgs/default/tokens/{id}"), &c.owner)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+/// Every audit entry of the default org.
+async fn audit(c: &Ctx) -> Vec<Value> {
+    let (s, v) = c.get("/v1/orgs/default/audit?limit=500", &c.owner).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["items"].as_array().unwrap().clone()
+}
+
+async fn garbage_and_live_tokens_answer_alike(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let (_, live) = c.issue("steve").await;
+    // Same length, same shape: only the signature tells them apart.
+    let forged = format!("{}x", &live[..live.len() - 1]);
+    let garbage = "x".repeat(live.len());
+    let answers = [
+        report(
+            &c,
+            json!({"tokens": [garbage], "source": "https://paste.example/1"}),
+        )
+        .await,
+        report(
+            &c,
+            json!({"tokens": [forged], "source": "https://paste.example/1"}),
+        )
+        .await,
+        report(
+            &c,
+            json!({"tokens": [live], "source": "https://paste.example/1"}),
+        )
+        .await,
+    ];
+    for a in &answers {
+        assert_eq!(a, &(StatusCode::ACCEPTED, json!({"received": 1})));
+    }
+    let (s, v) = report(&c, json!({"tokens": ["a", "b", "c"]})).await;
+    assert_eq!((s, v), (StatusCode::ACCEPTED, json!({"received": 3})));
+}
+
+async fn a_live_token_is_revoked_with_its_source(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let (id, live) = c.issue("steve").await;
+    let (s, _) = report(
+        &c,
+        json!({"tokens": ["garbage", live], "source": "https://github.com/acme/app/blob/main/.env"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    settled(&c).await;
+    let v = view(&c, &id).await;
+    assert_eq!(
+        (v["status"].as_str(), v["revoked_reason"].as_str()),
+        (Some("revoked"), Some("leaked")),
+        "{v}"
+    );
+    assert_eq!(
+        c.status("/v1/whoami", &live).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let entries = audit(&c).await;
+    let leaked: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "token.leaked")
+        .collect();
+    assert_eq!(leaked.len(), 1, "{entries:?}");
+    assert_eq!(leaked[0]["target_id"].as_str(), Some(id.as_str()));
+    assert_eq!(
+        leaked[0]["details"]["source"],
+        "https://github.com/acme/app/blob/main/.env"
+    );
+    assert_eq!(leaked[0]["actor"], "leak report");
+    // The JWT is nowhere: not in the audit, not in the database.
+    let signature = live.rsplit('.').next().unwrap();
+    assert!(!serde_json::to_string(&entries).unwrap().contains(signature));
+    assert!(!c.database_text().await.contains(signature));
+    // In the revocation feed, so watchers learn of it.
+    let (_, feed) = c.get("/v1/revocations?since=0", &c.owner).await;
+    assert!(feed.to_string().contains(&id), "{feed}");
+}
+
+async fn descendants_die_with_a_leaked_token(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let (_, root) = c.issue("steve").await;
+    let (s, v) = c.post("/v1/tokens/attenuate", &root, json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (kid_id, kid) = (
+        v["id"].as_str().unwrap().to_string(),
+        v["token"].as_str().unwrap().to_string(),
+    );
+    report(&c, json!({"tokens": [root]})).await;
+    settled(&c).await;
+    assert_eq!(c.status("/v1/whoami", &kid).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(view(&c, &kid_id).await["revoked_reason"], "parent revoked");
+}
+
+async fn an_already_revoked_token_changes_nothing(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let (id, jwt) = c.issue("steve").await;
+    c.call(
+        "DELETE",
+        &format!("/v1/orgs/default/tokens/{id}"),
+        Some(&c.owner),
+        Some(json!({"reason": "rotated"})),
+    )
+    .await;
+    let before = view(&c, &id).await;
+    let entries = audit(&c).await.len();
+    c.advance(10);
+    let (s, v) = report(
+        &c,
+        json!({"tokens": [jwt.clone(), jwt], "source": "a paste"}),
+    )
+    .await;
+    assert_eq!((s, v), (StatusCode::ACCEPTED, json!({"received": 2})));
+    settled(&c).await;
+    assert_eq!(view(&c, &id).await, before);
+    assert_eq!(audit(&c).await.len(), entries, "no second audit entry");
+    // A live token reported twice in one report is revoked once.
+    let (id2, jwt2) = c.issue("steve").await;
+    report(&c, json!({"tokens": [jwt2.clone(), jwt2]})).await;
+    settled(&c).await;
+    let n = audit(&c)
+        .await
+        .iter()
+        .filter(|e| e["action"] == "token.leaked" && e["target_id"] == id2.as_str())
+        .count();
+    assert_eq!(n, 1);
+}
+
+async fn the_61st_report_in_an_hour_is_429(c: Ctx) {
+    for i in 0..60 {
+        let (s, v) = report(&c, json!({"tokens": [format!("garbage-{i}")]})).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "report {i}: {v}");
+    }
+    let (s, v) = report(&c, json!({"tokens": ["one more"]})).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{v}"
+    );
+    // Malformed reports are refused 429 too: every request counts.
+    let (s, _) = report(&c, json!({"tokens": []})).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    c.advance(3600);
+    let (s, _) = report(&c, json!({"tokens": ["an hour later"]})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    settled(&c).await;
+}
+
+async fn a_malformed_report_is_400(c: Ctx) {
+    let many: Vec<String> = (0..1001).map(|i| format!("t{i}")).collect();
+    for (body, f) in [
+        (json!({"tokens": []}), "tokens"),
+        (json!({"tokens": many}), "tokens"),
+        (
+            json!({"tokens": ["x"], "source": "s".repeat(2049)}),
+            "source",
+        ),
+        (json!({"tokens": ["x"], "where": "here"}), "where"),
+        (json!({"source": "a paste"}), "tokens"),
+        (json!({"tokens": "eyJ.x.y"}), "tokens"),
+    ] {
+        let (s, v) = report(&c, body.clone()).await;
+        assert_eq!((s, field(&v)), (StatusCode::BAD_REQUEST, f), "{v}");
+        assert!(!v.to_string().contains("eyJ.x.y"), "{v}");
+    }
+    let (s, v) = report(&c, json!({"tokens": ["x"], "source": "s".repeat(2048)})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    settled(&c).await;
+}
