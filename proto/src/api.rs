@@ -190,12 +190,43 @@ fn ref_schema(kind: crate::names::RefKind, nullable: bool) -> schemars::Schema {
 
 fn cidrs_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": ["array", "null"], "maxItems": crate::rules::MAX_CIDRS,
-        "items": {"type": "string", "maxLength": 64}})
+        "items": {"type": "string", "pattern": crate::rules::CIDR_PATTERN}})
 }
 
 fn max_uses_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": ["integer", "null"], "minimum": 1,
         "maximum": crate::rules::MAX_USES})
+}
+
+fn leak_tokens(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "array", "minItems": 1, "maxItems": crate::rules::MAX_LEAK_TOKENS,
+        "items": {"type": "string", "pattern": "^[^\\x00]*$",
+            "description": "A string found somewhere: maybe a Sigil token, maybe not."}})
+}
+
+fn leak_source(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": ["string", "null"],
+        "maxLength": crate::rules::MAX_LEAK_SOURCE_CHARS, "pattern": "^[^\\x00]*$"})
+}
+
+/// What `rules::check_webhook_url` accepts, as far as a pattern can say it.
+const WEBHOOK_URL_PATTERN: &str = "^https?://[^\\s\\x00-\\x1f\\x7f@/?#]+[^\\s\\x00-\\x1f\\x7f]*$";
+
+fn webhook_url(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "maxLength": crate::rules::MAX_WEBHOOK_URL_CHARS,
+        "pattern": WEBHOOK_URL_PATTERN})
+}
+
+fn webhook_url_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": ["string", "null"], "maxLength": crate::rules::MAX_WEBHOOK_URL_CHARS,
+        "pattern": WEBHOOK_URL_PATTERN})
+}
+
+fn events_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut types: Vec<&str> = crate::rules::EVENT_TYPES.to_vec();
+    types.push("*");
+    schemars::json_schema!({"type": ["array", "null"], "minItems": 1,
+        "items": {"type": "string", "enum": types}})
 }
 
 fn owner_ref(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -284,9 +315,11 @@ pub struct Webhook {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// `http://` or `https://`, at most 2048 characters.
+    #[schemars(schema_with = "webhook_url")]
     pub url: String,
     /// Event types or `*` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "events_opt")]
     pub events: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "description_opt")]
@@ -309,8 +342,10 @@ pub struct CreatedWebhook {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "webhook_url_opt")]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "events_opt")]
     pub events: Option<Vec<String>>,
     /// An empty string clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -628,11 +663,11 @@ pub struct AttenuateToken {
 #[serde(deny_unknown_fields)]
 pub struct LeakReport {
     /// 1–1000 strings; each that is a live Sigil token is revoked (`leaked`).
-    #[schemars(length(min = 1, max = 1000))]
+    #[schemars(schema_with = "leak_tokens")]
     pub tokens: Vec<SecretString>,
     /// Where they were found (a URL, a paste, a log), at most 2048 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 2048))]
+    #[schemars(schema_with = "leak_source")]
     pub source: Option<String>,
 }
 

@@ -512,6 +512,7 @@ pub const SIGIL_SCOPES: &[&str] = &[
     "revocations",
     "audit",
     "keys",
+    "webhooks",
 ];
 
 /// The actions Sigil's own API checks on its scopes.

@@ -244,6 +244,26 @@ pub fn parse_cidr(value: &str) -> Result<ipnet::IpNet, RuleError> {
     Ok(net)
 }
 
+/// What the OpenAPI document allows in `allowed_cidrs`: the characters of
+/// an address, and an optional prefix length. [`is_cidr_form`] checks the
+/// same; a value of this form that is no network (`999.0.0.0/8`, host bits
+/// set) is refused for what it means (422), any other for its form (400).
+pub const CIDR_PATTERN: &str = "^[0-9A-Fa-f:.]{1,45}(/[0-9]{1,3})?$";
+
+/// Whether `value` has the form [`CIDR_PATTERN`] describes.
+pub fn is_cidr_form(value: &str) -> bool {
+    let (addr, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, None),
+    };
+    (1..=45).contains(&addr.len())
+        && addr
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        && prefix
+            .is_none_or(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// `allowed_cidrs`: at most [`MAX_CIDRS`] networks, each as [`parse_cidr`]
 /// accepts. Duplicates are dropped; order is kept.
 pub fn parse_cidrs(values: &[String]) -> Result<Vec<ipnet::IpNet>, RuleError> {
@@ -525,6 +545,29 @@ mod tests {
         assert!(parse_cidr("example.com").is_err());
         let many: Vec<String> = (0..=MAX_CIDRS).map(|i| format!("10.0.{i}.0/24")).collect();
         assert!(parse_cidrs(&many).is_err());
+    }
+
+    #[test]
+    fn cidr_form_is_what_the_document_allows() {
+        for ok in [
+            "10.0.0.0/8",
+            "192.0.2.7",
+            "2001:db8::/32",
+            "::ffff:10.1.2.3",
+            "999.0.0.0/99",
+        ] {
+            assert!(is_cidr_form(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            " 10.0.0.0/8",
+            "example.com",
+            "10.0.0.0/",
+            "10.0.0.0/1234",
+            "fe80::1%eth0",
+        ] {
+            assert!(!is_cidr_form(bad), "{bad}");
+        }
     }
 
     #[test]

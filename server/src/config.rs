@@ -47,6 +47,20 @@ pub struct ServerArgs {
     #[arg(long, env = "SIGIL_LEAK_RATE_LIMIT", default_value_t = 60,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub leak_rate_limit: u32,
+    /// Webhook retries: the first after this long, each next twice as long
+    /// (capped at 1h, plus up to 10% jitter), for 24h after the event.
+    #[arg(long, env = "SIGIL_WEBHOOK_RETRY_BASE", default_value = "10s")]
+    pub webhook_retry_base: String,
+    /// How often each replica looks for tokens entering their org's expiry
+    /// warning window, or past expiry (webhook events `token.expiring`,
+    /// `token.expired`).
+    #[arg(
+        long,
+        env = "SIGIL_EXPIRY_SCAN_INTERVAL",
+        default_value = "5s",
+        hide = true
+    )]
+    pub expiry_scan_interval: String,
     /// Behind one reverse proxy: take the client address from the last
     /// `X-Forwarded-For` entry (the one the proxy appended) for rate limiting
     /// and the audit log. Only set it when every request comes through that proxy.

@@ -167,3 +167,24 @@ impl LastUse {
         self.inner.lock().map(|g| g.pending.len()).unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uses_wait_for_their_last_use_to_be_due() {
+        let l = LastUse::default();
+        let t = Uuid::new_v4();
+        l.stored(t, 0);
+        l.queue(t, 10);
+        l.queue(t, 20);
+        assert_eq!(l.pending(), 0, "counted, not due within the minute");
+        l.queue(t, 61);
+        assert_eq!(l.pending(), 1, "due: the counts go with it");
+        let g = l.inner.lock().unwrap();
+        let u = g.pending[&t];
+        assert_eq!((u.n, u.at, u.since), (3, 61, 10));
+        assert!(g.counted.is_empty());
+    }
+}

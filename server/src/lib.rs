@@ -27,6 +27,8 @@
 //!   principal, so a token seen again is answered from memory;
 //!   [`lease`]: when memory may answer, and how a change waits for every
 //!   replica; [`last_use`]: last use recorded in batches.
+//! - [`delivery`]: webhook deliveries after commit (claimed, signed,
+//!   retried); [`expiry`]: `token.expiring`/`token.expired` warnings.
 //! - [`state`]: what every layer shares; [`clock`]: the only reader of the
 //!   system clock; [`error`]: the one error type.
 //! - [`config`], [`serve`]: `sigil server`'s flags and start-up.
@@ -38,8 +40,10 @@ pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod expiry;
 pub mod grpc;
 pub mod http;
 pub mod issue_queue;

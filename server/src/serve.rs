@@ -83,6 +83,14 @@ pub fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
         auth_failures_per_minute: args.auth_failures_per_minute,
         leak_reports_per_hour: args.leak_rate_limit,
         trust_forwarded_for: args.trust_forwarded_for,
+        webhook_retry_base: parse_duration_for("webhook-retry-base", &args.webhook_retry_base)?,
+        expiry_scan: std::time::Duration::from_secs(
+            u64::try_from(parse_duration_for(
+                "expiry-scan-interval",
+                &args.expiry_scan_interval,
+            )?)
+            .unwrap_or(5),
+        ),
         ..Settings::default()
     })
 }
@@ -151,6 +159,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // on stop, flushes once more and gives the lease up.
     let lease_task = crate::lease::spawn(state.clone(), stop_rx.clone());
     spawn_janitor(state.clone());
+    // Webhook deliveries after commit, and expiry warnings: on every replica,
+    // each event delivered by one (see `crate::delivery`, `crate::expiry`).
+    crate::delivery::spawn(state.clone());
+    crate::expiry::spawn(state.clone());
     let grpc_routes = crate::grpc::routes(state.clone(), stop_rx.clone()).await?;
     let grpc_task = match args.grpc_listen {
         Some(grpc_addr) => {
@@ -459,7 +471,8 @@ fn mark_initialized(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// Drops expired Idempotency-Key answers (sealed JWTs) hourly, so none rests
-/// past its 24h window even when no further keyed issue comes along.
+/// past its 24h window even when no further keyed issue comes along; and
+/// webhook events and delivery logs past 30 days.
 fn spawn_janitor(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -468,6 +481,10 @@ fn spawn_janitor(state: AppState) {
             let before = state.now() - crate::ops::tokens::IDEMPOTENCY_WINDOW;
             if let Err(e) = store::expire_idempotent(&state.store.pool, before).await {
                 tracing::warn!("expiring idempotency keys failed: {e}");
+            }
+            let before = state.now() - store::DELIVERY_LOG_RETENTION;
+            if let Err(e) = store::prune_deliveries(&state.store.pool, before).await {
+                tracing::warn!("pruning the webhook delivery log failed: {e}");
             }
         }
     });

@@ -26,6 +26,13 @@ pub struct Settings {
     pub lease: std::time::Duration,
     /// Leak reports (`POST /v1/leaks`) a client address may file per hour.
     pub leak_reports_per_hour: u32,
+    /// Webhook retries: the first waits this many seconds, each next twice
+    /// as long (see [`crate::delivery`]); tests set 0.
+    pub webhook_retry_base: i64,
+    /// How often each replica looks for due deliveries besides being woken.
+    pub webhook_poll: std::time::Duration,
+    /// How often each replica looks for tokens to warn about; see [`crate::expiry`].
+    pub expiry_scan: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -39,6 +46,9 @@ impl Default for Settings {
             root_org: "default".into(),
             lease: crate::lease::DEFAULT_DURATION,
             leak_reports_per_hour: crate::ops::leaks::DEFAULT_PER_HOUR,
+            webhook_retry_base: crate::delivery::DEFAULT_RETRY_BASE,
+            webhook_poll: std::time::Duration::from_secs(1),
+            expiry_scan: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -70,6 +80,9 @@ pub struct Inner {
     /// Leak reports waiting to be processed, and their rate limit; see
     /// [`crate::ops::leaks`].
     pub leaks: crate::ops::leaks::LeakDesk,
+    /// Webhook deliveries: the worker's wake-up, its slots, its counters;
+    /// see [`crate::delivery`].
+    pub deliveries: crate::delivery::Deliveries,
 }
 
 impl std::ops::Deref for AppState {
@@ -102,6 +115,7 @@ impl AppState {
             metrics: Metrics::default(),
             limiter: RateLimiter::default(),
             leaks: crate::ops::leaks::LeakDesk::default(),
+            deliveries: crate::delivery::Deliveries::new()?,
             revocations: RevocationSignal::new(verify_cache.clone()),
             verify_cache,
         })))

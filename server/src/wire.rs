@@ -12,8 +12,7 @@ pub fn org(o: OrgRow) -> api::Org {
         id: o.id,
         name: o.name,
         max_token_lifetime: o.max_token_lifetime,
-        // #12: the org's own setting once stored (migration 0006).
-        expiry_warning: sigil_proto::rules::DEFAULT_EXPIRY_WARNING_SECS,
+        expiry_warning: o.expiry_warning,
         created_at: to_time(o.created_at),
     }
 }
@@ -166,5 +165,34 @@ pub fn introspection(p: Option<Principal>, issuer: &str) -> api::Introspection {
         app: p.app_name.clone(),
         kind: Some(p.kind.as_str().to_string()),
         claims: Some(claims),
+    }
+}
+
+/// A webhook, without its secret (answered once, by create, beside this).
+pub fn webhook(org: &OrgRow, w: crate::store::WebhookRow) -> api::Webhook {
+    api::Webhook {
+        id: w.id,
+        org: org.name.clone(),
+        url: w.url,
+        events: w.events,
+        description: w.description,
+        created_at: to_time(w.created_at),
+        updated_at: to_time(w.updated_at),
+    }
+}
+
+/// One delivery attempt of the log.
+pub fn delivery(a: crate::store::AttemptRow) -> api::Delivery {
+    api::Delivery {
+        id: a.delivery_id,
+        event_id: a.event_id,
+        event_type: a.event_type,
+        attempt: u32::try_from(a.attempt).unwrap_or(u32::MAX),
+        result: a.result,
+        status_code: a.status_code.and_then(|s| u16::try_from(s).ok()),
+        error: a.error,
+        duration_ms: u64::try_from(a.duration_ms).unwrap_or(0),
+        attempted_at: to_time(a.attempted_at),
+        next_attempt_at: a.next_attempt_at.map(to_time),
     }
 }

@@ -290,10 +290,12 @@ function showError(form, e, aliases = {}) {
   } else {
     let top = form.querySelector('.form-error');
     if (!top) {
-      top = h('p', { class: 'form-error', role: 'alert' });
+      top = h('p', { class: 'form-error', role: 'alert', tabindex: '-1' });
       form.prepend(top);
     }
     top.textContent = message;
+    // In a long dialog the top of the form may be scrolled away.
+    top.focus();
   }
 }
 
@@ -338,7 +340,9 @@ function dialog(title, { wide, id } = {}) {
     // Secrets shown in the dialog leave the DOM with it.
     for (const el of dlg.querySelectorAll('[data-secret]')) el.value = '';
     dlg.remove();
+    // Back to the opener; when it is gone (its row deleted), to the page.
     if (opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
+    else if ($('page-title')) $('page-title').focus();
   });
   document.body.append(dlg);
   dlg.showModal();
@@ -993,16 +997,18 @@ async function showDeliveries(hook, region) {
     onMissing: () => unavailable('The delivery log is'),
     load: (cursor) => api('GET', orgPath(`/webhooks/${seg(hook.id)}/deliveries`), { query: { cursor } }),
     columns: [
-      ['Time', (x) => when(x.attempted_at || x.created_at || x.delivered_at)],
-      ['Event', (x) => h('code', { text: x.event || x.type || x.event_type || '' })],
-      ['Attempt', (x) => String(x.attempt ?? x.attempts ?? '')],
+      ['Time', (x) => when(x.attempted_at)],
+      ['Event', (x) => h('code', { text: x.event_type || '' })],
+      ['Attempt', (x) => String(x.attempt ?? '')],
       ['Result', (x) => {
-        const code = x.status_code ?? x.response_status ?? null;
-        const ok = x.ok ?? x.success ?? (code !== null ? code >= 200 && code < 300 : null);
-        const word = x.result || x.status || (ok === null ? '' : ok ? 'delivered' : 'failed');
-        return h('span', { class: ok === false ? 'bad' : ok ? 'good' : '' }, `${word}${code !== null ? ` (HTTP ${code})` : ''}`);
+        const code = x.status_code ?? null;
+        const cls = x.result === 'delivered' ? 'good' : x.result ? 'bad' : '';
+        const extra = [code !== null ? `HTTP ${code}` : '', x.duration_ms !== undefined ? `${x.duration_ms} ms` : '']
+          .filter(Boolean).join(', ');
+        return h('span', { class: cls }, String(x.result || ''), extra ? h('span', { class: 'muted', text: ` (${extra})` }) : null);
       }],
       ['Error', (x) => (x.error ? h('span', { text: x.error }) : null)],
+      ['Next attempt', (x) => (x.next_attempt_at ? when(x.next_attempt_at, true) : null)],
     ],
   });
 }
@@ -1026,7 +1032,7 @@ async function renderWebhooks(ctx) {
       ['Description', (w) => (w.description ? h('span', { text: w.description }) : null)],
       ['Actions', (w) => rowActions(
         button('Deliveries', () => showDeliveries(w, region), { class: 'btn small', 'aria-label': `Deliveries of ${w.url}` }),
-        can('webhooks', 'update', [w.id]) && button('Send test', async () => {
+        (can('webhooks', 'update', [w.id]) || can('webhooks', 'test', [w.id])) && button('Send test', async () => {
           try {
             await api('POST', orgPath(`/webhooks/${seg(w.id)}/test`));
             notify('Test event queued: see the deliveries.');

@@ -61,6 +61,7 @@ pub const LINES: &[&str] = &[
     "idle RSS",
     "loaded RSS (peak)",
     "GET tokens page p99, 1M tokens",
+    "leak report p50, live token ÷ garbage",
 ];
 
 /// One printed line: a figure, its ratios, its goal.
@@ -276,6 +277,8 @@ async fn all(cfg: &Config, r: &mut Report<'_>) -> anyhow::Result<()> {
         Some((grpc / raw_n).min(grpc / axum / 0.5)),
     ));
 
+    let leak_ratio = leak_timing(&sq, n(cfg, 2_000.0, 10)).await?;
+
     let issue_dur = secs(cfg, 3.0);
     let sq_issue = issue_rate(&sq, conc, issue_dur, false).await?;
     r.push(rate_row(
@@ -415,7 +418,60 @@ async fn all(cfg: &Config, r: &mut Report<'_>) -> anyhow::Result<()> {
         score: Some(20.0 / list_p99.max(1e-9)),
         rate: false,
     });
+    let (ratio, live_ms, garbage_ms) = leak_ratio;
+    let off = (ratio - 1.0).abs();
+    r.push(Row {
+        name: LINES[18],
+        value: ratio,
+        unit: "×",
+        ratios: format!("{live_ms:.2} ms vs {garbage_ms:.2} ms"),
+        goal: "within 0.8–1.25×".into(),
+        holds: Some((0.8..=1.25).contains(&ratio)),
+        score: Some(0.25 / off.max(1e-9)),
+        rate: false,
+    });
     Ok(())
+}
+
+/// `POST /v1/leaks` answered for a live token and for garbage of the same
+/// length, interleaved on one connection, `rounds` each: the p50 of each and
+/// their ratio. The answer must not tell them apart (SPEC §6), in time either:
+/// the server only queues the report before answering.
+async fn leak_timing(s: &Server, rounds: u64) -> anyhow::Result<(f64, f64, f64)> {
+    let v = call(s.addr, issue_req(&s.token, None), StatusCode::CREATED).await?;
+    let live = v["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no token in {v}"))?
+        .to_string();
+    let garbage: String = live
+        .chars()
+        .map(|c| if c == '.' { '.' } else { 'x' })
+        .collect();
+    let report = |t: &str| {
+        let body = serde_json::json!({"tokens": [t], "source": "bench"}).to_string();
+        Request::post("/v1/leaks")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    let mut conn = Conn::open(s.addr).await?;
+    let (mut live_lat, mut garbage_lat) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for (t, lat) in [(&live, &mut live_lat), (&garbage, &mut garbage_lat)] {
+            let start = Instant::now();
+            let (status, body) = conn.send(report(t)).await?;
+            lat.push(start.elapsed());
+            if status != StatusCode::ACCEPTED {
+                bail!("leak report: {status}: {}", String::from_utf8_lossy(&body));
+            }
+        }
+    }
+    let (l, g) = (
+        percentile_ms(live_lat, 0.5),
+        percentile_ms(garbage_lat, 0.5),
+    );
+    Ok((l / g.max(1e-9), l, g))
 }
 
 fn rate_row(name: &'static str, v: f64, ratios: &str, goal: &str, score: Option<f64>) -> Row {
@@ -479,6 +535,8 @@ impl Server {
             .arg(dir.path())
             .arg("--bootstrap-token-file")
             .arg(&token_file)
+            .arg("--leak-rate-limit")
+            .arg("1000000000")
             .env("SIGIL_AUTH_FAILURES_PER_MINUTE", "1000000")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -14,6 +14,7 @@
 //! - `orgs.rs`, `principals.rs` (bots and users, one generic set of
 //!   handlers), `apps.rs`, `tokens.rs`: the org's resources.
 //! - `oauth.rs`: RFC 7009 revocation and RFC 7662 introspection by value.
+//! - `webhooks.rs`: an org's webhooks, their delivery log, test deliveries.
 //! - `leaks.rs`: leak reports, without authentication, rate limited.
 //! - `openapi`: the OpenAPI document, from the route table and the wire types.
 
@@ -26,6 +27,7 @@ mod orgs;
 mod principals;
 mod tokens;
 mod ui;
+mod webhooks;
 
 pub use crate::ops::tokens::IDEMPOTENCY_WINDOW;
 
@@ -55,6 +57,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(leaks::router())
         .merge(oauth::router())
+        .merge(webhooks::router())
         .merge(ui::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {

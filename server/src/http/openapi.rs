@@ -111,6 +111,72 @@ fn routes(g: &mut SchemaGenerator) -> Vec<Op> {
             schema::<Org>(g)
         ),
         op!(
+            "patch",
+            "/v1/orgs/{org}",
+            "Change an org's settings (`expiry_warning`)",
+            schema::<UpdateOrg>(g),
+            200,
+            schema::<Org>(g)
+        ),
+        op!(
+            "post",
+            "/v1/orgs/{org}/webhooks",
+            "Create a webhook; its signing secret is in `secret`, this once",
+            schema::<CreateWebhook>(g),
+            201,
+            schema::<CreatedWebhook>(g)
+        ),
+        op!(
+            "get",
+            "/v1/orgs/{org}/webhooks",
+            "List webhooks",
+            None,
+            200,
+            schema::<Page<Webhook>>(g),
+            PAGE
+        ),
+        op!(
+            "get",
+            "/v1/orgs/{org}/webhooks/{webhook}",
+            "View a webhook",
+            None,
+            200,
+            schema::<Webhook>(g)
+        ),
+        op!(
+            "patch",
+            "/v1/orgs/{org}/webhooks/{webhook}",
+            "Change a webhook's url, events or description",
+            schema::<UpdateWebhook>(g),
+            200,
+            schema::<Webhook>(g)
+        ),
+        op!(
+            "delete",
+            "/v1/orgs/{org}/webhooks/{webhook}",
+            "Delete a webhook and its pending deliveries",
+            None,
+            204,
+            None
+        ),
+        op!(
+            "get",
+            "/v1/orgs/{org}/webhooks/{webhook}/deliveries",
+            "The webhook's delivery attempts, newest first",
+            None,
+            200,
+            schema::<Page<Delivery>>(g),
+            PAGE
+        ),
+        op!(
+            "post",
+            "/v1/orgs/{org}/webhooks/{webhook}/test",
+            "Deliver a `webhook.test` event now; answers the first attempt",
+            None,
+            200,
+            schema::<Delivery>(g)
+        ),
+        op!(
             "post",
             "/v1/orgs/{org}/users",
             "Create a user",

@@ -99,6 +99,39 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         c.misses.load(std::sync::atomic::Ordering::Relaxed),
         c.len()
     );
+    let d = &state.deliveries;
+    let _ = writeln!(
+        out,
+        "# HELP sigil_webhook_deliveries_total Webhook delivery attempts by this replica, by result.\n\
+         # TYPE sigil_webhook_deliveries_total counter\n\
+         sigil_webhook_deliveries_total{{result=\"delivered\"}} {}\n\
+         sigil_webhook_deliveries_total{{result=\"failed\"}} {}\n\
+         sigil_webhook_deliveries_total{{result=\"gave_up\"}} {}",
+        d.delivered.load(std::sync::atomic::Ordering::Relaxed),
+        d.failed.load(std::sync::atomic::Ordering::Relaxed),
+        d.gave_up.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    // From the database at scrape (one grouped query); left out when it
+    // cannot be read, so the counters above are still served.
+    match crate::ops::events::expiring_tokens(&state).await {
+        Ok(rows) => {
+            let _ = writeln!(
+                out,
+                "# HELP sigil_tokens_expiring Live tokens expiring within 7, 14 and 30 days, by org.\n\
+                 # TYPE sigil_tokens_expiring gauge"
+            );
+            for (org, counts) in rows {
+                let org = org.replace('\\', "\\\\").replace('"', "\\\"");
+                for (within, n) in ["7d", "14d", "30d"].iter().zip(counts) {
+                    let _ = writeln!(
+                        out,
+                        "sigil_tokens_expiring{{org=\"{org}\",within=\"{within}\"}} {n}"
+                    );
+                }
+            }
+        }
+        Err(e) => tracing::warn!("metrics: expiring tokens not counted: {e}"),
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

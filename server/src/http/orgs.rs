@@ -8,12 +8,12 @@ use crate::wire;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use sigil_proto::api::{CreateOrg, ListQuery, Org, Page};
+use sigil_proto::api::{CreateOrg, ListQuery, Org, Page, UpdateOrg};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/orgs", get(list).post(create))
-        .route("/v1/orgs/:org", get(view))
+        .route("/v1/orgs/:org", get(view).patch(update))
 }
 
 async fn create(
@@ -44,4 +44,15 @@ async fn view(
     AppPath(org): AppPath<String>,
 ) -> ApiResult<Json<Org>> {
     Ok(Json(wire::org(orgs::view(&state, &caller, &org).await?)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    AppPath(org): AppPath<String>,
+    AppJson(req): AppJson<UpdateOrg>,
+) -> ApiResult<Json<Org>> {
+    Ok(Json(wire::org(
+        orgs::update(&state, &caller, &org, req).await?,
+    )))
 }

@@ -17,17 +17,20 @@ pub async fn list(
     let org = uow.org(org).await?;
     uow.authorize("audit", "list", "*", None, None)?;
     // Chain order (seq), which is commit order: ids are taken before commit,
-    // so on several replicas they need not follow it.
-    let after = match page.after.as_deref() {
-        Some(a) => a.parse::<i64>().map_err(|_| {
-            crate::error::ApiError::invalid("cursor", "invalid cursor: pass back a next_cursor")
-        })?,
-        None => 0,
-    };
+    // so on several replicas they need not follow it. The cursor carries the
+    // seq in an id's shape (the low 64 bits), like every other list's.
+    let after = page
+        .after
+        .as_deref()
+        .and_then(|a| uuid::Uuid::parse_str(a).ok())
+        .map_or(0, |u| i64::try_from(u.as_u64_pair().1).unwrap_or(i64::MAX));
     let rows = store::chain_page(uow.c(), org.id, after, page.limit + 1).await?;
     Ok((
         org,
-        Page::cut(rows, page.limit, |r| r.seq.unwrap_or_default().to_string()),
+        Page::cut(rows, page.limit, |r| {
+            let seq = u64::try_from(r.seq.unwrap_or_default()).unwrap_or_default();
+            uuid::Uuid::from_u64_pair(0, seq).to_string()
+        }),
     ))
 }
 

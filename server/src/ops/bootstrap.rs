@@ -22,6 +22,7 @@ pub async fn bootstrap(
     }
     let now = uow.now;
     let org = OrgRow {
+        expiry_warning: sigil_proto::rules::DEFAULT_EXPIRY_WARNING_SECS,
         id: super::new_id(),
         name: org_name,
         max_token_lifetime: None,

@@ -27,6 +27,8 @@ pub async fn rotate(state: &AppState, caller: &Caller) -> Result<(String, i64)> 
         serde_json::json!({}),
     );
     uow.keys_rotated();
+    // The root org's webhooks hear of it (the key signs for every org).
+    uow.event(caller.p.org_id, "key.rotated", super::events::key(&kid));
     uow.commit().await?;
     Ok((kid, now))
 }

@@ -18,7 +18,7 @@
 //! in the revocation feed, and an audit entry `token.leaked` is written in
 //! its org with the `source` (never the JWT) and the descendants, by the
 //! actor `leak report` from the reporter's address; the webhook event
-//! `token.leaked` will be written there too ([`leaked_event`], #12). A token
+//! `token.leaked` is written there too (`leaked_event`). A token
 //! already revoked, expired, or not ours changes nothing: no entry, no
 //! event. One transaction per token, so one that fails does not hold back
 //! the others.
@@ -33,6 +33,12 @@
 //! recovery pass at start; for a best-effort public endpoint whose reporters
 //! are typically scanners that report again, not taken. A client that needs
 //! certainty revokes by value (`POST /v1/revoke`), which answers once done.
+//!
+//! What remains observable: the processing of a live token runs after the
+//! answer and competes with later requests for the database, so a reporter
+//! timing *other* requests might guess that an earlier report held a live
+//! token. The rate limit bounds such probing to a few dozen guesses an hour
+//! per address, and the answer itself never varies with the strings.
 //!
 //! # Rate limit
 //! Per client address ([`crate::http::client_ip`], which honours
@@ -261,13 +267,17 @@ pub async fn process(
     Ok(Some(row.id))
 }
 
-/// Where the org's webhooks get `token.leaked`, in the revoking transaction.
-// TODO(#12): write the `token.leaked` webhook event (data: token id, owner,
-// source, descendants — never the JWT) once webhooks exist.
+/// Where the org's webhooks get `token.leaked`, in the revoking transaction
+/// (data: the token as [`super::events::token`] shows it, the source, the
+/// descendants revoked with it — never the JWT).
 fn leaked_event(
-    _uow: &mut Uow<'_>,
-    _row: &TokenRow,
-    _source: Option<&str>,
-    _descendants: &[uuid::Uuid],
+    uow: &mut Uow<'_>,
+    row: &TokenRow,
+    source: Option<&str>,
+    descendants: &[uuid::Uuid],
 ) {
+    let mut data = super::events::token(row);
+    data["source"] = serde_json::json!(source);
+    data["descendants"] = serde_json::json!(super::tokens::ids(descendants));
+    uow.event(row.org_id, "token.leaked", data);
 }

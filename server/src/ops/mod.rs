@@ -7,9 +7,11 @@
 //! 1. opens the transaction ([`Uow::write`]; reads use [`Uow::read`]);
 //! 2. resolves the org for the caller ([`Uow::org`]: out of reach = 404);
 //! 3. authorizes through the one function, [`authorize`] ([`Uow::authorize`]);
-//! 4. collects audit entries ([`Uow::audit`]) and what must follow a commit
-//!    ([`Uow::revoked`], [`Uow::issued`], [`Uow::keys_rotated`]);
-//! 5. on [`Uow::commit`], writes the audit entries in the same transaction,
+//! 4. collects audit entries ([`Uow::audit`]), webhook events ([`Uow::event`])
+//!    and what must follow a commit ([`Uow::revoked`], [`Uow::issued`],
+//!    [`Uow::keys_rotated`]);
+//! 5. on [`Uow::commit`], writes the audit entries and the events with their
+//!    deliveries (the outbox, [`events`]) in the same transaction,
 //!    commits, waits until every replica applied the change or lost its lease
 //!    ([`crate::lease`]: memory views emptied), then announces revocations
 //!    (watchers woken), reloads keys and counts metrics.
@@ -28,7 +30,7 @@
 //! | `PUT,DELETE …/bots/{bot}/identities/{service}` | [`principals::set_identity`] |
 //! | `POST,GET …/apps`, `GET,DELETE …/apps/{app}` | [`apps::create`], [`apps::list`], [`apps::view`], [`apps::delete`] |
 //! | `POST,GET …/tokens`, `GET,PATCH,DELETE …/tokens/{id}` | [`tokens::issue`], [`tokens::list`], [`tokens::view`], [`tokens::update`], [`tokens::revoke`] |
-//! | `POST /v1/tokens/attenuate` | [`tokens::attenuate`] (module [`tokens::attenuate`]) |
+//! | `POST /v1/tokens/attenuate` | [`tokens::attenuate()`] |
 //! | `POST /v1/leaks` (no authentication) | [`leaks::report`], processed after the answer by [`leaks::process`] |
 //! | `POST /v1/revoke`, `POST /v1/introspect` | [`by_value::revoke`], [`by_value::introspect`] |
 //! | `GET /v1/revocations`, gRPC `WatchRevocations` | [`revocations::feed`], [`revocations::authorize_watch`] |
@@ -36,6 +38,10 @@
 //! | `GET /v1/orgs/{org}/audit` | [`audit::list`] |
 //! | `GET /v1/orgs/{org}/audit/verify` | [`audit::verify`] |
 //! | `POST /v1/keys/rotate` | [`keys::rotate`] |
+//! | `PATCH /v1/orgs/{org}` | [`orgs::update`] |
+//! | `POST,GET …/webhooks`, `GET,PATCH,DELETE …/webhooks/{id}` | [`webhooks::create`], [`webhooks::list`], [`webhooks::view`], [`webhooks::update`], [`webhooks::delete`] |
+//! | `GET …/webhooks/{id}/deliveries`, `POST …/webhooks/{id}/test` | [`webhooks::deliveries`], [`webhooks::test`] |
+//! | (after commit, every replica) | delivery: [`crate::delivery`]; expiry warnings: [`crate::expiry`] |
 //! | `GET /readyz`, gRPC health, `GET /.well-known/jwks.json` | [`health::ready`], [`health::published_keys`] |
 //! | first start | [`bootstrap::bootstrap`] |
 //! | `GET /healthz`, `/metrics`, `/openapi.json` | none: the wire layer answers them from memory (`http/operations.rs`) |
@@ -44,6 +50,7 @@ pub mod apps;
 pub mod audit;
 pub mod bootstrap;
 pub mod by_value;
+pub mod events;
 pub mod health;
 pub mod keys;
 pub mod leaks;
@@ -53,6 +60,7 @@ pub mod recovery;
 pub mod revocations;
 pub mod session;
 pub mod tokens;
+pub mod webhooks;
 
 mod authz;
 mod uow;

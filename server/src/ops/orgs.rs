@@ -12,27 +12,10 @@ use sigil_proto::ErrorCode;
 
 pub async fn create(state: &AppState, caller: &Caller, req: CreateOrg) -> Result<OrgRow> {
     let name = OrgName::parse(&req.name).map_err(|e| invalid("name")(e.to_string()))?;
-    if let Some(d) = &req.max_token_lifetime {
-        sigil_proto::rules::check_expiry_text("max_token_lifetime", d)
-            .map_err(|e| invalid("max_token_lifetime")(e.message))?;
-    }
     let max = req
         .max_token_lifetime
         .as_deref()
-        .map(|d| {
-            parse_duration_for("max_token_lifetime", d).map_err(|e| {
-                if is_duration_syntax(d) {
-                    // Well-formed, but zero or over 1000 years.
-                    ApiError::new(
-                        ErrorCode::Unprocessable,
-                        "max_token_lifetime must be more than zero and at most 1000 years",
-                    )
-                    .with_field("max_token_lifetime")
-                } else {
-                    invalid("max_token_lifetime")(e.to_string())
-                }
-            })
-        })
+        .map(|d| positive_duration("max_token_lifetime", d))
         .transpose()?;
     if !caller.p.in_root_org || caller.p.app_id.is_some() {
         return Err(ApiError::forbidden(
@@ -42,6 +25,7 @@ pub async fn create(state: &AppState, caller: &Caller, req: CreateOrg) -> Result
     let mut uow = Uow::write(state, caller).await?;
     uow.authorize("orgs", "create", "*", Some(name.as_str()), None)?;
     let row = OrgRow {
+        expiry_warning: sigil_proto::rules::DEFAULT_EXPIRY_WARNING_SECS,
         id: super::new_id(),
         name: name.to_string(),
         max_token_lifetime: max,
@@ -77,4 +61,52 @@ pub async fn list(state: &AppState, caller: &Caller, page: PageRequest) -> Resul
 
 pub async fn view(state: &AppState, caller: &Caller, org: &str) -> Result<OrgRow> {
     Uow::read(state, caller).await?.org(org).await
+}
+
+/// `PATCH /v1/orgs/{org}`: the org's settings (today its `expiry_warning`).
+/// Needs `orgs:update` on the org — its own admins, or root-org admins.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    req: sigil_proto::api::UpdateOrg,
+) -> Result<OrgRow> {
+    let warning = req
+        .expiry_warning
+        .as_deref()
+        .map(|d| positive_duration("expiry_warning", d))
+        .transpose()?;
+    let mut uow = Uow::write(state, caller).await?;
+    let mut row = uow.org(org).await?;
+    uow.authorize("orgs", "update", row.id, Some(&row.name), None)?;
+    if let Some(secs) = warning {
+        store::set_org_expiry_warning(uow.c(), row.id, secs).await?;
+        row.expiry_warning = secs;
+        uow.audit(
+            row.id,
+            "org.update",
+            ("org", row.id),
+            serde_json::json!({"expiry_warning": secs}),
+        );
+    }
+    uow.commit().await?;
+    Ok(row)
+}
+
+/// A duration setting of an org (`max_token_lifetime`, `expiry_warning`) in
+/// seconds: malformed text is a 400; well-formed but zero or over 1000 years
+/// a 422 (`unprocessable`), both naming `field`.
+fn positive_duration(field: &'static str, d: &str) -> Result<i64> {
+    sigil_proto::rules::check_expiry_text(field, d).map_err(|e| invalid(field)(e.message))?;
+    parse_duration_for(field, d).map_err(|e| {
+        if is_duration_syntax(d) {
+            ApiError::new(
+                ErrorCode::Unprocessable,
+                format!("{field} must be more than zero and at most 1000 years"),
+            )
+            .with_field(field)
+        } else {
+            invalid(field)(e.to_string())
+        }
+    })
 }

@@ -133,6 +133,9 @@ pub async fn create(
             "permissions": row.permissions.to_strings(),
         }),
     );
+    if kind == Kind::Bot {
+        uow.event(org.id, "bot.created", super::events::bot(row.id, &row.name));
+    }
     commit_with_view(uow, org, row).await
 }
 
@@ -257,6 +260,9 @@ pub async fn delete(
         (kind.as_str(), row.id),
         serde_json::json!({kind.name_field(): row.name, "revoked_tokens": revoked}),
     );
+    if kind == Kind::Bot {
+        uow.event(org.id, "bot.deleted", super::events::bot(row.id, &row.name));
+    }
     uow.commit().await
 }
 

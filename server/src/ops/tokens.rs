@@ -1,10 +1,10 @@
 //! Tokens: issue (with Idempotency-Key), list, view, update, revoke, derive
-//! ([`attenuate`]), and the pieces other operations share: [`mint`] (a signed
+//! ([`attenuate()`]), and the pieces other operations share: [`mint`] (a signed
 //! JWT and its row), [`revoke_tree`] (a token and every token derived from
 //! it) and [`revoke_all`] (every token of an owner or an app).
 //!
 //! # Derived tokens and their parents
-//! A token derived from another ([`attenuate`]) names it (`parent_id`), and
+//! A token derived from another ([`attenuate()`]) names it (`parent_id`), and
 //! dies with it: revoking a token revokes its descendants, at any depth, in
 //! the same transaction, with reason `parent revoked` (by id, by value, as a
 //! leak); shortening a token's expiry caps its descendants' expiries. Both
@@ -155,6 +155,7 @@ pub async fn mint(uow: &mut Uow<'_>, m: Mint<'_>) -> Result<(SecretString, Token
     store::insert_token(uow.c(), &row).await?;
     store::bump_key_exp(uow.c(), &row.kid, row.expires_at).await?;
     uow.issued(&row.kid, row.expires_at);
+    uow.event(row.org_id, "token.issued", super::events::token(&row));
     Ok((jwt, row))
 }
 
@@ -366,14 +367,35 @@ pub async fn issue(
     }
 }
 
-/// `allowed_cidrs` and `max_uses` of an issue or a derivation, checked (400
-/// naming the field). `allowed_cidrs: []` is no binding.
+/// `allowed_cidrs` and `max_uses` of an issue or a derivation, checked: 400
+/// naming the field for a malformed value, 422 for a network of the right
+/// form that is none (`10.0.0.1/8`). `allowed_cidrs: []` is no binding.
 fn bindings(
     cidrs: Option<&[String]>,
     max_uses: Option<i64>,
 ) -> Result<(Vec<ipnet::IpNet>, Option<i64>)> {
     let nets = match cidrs {
-        Some(list) => rules::parse_cidrs(list).map_err(rule)?,
+        Some(list) => {
+            // The form the OpenAPI document describes first (400, as any
+            // other malformed field), then what it means (422: no such
+            // network, host bits set).
+            if let Some(bad) = list.iter().find(|v| !rules::is_cidr_form(v)) {
+                return Err(ApiError::invalid(
+                    "allowed_cidrs",
+                    format!(
+                        "allowed_cidrs: `{}` is not an IPv4 or IPv6 network such as 10.0.0.0/8, 2001:db8::/32 or 192.0.2.7",
+                        bad.chars().take(64).collect::<String>()
+                    ),
+                ));
+            }
+            rules::parse_cidrs(list).map_err(|e| {
+                if list.len() > rules::MAX_CIDRS {
+                    rule(e)
+                } else {
+                    ApiError::new(ErrorCode::Unprocessable, e.message).with_field("allowed_cidrs")
+                }
+            })?
+        }
         None => Vec::new(),
     };
     if let Some(n) = max_uses {
@@ -558,10 +580,16 @@ pub async fn list(
         .expiring_within
         .as_deref()
         .map(|d| {
-            sigil_proto::duration::parse_duration(d)
-                .ok()
-                .filter(|s| *s > 0)
-                .ok_or_else(|| {
+            sigil_proto::duration::parse_duration(d).map_err(|_| {
+                if is_duration_syntax(d) {
+                    // Well-formed, but zero or beyond 1000 years: refused
+                    // for what it means.
+                    ApiError::new(
+                        ErrorCode::Unprocessable,
+                        "expiring_within must be more than zero and at most 1000 years",
+                    )
+                    .with_field("expiring_within")
+                } else {
                     ApiError::invalid(
                         "expiring_within",
                         format!(
@@ -569,7 +597,8 @@ pub async fn list(
                             d.chars().take(40).collect::<String>()
                         ),
                     )
-                })
+                }
+            })
         })
         .transpose()?;
     let parent_id = f
@@ -797,6 +826,7 @@ pub async fn revoke_tree(
     if !store::revoke_token(uow.c(), root.id, root.org_id, by, reason, now).await? {
         return Ok(None);
     }
+    super::events::revoked(uow, root.id).await?;
     let mut revoked = Vec::new();
     let mut generation = vec![root.id];
     // Depth is bounded (rules::MAX_DERIVATION_DEPTH); the bound on the walk
@@ -819,6 +849,7 @@ pub async fn revoke_tree(
                 )
                 .await?
             {
+                super::events::revoked(uow, child.id).await?;
                 revoked.push(child.id);
             }
             generation.push(child.id);
@@ -871,6 +902,7 @@ pub async fn revoke_all(
     let now = uow.now;
     for id in &ids {
         store::revoke_token(uow.c(), *id, org.id, by, Some(reason), now).await?;
+        super::events::revoked(uow, *id).await?;
     }
     uow.revoked(ids.len());
     Ok(ids)

@@ -52,6 +52,8 @@ struct AfterCommit {
     revoked: u64,
     issued: Vec<(String, i64)>,
     keys_rotated: bool,
+    /// Deliveries written with the events (the worker wakes when any were).
+    deliveries: usize,
 }
 
 /// One use case's transaction; see the module documentation.
@@ -63,6 +65,8 @@ pub struct Uow<'s> {
     /// The time of the whole operation (one clock reading).
     pub now: i64,
     audit: Vec<AuditRow>,
+    /// Events for the outbox, written at commit; see [`super::events`].
+    events: Vec<super::events::Queued>,
     after: AfterCommit,
 }
 
@@ -104,6 +108,7 @@ impl<'s> Uow<'s> {
             actor,
             conn,
             audit: Vec::new(),
+            events: Vec::new(),
             after: AfterCommit::default(),
         }
     }
@@ -197,6 +202,18 @@ impl<'s> Uow<'s> {
         });
     }
 
+    /// Queues an event of `event_type` in `org_id`: written at commit in this
+    /// transaction with a delivery per subscribed webhook (the outbox; see
+    /// [`super::events`]), delivered after the commit. `data` never holds a
+    /// JWT or a secret.
+    pub fn event(&mut self, org_id: Uuid, event_type: &str, data: serde_json::Value) {
+        self.events.push(super::events::Queued {
+            org_id,
+            event_type: event_type.to_string(),
+            data,
+        });
+    }
+
     /// `n` tokens were revoked: after commit, watchers wake. (The memory
     /// views of every replica are emptied by the commit itself; see
     /// [`crate::lease`].)
@@ -217,13 +234,15 @@ impl<'s> Uow<'s> {
     /// Writes the audit entries, commits, then runs what follows a commit.
     pub async fn commit(mut self) -> Result<()> {
         let audit = std::mem::take(&mut self.audit);
+        let events = std::mem::take(&mut self.events);
         let state = self.state;
-        let after = std::mem::take(&mut self.after);
+        let mut after = std::mem::take(&mut self.after);
         match self.conn {
             Conn::Tx(mut tx) => {
                 for row in &audit {
                     store::insert_audit(&mut tx, row).await?;
                 }
+                after.deliveries = super::events::write(&mut tx, self.now, &events).await?;
                 // The change this transaction made to what replicas keep in
                 // memory, if any (triggers number it; see `crate::lease`),
                 // read before the commit, with what this replica had applied.
@@ -235,7 +254,7 @@ impl<'s> Uow<'s> {
                 state.lease.publish(state, head, applied_before).await;
             }
             Conn::Read(_) => {
-                if !audit.is_empty() {
+                if !audit.is_empty() || !events.is_empty() {
                     return Err(ApiError::internal("an audit entry was recorded in a read"));
                 }
             }
@@ -247,6 +266,9 @@ impl<'s> Uow<'s> {
         if after.revoked > 0 {
             state.metrics.add_revoked(after.revoked);
             state.revocations.send();
+        }
+        if after.deliveries > 0 {
+            state.deliveries.wake();
         }
         if after.keys_rotated {
             state.reload_keys().await.map_err(ApiError::internal)?;

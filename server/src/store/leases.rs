@@ -182,7 +182,7 @@ pub async fn auth_row(
             owner,
             last_used_at: r.try_get("last_used_at")?,
             parent_id: opt_id(&r, "parent_id")?,
-            allowed_cidrs: super::token_uses::allowed_cidrs(&r, "allowed_cidrs")?,
+            allowed_cidrs: super::tokens::cidrs(&r, "allowed_cidrs")?,
             max_uses: r.try_get("max_uses")?,
         })
     };

@@ -11,6 +11,8 @@
 
 mod apps;
 mod audit;
+mod deliveries;
+mod events;
 mod idempotency;
 mod keys;
 mod leases;
@@ -19,9 +21,12 @@ mod principals;
 mod revocations;
 pub mod token_uses;
 mod tokens;
+mod webhooks;
 
 pub use apps::*;
 pub use audit::*;
+pub use deliveries::*;
+pub use events::*;
 pub use idempotency::*;
 pub use keys::*;
 pub use leases::*;
@@ -29,6 +34,7 @@ pub use orgs::*;
 pub use principals::*;
 pub use revocations::*;
 pub use tokens::*;
+pub use webhooks::*;
 
 pub(crate) use crate::domain::principal::Kind;
 pub(crate) use sigil_proto::ClaimSet;

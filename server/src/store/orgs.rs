@@ -7,6 +7,8 @@ pub struct OrgRow {
     pub id: Uuid,
     pub name: String,
     pub max_token_lifetime: Option<i64>,
+    /// Seconds before expiry at which `token.expiring` fires.
+    pub expiry_warning: i64,
     pub created_at: i64,
 }
 
@@ -16,6 +18,7 @@ impl OrgRow {
             id: id(r, "id")?,
             name: r.try_get("name")?,
             max_token_lifetime: r.try_get("max_token_lifetime")?,
+            expiry_warning: r.try_get("expiry_warning")?,
             created_at: r.try_get("created_at")?,
         })
     }
@@ -23,18 +26,19 @@ impl OrgRow {
 
 pub async fn insert_org(c: &mut AnyConnection, o: &OrgRow) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO orgs (id, name, max_token_lifetime, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO orgs (id, name, max_token_lifetime, expiry_warning, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(o.id.to_string())
     .bind(&o.name)
     .bind(o.max_token_lifetime)
+    .bind(o.expiry_warning)
     .bind(o.created_at)
     .execute(c)
     .await?;
     Ok(())
 }
 
-const ORG_COLS: &str = "id, name, max_token_lifetime, created_at";
+const ORG_COLS: &str = "id, name, max_token_lifetime, expiry_warning, created_at";
 
 pub async fn find_org(c: &mut AnyConnection, r: &str) -> Result<Option<OrgRow>, StoreError> {
     Sql::new(&format!("SELECT {ORG_COLS} FROM orgs WHERE 1=1"))
@@ -62,4 +66,18 @@ pub async fn count_orgs(c: &mut AnyConnection) -> Result<i64, StoreError> {
         .await?
         .try_get("n")
         .map_err(StoreError::from)
+}
+
+/// Sets the org's expiry warning (seconds before expiry).
+pub async fn set_org_expiry_warning(
+    c: &mut AnyConnection,
+    id: Uuid,
+    secs: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orgs SET expiry_warning = $1 WHERE id = $2")
+        .bind(secs)
+        .bind(id.to_string())
+        .execute(c)
+        .await?;
+    Ok(())
 }

@@ -18,7 +18,6 @@
 //! trigger: a use never empties any replica's memory view.
 
 use super::*;
-use sigil_proto::ipnet;
 
 /// Takes one use of limited token `id` at `now` (also its last use). Answers
 /// the token's uses counting this one, or None when none is left (or the
@@ -124,14 +123,4 @@ pub async fn flush_uses(
     }
     q.execute(c).await?;
     Ok(())
-}
-
-/// `allowed_cidrs` as stored: a JSON array of networks, NULL for none.
-pub(crate) fn allowed_cidrs(r: &AnyRow, col: &str) -> Result<Vec<ipnet::IpNet>, sqlx::Error> {
-    let Some(text) = r.try_get::<Option<String>, _>(col)? else {
-        return Ok(Vec::new());
-    };
-    let list: Vec<String> =
-        serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    sigil_proto::rules::parse_cidrs(&list).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }

@@ -85,7 +85,7 @@ impl TokenRow {
 }
 
 /// `allowed_cidrs`: a JSON array of canonical networks, NULL for none.
-fn cidrs(r: &AnyRow, col: &str) -> Result<Vec<ipnet::IpNet>, sqlx::Error> {
+pub(crate) fn cidrs(r: &AnyRow, col: &str) -> Result<Vec<ipnet::IpNet>, sqlx::Error> {
     let Some(text) = r.try_get::<Option<String>, _>(col)? else {
         return Ok(Vec::new());
     };

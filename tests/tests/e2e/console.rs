@@ -2,17 +2,20 @@
 //! driven through chromedriver (WebDriver) by fantoccini, against a real
 //! `sigil server`. A user's walk: sign in with a pasted token, create a bot,
 //! issue a token and copy it from the dialog, find it listed, revoke it (the
-//! API then refuses it), delete the bot, sign out — with hostile text shown as
-//! text, errors next to their field, no console error, and screenshots at
-//! 1280×800 and 390 px wide saved into `docs/console/`.
+//! API then refuses it), delete the bot, sign out; then a read-only token,
+//! which is offered nothing it may not do. Along the way: hostile text shown
+//! as text, errors next to their field, dialogs closed by Esc with focus
+//! given back, no console error, and screenshots at 1280×800 and 390 px wide
+//! saved into `docs/console/` (linked from `docs/console.md`).
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`scripts/setup.sh`
 //! installs them); without them the test fails and says so.
 
 use fantoccini::wd::Capabilities;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{ClientBuilder, Locator};
 use sigil_e2e::{rt, workspace, TestServer};
 use sigil_proto::api::{CreateBot, IssueToken};
+use sigil_proto::client::Client;
 use sigil_proto::SecretString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -83,7 +86,7 @@ async fn start_driver() -> Driver {
 
 /// A fresh headless Chromium: its own profile, no network of its own (the
 /// sandbox has none, and Chromium would flood it with refused connections).
-async fn browser(driver: &Driver, profile: &Path) -> Client {
+async fn browser(driver: &Driver, profile: &Path) -> fantoccini::Client {
     let caps: Capabilities = serde_json::from_value(serde_json::json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -109,7 +112,7 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
 /// The walk's browser and what it needs besides: chromedriver's own
 /// endpoints (browser log, permissions) are called with plain HTTP.
 struct Ui {
-    c: Client,
+    c: fantoccini::Client,
     driver_url: String,
     session: String,
     base: String,
@@ -293,14 +296,20 @@ fn console_walk_in_headless_chromium() {
             session,
             base: base.clone(),
         };
-        walk(&ui, &s).await;
+        // The walk runs as its own task, so that the browser is closed
+        // (and no Chromium outlives the test) whether it passes or panics.
+        let outcome = tokio::spawn(walk(ui, s.owner_token.clone())).await;
         let _ = c.close().await;
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
     });
 }
 
-async fn walk(ui: &Ui, s: &TestServer) {
+async fn walk(ui: Ui, owner: SecretString) {
+    let ui = &ui;
     let c = &ui.c;
-    let owner = &s.owner_token;
+    let owner = &owner;
     // Sign in: a wrong token is refused next to the field.
     c.goto(&format!("{}/ui", ui.base)).await.unwrap();
     ui.fill("#signin-form input[name=token]", "not-a-token")
@@ -555,7 +564,7 @@ async fn walk(ui: &Ui, s: &TestServer) {
     assert!(ui.title().await.starts_with("Sign in"));
 
     // A token that may only look at bots and tokens is offered nothing else.
-    let viewer = viewer_token(s).await;
+    let viewer = viewer_token(&ui.base, owner).await;
     ui.fill("#signin-form input[name=token]", viewer.expose())
         .await;
     ui.click("#signin-submit").await;
@@ -578,11 +587,22 @@ async fn walk(ui: &Ui, s: &TestServer) {
     ui.click("nav a[href='#/tokens']").await;
     ui.page("Tokens").await;
     ui.wait_for("tr[data-status=active]").await;
+    // No issuing; revoking only its own token (a token may always revoke itself).
+    let own = Client::new(&ui.base, Some(viewer.clone()))
+        .unwrap()
+        .whoami()
+        .await
+        .unwrap()
+        .token_id;
+    let offered = ui
+        .js("return [document.querySelectorAll('#issue-token').length, \
+             Array.from(document.querySelectorAll('[data-action=revoke]'), \
+               (b) => b.closest('tr').dataset.tokenId)];")
+        .await;
     assert_eq!(
-        ui.js("return document.querySelectorAll('#issue-token, [data-action=revoke]').length;")
-            .await,
-        0,
-        "a read-only token is offered no issue or revoke"
+        offered,
+        serde_json::json!([0, [own.to_string()]]),
+        "a read-only token is offered no issue, and revoke only of itself"
     );
     ui.click("#sign-out").await;
     ui.wait_for("#signin-form").await;
@@ -634,8 +654,8 @@ async fn grant_clipboard(ui: &Ui) {
 }
 
 /// A bot that may list bots and tokens, and nothing else, and a token of it.
-async fn viewer_token(s: &TestServer) -> SecretString {
-    let owner = s.client();
+async fn viewer_token(base: &str, owner: &SecretString) -> SecretString {
+    let owner = Client::new(base, Some(owner.clone())).unwrap();
     owner
         .create_bot(
             "default",

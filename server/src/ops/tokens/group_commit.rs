@@ -182,7 +182,10 @@ async fn all_at_once(state: &AppState, jobs: &[Pending]) -> std::result::Result<
             return Ok(false);
         }
     }
+    let rows: Vec<&TokenRow> = jobs.iter().map(|p| &p.job.row).collect();
+    crate::ops::events::issued_rows(&mut tx, &rows).await?;
     tx.commit().await?;
+    state.deliveries.wake();
     Ok(true)
 }
 
@@ -230,6 +233,7 @@ async fn one_by_one(state: &AppState, jobs: Vec<Pending>) {
         }
         return;
     }
+    state.deliveries.wake();
     for (reply, (kid, exp), r) in done {
         if let Ok(Outcome::Minted(_)) = &r {
             state.keys.note_use(&kid, exp);
@@ -281,6 +285,7 @@ async fn writes(c: &mut AnyConnection, state: &AppState, job: Job) -> Result<Out
     store::insert_token(c, &job.row).await?;
     store::bump_key_exp(c, &job.row.kid, job.row.expires_at).await?;
     store::insert_audit(c, &job.audit).await?;
+    crate::ops::events::issued_rows(c, &[&job.row]).await?;
     if let Some(i) = &job.idem {
         match store::put_idempotent(
             c,

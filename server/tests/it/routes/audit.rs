@@ -11,6 +11,7 @@ both!(
     a_bot_create_and_delete_are_logged,
     the_log_needs_audit_rights,
     the_chain_verifies_and_links_each_entry,
+    the_log_pages_in_chain_order,
     a_changed_entry_is_found,
     a_removed_entry_is_found,
     a_removed_tail_is_found,
@@ -119,6 +120,28 @@ async fn the_chain_verifies_and_links_each_entry(c: Ctx) {
     let mut unique = hashes.clone();
     unique.dedup();
     assert_eq!(unique.len(), 4);
+}
+
+async fn the_log_pages_in_chain_order(c: Ctx) {
+    history(&c).await;
+    let mut seqs = Vec::new();
+    let mut path = "/v1/orgs/default/audit?limit=3".to_string();
+    loop {
+        let (s, v) = c.get(&path, &c.owner).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        seqs.extend(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_i64().unwrap()),
+        );
+        match v["next_cursor"].as_str() {
+            Some(next) => path = format!("/v1/orgs/default/audit?limit=3&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seqs, [1, 2, 3, 4]);
 }
 
 async fn a_changed_entry_is_found(c: Ctx) {

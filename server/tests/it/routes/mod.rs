@@ -26,6 +26,7 @@
 //! | `GET /v1/revocations?since=` | `revocations.rs` |
 //! | `GET /v1/orgs/{org}/audit` | `audit.rs` |
 //! | `POST /v1/keys/rotate` | `keys.rs` |
+//! | `…/webhooks`, `…/webhooks/{id}`, `…/deliveries`, `…/test`, `PATCH /v1/orgs/{org}`; events, expiry warnings, their metrics | `webhooks.rs` |
 //!
 //! Each test checks one behaviour, so one failing assertion does not hide the
 //! others; shared setup lives in the harness (`c.bot`, `c.issue`, `c.app`, …).
@@ -42,3 +43,4 @@ mod orgs;
 mod revocations;
 mod tokens;
 mod users;
+mod webhooks;

@@ -24,7 +24,8 @@ both!(
     revoking_the_root_refuses_grandchildren_at_once,
     revoking_by_value_cascades,
     shortening_a_parent_caps_its_descendants,
-    deleting_the_owner_revokes_the_family
+    deleting_the_owner_revokes_the_family,
+    a_derivation_racing_a_revocation_never_survives_it
 );
 
 const ATTENUATE: &str = "/v1/tokens/attenuate";
@@ -232,7 +233,7 @@ async fn wider_networks_are_escalation(c: Ctx) {
     let (s, v) = derive(&c, &parent, json!({"allowed_cidrs": ["10.0.0.1/8"]})).await;
     assert_eq!(
         (s, field(&v)),
-        (StatusCode::BAD_REQUEST, "allowed_cidrs"),
+        (StatusCode::UNPROCESSABLE_ENTITY, "allowed_cidrs"),
         "{v}"
     );
     let (id, _) = child(&c, &parent, json!({"allowed_cidrs": ["10.1.0.0/16"]})).await;
@@ -428,4 +429,34 @@ async fn deleting_the_owner_revokes_the_family(c: Ctx) {
         call(&c, "GET", "/v1/whoami", &grandkid.1, None).await.0,
         StatusCode::UNAUTHORIZED
     );
+}
+
+async fn a_derivation_racing_a_revocation_never_survives_it(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    for _ in 0..10 {
+        let (root_id, root) = c.issue("steve").await;
+        let (_, kid) = child(&c, &root, json!({})).await;
+        // Derivations from the child race the root's revocation.
+        let derive_many = async {
+            let mut made = Vec::new();
+            for _ in 0..4 {
+                let (s, v) = derive(&c, &kid, json!({})).await;
+                if s == StatusCode::CREATED {
+                    made.push(v["token"].as_str().unwrap().to_string());
+                } else {
+                    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+                }
+            }
+            made
+        };
+        let (made, (s, _)) = tokio::join!(derive_many, c.revoke(&root_id));
+        assert_eq!(s, StatusCode::OK);
+        for jwt in made {
+            assert_eq!(
+                call(&c, "GET", "/v1/whoami", &jwt, None).await.0,
+                StatusCode::UNAUTHORIZED,
+                "a child derived during its ancestor's revocation survived it"
+            );
+        }
+    }
 }

@@ -23,6 +23,7 @@ both!(
     limits_uses_never_bump_the_change_head,
     limits_unlimited_tokens_count_in_batches,
     limits_introspection_takes_no_use_and_checks_no_address,
+    whoami_of_a_derived_token_names_its_parent,
 );
 
 /// A context behind a trusted proxy (`--trust-forwarded-for`).
@@ -369,4 +370,26 @@ async fn limits_introspection_takes_no_use_and_checks_no_address(c: Ctx) {
     );
     // Used up: inactive.
     assert_eq!(introspect().await["active"], false);
+}
+
+async fn whoami_of_a_derived_token_names_its_parent(c: Ctx) {
+    let (id, parent) = token(&c, "ci", json!({})).await;
+    let (s, v) = c.get("/v1/whoami", &parent).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["parent_id"].is_null(), "{v}");
+    let (s, child) = c
+        .post(
+            "/v1/tokens/attenuate",
+            &parent,
+            json!({"claims": ["bots:list:*"], "max_uses": 2}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{child}");
+    let child_jwt = child["token"].as_str().unwrap();
+    let (s, v) = c.get("/v1/whoami", child_jwt).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["parent_id"], id.as_str(), "{v}");
+    assert_eq!(v["status"], "active", "{v}");
+    let (_, v) = c.get("/v1/whoami", child_jwt).await;
+    assert_eq!(v["status"], "exhausted", "{v}");
 }

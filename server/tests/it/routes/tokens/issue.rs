@@ -14,7 +14,8 @@ both!(
     bad_input_is_refused_naming_the_field,
     a_bad_expiry_shows_the_accepted_forms,
     refused_input_mints_nothing,
-    a_bad_bearer_is_401
+    a_bad_bearer_is_401,
+    bindings_are_checked_and_stored
 );
 
 /// The issue answer of a token of `steve` labelled `ci`, valid 100 days.
@@ -223,4 +224,85 @@ async fn a_bad_bearer_is_401(c: Ctx) {
         .0,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// `allowed_cidrs` and `max_uses`: stored canonically (a bare address is a
+/// host network, duplicates dropped), audited; malformed, a 400 naming the
+/// field, and nothing minted.
+async fn bindings_are_checked_and_stored(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let (s, v) = c
+        .create(
+            "tokens",
+            json!({"owner": "steve", "allowed_cidrs": ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "10.0.0.0/8"],
+                "max_uses": 3}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["allowed_cidrs"],
+        json!(["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"])
+    );
+    assert_eq!(
+        (v["max_uses"].as_i64(), v["uses"].as_i64()),
+        (Some(3), Some(0))
+    );
+    let (_, audit) = c.get("/v1/orgs/default/audit?limit=500", &c.owner).await;
+    let entry = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "token.issue" && e["target_id"] == v["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(entry["details"]["max_uses"], 3);
+    let before = count(
+        &c.get("/v1/orgs/default/tokens?owner=steve", &c.owner)
+            .await
+            .1,
+    );
+    // Of the right form, but no network: refused for what it means.
+    let (s, v) = c
+        .create(
+            "tokens",
+            json!({"owner": "steve", "allowed_cidrs": ["10.0.0.1/8"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, field(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "allowed_cidrs"),
+        "{v}"
+    );
+    assert!(msg(&v).contains("10.0.0.0/8"), "{v}");
+    for (body, f, words) in [
+        (
+            json!({"allowed_cidrs": [" 10.0.0.0/8"]}),
+            "allowed_cidrs",
+            "not an IPv4",
+        ),
+        (
+            json!({"allowed_cidrs": ["example.com"]}),
+            "allowed_cidrs",
+            "IPv6",
+        ),
+        (
+            json!({"allowed_cidrs": (0..33).map(|i| format!("10.0.{i}.0/24")).collect::<Vec<_>>()}),
+            "allowed_cidrs",
+            "32",
+        ),
+        (json!({"max_uses": 0}), "max_uses", "1 to 1000000"),
+        (json!({"max_uses": 1_000_001}), "max_uses", "1 to 1000000"),
+    ] {
+        let mut body = body;
+        body["owner"] = json!("steve");
+        let (s, v) = c.create("tokens", body.clone()).await;
+        assert_eq!((s, field(&v)), (StatusCode::BAD_REQUEST, f), "{body}: {v}");
+        assert!(msg(&v).contains(words), "{v}");
+    }
+    let after = count(
+        &c.get("/v1/orgs/default/tokens?owner=steve", &c.owner)
+            .await
+            .1,
+    );
+    assert_eq!(before, after);
 }

@@ -208,3 +208,47 @@ async fn a_malformed_report_is_400(c: Ctx) {
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     settled(&c).await;
 }
+
+/// Everything the subscriber writes, kept for the test to read.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Neither the request log nor the processing after it writes a reported
+/// string, live or not.
+#[tokio::test]
+async fn a_reported_token_is_never_logged() {
+    let c = Ctx::new(crate::harness::Db::Sqlite).await;
+    c.bot("steve", &["bots:list:*"]).await;
+    let (_, live) = c.issue("steve").await;
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let (s, _) = report(
+        &c,
+        json!({"tokens": [live.clone(), "not-a-token-0123456789"], "source": "a paste"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    settled(&c).await;
+    drop(guard);
+    let out = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(out.contains("/v1/leaks"), "{out}");
+    let signature = live.rsplit('.').next().unwrap();
+    assert!(!out.contains(signature), "{out}");
+    assert!(!out.contains("not-a-token-0123456789"), "{out}");
+}

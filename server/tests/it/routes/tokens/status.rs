@@ -200,7 +200,15 @@ async fn expiring_within_lists_active_tokens_expiring_soon(c: Ctx) {
     assert!(ids(&c, "owner=b&expiring_within=2d&status=revoked")
         .await
         .is_empty());
-    for bad in ["soon", "0s", "-1d", "2030-01-01T00:00:00Z"] {
+    let (s, v) = c
+        .get(&format!("{TOKENS}?expiring_within=0s"), &c.owner)
+        .await;
+    assert_eq!(
+        (s, field(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "expiring_within"),
+        "{v}"
+    );
+    for bad in ["soon", "-1d", "2030-01-01T00:00:00Z"] {
         let (s, v) = c
             .get(&format!("{TOKENS}?expiring_within={bad}"), &c.owner)
             .await;
