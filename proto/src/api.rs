@@ -210,7 +210,8 @@ fn leak_source(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 /// What `rules::check_webhook_url` accepts, as far as a pattern can say it.
-const WEBHOOK_URL_PATTERN: &str = "^https?://[^\\s\\x00-\\x1f\\x7f@/?#]+[^\\s\\x00-\\x1f\\x7f]*$";
+const WEBHOOK_URL_PATTERN: &str =
+    "^https?://[^\\s\\x00-\\x1f\\x7f-\\x9f@/?#]+(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?$";
 
 fn webhook_url(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": "string", "maxLength": crate::rules::MAX_WEBHOOK_URL_CHARS,
@@ -220,6 +221,12 @@ fn webhook_url(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 fn webhook_url_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": ["string", "null"], "maxLength": crate::rules::MAX_WEBHOOK_URL_CHARS,
         "pattern": WEBHOOK_URL_PATTERN})
+}
+
+/// What `rules::check_webhook_secret` accepts.
+fn webhook_secret_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": ["string", "null"], "minLength": 16, "maxLength": 256,
+        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"})
 }
 
 fn events_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -326,6 +333,7 @@ pub struct CreateWebhook {
     pub description: Option<String>,
     /// The HMAC secret (16–256 characters); generated when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "webhook_secret_opt")]
     pub secret: Option<SecretString>,
 }
 
@@ -805,6 +813,19 @@ pub struct Introspection {
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Vec<String>>,
+    /// Networks the token may be used from (absent: anywhere). A resource
+    /// server that introspects enforces it against the address it saw.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_cidrs: Vec<String>,
+    /// Authentications the token allows (absent: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<i64>,
+    /// Authentications so far (with `max_uses` only; introspection takes none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<i64>,
+    /// The token this one was derived from (absent: issued directly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<Uuid>,
 }
 
 /// One entry of the revocation feed.

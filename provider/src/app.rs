@@ -103,7 +103,6 @@ impl Object for App {
         prior: &AppState,
     ) -> Option<()> {
         let answer = api.client.delete_app(org, key).await;
-        let blind = Self::blind(api, org, prior);
-        deleted(diags, api, org, ("delete", &Self::what(key)), blind, answer).await
+        Self::delete_answered(diags, api, org, (key, prior), answer).await
     }
 }

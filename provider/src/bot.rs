@@ -58,10 +58,6 @@ fn desired(
     Some((permissions, identities))
 }
 
-fn known_string(v: &Value<String>) -> String {
-    v.as_ref_option().cloned().unwrap_or_default()
-}
-
 #[async_trait]
 impl Object for Bot {
     type State = BotState;
@@ -178,10 +174,7 @@ impl Object for Bot {
     ) -> Option<(BotState, ValueEmpty)> {
         let api = shared.api(diags)?;
         let org = org_of(&planned.org, &api);
-        let Some(id) = Self::key(&prior) else {
-            diags.root_error_short("The bot's id is not known");
-            return None;
-        };
+        let id = Self::key_to_change(diags, &prior)?;
         let (permissions, identities) = desired(diags, &planned)?;
         let req = UpdateBot {
             username: (planned.username != prior.username).then(|| known_string(&planned.username)),
@@ -207,8 +200,7 @@ impl Object for Bot {
         prior: &BotState,
     ) -> Option<()> {
         let answer = api.client.delete_bot(org, key).await;
-        let blind = Self::blind(api, org, prior);
-        deleted(diags, api, org, ("delete", &Self::what(key)), blind, answer).await
+        Self::delete_answered(diags, api, org, (key, prior), answer).await
     }
 }
 

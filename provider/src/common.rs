@@ -275,6 +275,12 @@ pub fn same_instant(a: &Value<String>, b: &Value<String>) -> bool {
 }
 
 /// Null for an empty optional string the user did not set, else the value.
+/// A string attribute's value to send, empty when null or unknown (validation
+/// and the plan have made sure a required one is known by apply).
+pub fn known_string(v: &Value<String>) -> String {
+    v.as_ref_option().cloned().unwrap_or_default()
+}
+
 pub fn opt_string(prior: &Value<String>, server: Option<&str>) -> Value<String> {
     match server {
         Some(s) if !s.is_empty() => Value::Value(s.to_string()),

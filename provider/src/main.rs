@@ -10,8 +10,8 @@
 //! - [`common`]: the client handle, API errors as diagnostics, the "gone" vs
 //!   "unsure" decision on a 404, state ↔ API conversions, the clock.
 //! - [`validate`]: plan-time rules, all of them `sigil-proto`'s.
-//! - One file per resource ([`app`], [`bot`], [`token`], [`token_revocation`])
-//!   and per data source (`data_*`): only what is its own.
+//! - One file per resource ([`app`], [`bot`], [`token`], [`token_revocation`],
+//!   [`webhook`]) and per data source (`data_*`): only what is its own.
 //! - [`docs`]: `terraform-provider-sigil docs`, the registry docs generated
 //!   from the schema.
 //!
@@ -32,6 +32,7 @@ mod resource;
 mod token;
 mod token_revocation;
 mod validate;
+mod webhook;
 
 fn main() -> anyhow::Result<()> {
     // Terraform starts the plugin without arguments; `docs` is for developers.

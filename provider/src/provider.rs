@@ -182,6 +182,7 @@ impl Provider for SigilProvider {
             resource::<crate::bot::Bot>(s),
             resource::<crate::token::Token>(s),
             resource::<crate::token_revocation::Revocation>(s),
+            resource::<crate::webhook::Webhook>(s),
         ]))
     }
 

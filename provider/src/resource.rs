@@ -38,7 +38,7 @@ use tf_provider::{
     AttributePath, DataSource, Diagnostics, DynamicDataSource, DynamicResource, Resource,
 };
 
-use crate::common::{api_error, no_field, org_of, refresh, Api, Refreshed, Shared};
+use crate::common::{api_error, deleted, no_field, org_of, refresh, Api, Refreshed, Shared};
 use crate::validate::check_org;
 
 /// One attribute: its schema and its documentation, in one row.
@@ -320,6 +320,29 @@ pub trait Object: Send + Sync + Sized + 'static {
     /// How messages name one object ("token <id>").
     fn what(key: &Self::Key) -> String {
         format!("{} {key}", Self::NOUN)
+    }
+
+    /// The key of an object about to be changed in place, or an error when
+    /// its state has none (the change cannot name the object).
+    fn key_to_change(diags: &mut Diagnostics, s: &Self::State) -> Option<Self::Key> {
+        let key = Self::key(s);
+        if key.is_none() {
+            diags.root_error_short(format!("The {}'s id is not known", Self::NOUN));
+        }
+        key
+    }
+
+    /// Sorts the answer of the delete call for the object at `key`: done, also
+    /// when it is confirmed gone already ([`crate::common::deleted`]).
+    async fn delete_answered<T: Send>(
+        diags: &mut Diagnostics,
+        api: &Api,
+        org: &str,
+        (key, prior): (&Self::Key, &Self::State),
+        answer: Result<T, ClientError>,
+    ) -> Option<()> {
+        let blind = Self::blind(api, org, prior);
+        deleted(diags, api, org, ("delete", &Self::what(key)), blind, answer).await
     }
 
     /// The attribute a field named by the server maps to: by default the

@@ -20,7 +20,7 @@ use tf_provider::{AttributePath, Diagnostics};
 use crate::common::{parse_rfc3339, StringMap, StringSet};
 
 /// Reports `result`'s error, if any, as `summary` on `attr`.
-fn report<E: Display>(
+pub fn report<E: Display>(
     diags: &mut Diagnostics,
     summary: &str,
     attr: AttributePath,
@@ -302,6 +302,16 @@ pub mod tests {
             .collect()
     }
 
+    /// Asserts that the first error is `Invalid <attr>` on `attr`; answers
+    /// its detail's first line (tf-provider appends a backtrace under
+    /// RUST_BACKTRACE).
+    pub fn first_invalid(diags: &Diagnostics, attr: &str) -> String {
+        let e = &diags.errors[0];
+        assert_eq!(e.summary, format!("Invalid {attr}"));
+        assert_eq!(e.attribute, AttributePath::new(attr.to_string()));
+        e.detail.lines().next().unwrap_or("").to_string()
+    }
+
     pub fn v(s: &str) -> Value<String> {
         Value::Value(s.to_string())
     }
@@ -427,15 +437,8 @@ pub mod tests {
         let mut diags = Diagnostics::default();
         check_cidrs(&mut diags, &set(&["10.0.0.1/8"]), "allowed_cidrs");
         assert_eq!(diags.errors.len(), 1);
-        assert_eq!(diags.errors[0].summary, "Invalid allowed_cidrs");
         assert_eq!(
-            diags.errors[0].attribute,
-            AttributePath::new("allowed_cidrs")
-        );
-        // The detail's first line (tf-provider appends a backtrace under RUST_BACKTRACE).
-        let first = |d: &Diagnostics| d.errors[0].detail.lines().next().unwrap_or("").to_string();
-        assert_eq!(
-            first(&diags),
+            first_invalid(&diags, "allowed_cidrs"),
             "allowed_cidrs: `10.0.0.1/8` has host bits set; the network is 10.0.0.0/8"
         );
         let mut diags = Diagnostics::default();
@@ -454,7 +457,7 @@ pub mod tests {
         let mut diags = Diagnostics::default();
         check_cidrs(&mut diags, &set(&many), "allowed_cidrs");
         assert_eq!(
-            first(&diags),
+            first_invalid(&diags, "allowed_cidrs"),
             format!("allowed_cidrs takes at most {} networks", rules::MAX_CIDRS)
         );
         let mut with_null = set(&["10.0.0.0/8"]);
@@ -473,9 +476,8 @@ pub mod tests {
         for n in [0, -1, rules::MAX_USES + 1] {
             let mut diags = Diagnostics::default();
             check_max_uses(&mut diags, &Value::Value(n), "max_uses");
-            assert_eq!(diags.errors[0].summary, "Invalid max_uses");
             assert_eq!(
-                first(&diags),
+                first_invalid(&diags, "max_uses"),
                 format!("max_uses must be from 1 to {}", rules::MAX_USES)
             );
         }

@@ -51,6 +51,12 @@ pub struct ServerArgs {
     /// (capped at 1h, plus up to 10% jitter), for 24h after the event.
     #[arg(long, env = "SIGIL_WEBHOOK_RETRY_BASE", default_value = "10s")]
     pub webhook_retry_base: String,
+    /// Refuse webhook receivers on loopback, RFC 1918, 100.64.0.0/10 and
+    /// unique-local (fc00::/7) addresses too, checked after DNS resolution.
+    /// Link-local (169.254.0.0/16 — cloud metadata —, fe80::/10), unspecified,
+    /// multicast and broadcast receivers are always refused.
+    #[arg(long, env = "SIGIL_WEBHOOK_DENY_PRIVATE")]
+    pub webhook_deny_private: bool,
     /// How often each replica looks for tokens entering their org's expiry
     /// warning window, or past expiry (webhook events `token.expiring`,
     /// `token.expired`).

@@ -30,11 +30,22 @@
 //! receivers coming back are not hit by every sender at once. Past 24 h after
 //! the event, a failure is recorded as `gave_up` and the delivery stops.
 //! Everything is in the database, so retries survive restarts.
+//!
+//! # Which receivers
+//! A receiver's address is checked before each attempt ([`address_refused`]):
+//! the unspecified, link-local (169.254.0.0/16 — cloud metadata —, fe80::/10),
+//! multicast and broadcast addresses are always refused; with
+//! `--webhook-deny-private` also loopback, RFC 1918, shared (100.64.0.0/10)
+//! and unique-local (fc00::/7) ones. A host name is resolved by this
+//! worker's resolver ([`Guard`]), which checks every address and hands the
+//! connector only checked ones, so a name that resolves elsewhere later is
+//! no way around it. A refused receiver is given up at once (no retries).
 
 use crate::state::AppState;
 use crate::store::{self, AttemptRow, Uuid};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,11 +72,129 @@ pub struct Deliveries {
     pub delivered: AtomicU64,
     pub failed: AtomicU64,
     pub gave_up: AtomicU64,
+    /// Also refuse loopback and private receivers (`--webhook-deny-private`).
+    pub deny_private: bool,
+}
+
+/// Why a receiver's address is refused, or `None` when it may be sent to.
+/// `deny_private` adds loopback and private networks to the always-refused
+/// unspecified, link-local (cloud metadata), multicast and broadcast ones.
+pub fn address_refused(ip: IpAddr, deny_private: bool) -> Option<&'static str> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    let (always, private) = match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            let always = if v4.is_unspecified() || o[0] == 0 {
+                Some("unspecified")
+            } else if v4.is_link_local() {
+                Some("link-local (cloud metadata)")
+            } else if v4.is_multicast() || v4.is_broadcast() {
+                Some("multicast or broadcast")
+            } else {
+                None
+            };
+            let private = if v4.is_loopback() {
+                Some("loopback")
+            } else if v4.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64) {
+                Some("private")
+            } else {
+                None
+            };
+            (always, private)
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            let always = if v6.is_unspecified() {
+                Some("unspecified")
+            } else if (seg[0] & 0xffc0) == 0xfe80 {
+                Some("link-local (cloud metadata)")
+            } else if v6.is_multicast() {
+                Some("multicast or broadcast")
+            } else {
+                None
+            };
+            let private = if v6.is_loopback() {
+                Some("loopback")
+            } else if (seg[0] & 0xfe00) == 0xfc00 {
+                Some("private")
+            } else {
+                None
+            };
+            (always, private)
+        }
+    };
+    always.or(if deny_private { private } else { None })
+}
+
+/// The refusal of an address, as an attempt's error and in answers.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "address not allowed: {}", self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Checks `ip` against the policy; the error names the address and why.
+pub fn check_address(ip: IpAddr, deny_private: bool) -> Result<(), Refused> {
+    match address_refused(ip, deny_private) {
+        Some(why) => Err(Refused(format!("{ip} is {why}"))),
+        None => Ok(()),
+    }
+}
+
+/// The delivery client's resolver: resolves a receiver's host name and
+/// answers its addresses only when every one passes [`check_address`], so
+/// the connector only ever connects to a checked address.
+struct Guard {
+    deny_private: bool,
+}
+
+impl reqwest::dns::Resolve for Guard {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let deny_private = self.deny_private;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            for a in &addrs {
+                check_address(a.ip(), deny_private)?;
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The receiver's address when `url` names a literal IP (which the client
+/// connects to without asking the resolver), checked.
+pub fn check_url_literal(url: &str, deny_private: bool) -> Result<(), Refused> {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return Ok(());
+    };
+    // The parsed URL spells an IP host canonically ("[::1]", and
+    // "http://2852039166/" as "169.254.169.254").
+    let host = u.host_str().unwrap_or_default();
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Ok(ip) => check_address(ip, deny_private),
+        Err(_) => Ok(()),
+    }
 }
 
 impl Deliveries {
-    pub fn new() -> anyhow::Result<Self> {
+    pub fn new(deny_private: bool) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(Guard { deny_private }))
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)
             // A redirect would send the signed body somewhere not configured.
@@ -80,6 +209,7 @@ impl Deliveries {
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             gave_up: AtomicU64::new(0),
+            deny_private,
         })
     }
 
@@ -177,9 +307,12 @@ pub fn secret_aad(id: Uuid) -> String {
 
 /// One attempt of a delivery this replica holds the claim of: sends it and
 /// records the outcome. Answers the recorded attempt (none when the delivery
-/// or its webhook is gone, or no longer pending).
+/// is gone, no longer pending, or its claim was lost). A delivery whose
+/// webhook or event is gone (the webhook deleted while the event's
+/// transaction was open) is dropped: it can never be delivered.
 pub async fn attempt(state: &AppState, id: Uuid) -> anyhow::Result<Option<AttemptRow>> {
-    let (d, event, hook, org) = {
+    let me = state.deliveries.replica.as_str();
+    let found = {
         let mut c = state.store.pool.acquire().await?;
         let Some(d) = store::get_delivery(&mut c, id).await? else {
             return Ok(None);
@@ -187,17 +320,25 @@ pub async fn attempt(state: &AppState, id: Uuid) -> anyhow::Result<Option<Attemp
         if d.state != "pending" {
             return Ok(None);
         }
-        let Some(event) = store::get_event(&mut c, d.event_id).await? else {
-            return Ok(None);
-        };
-        let Some(hook) = store::webhook_by_id(&mut c, d.webhook_id).await? else {
-            return Ok(None);
-        };
-        let org = store::find_org(&mut c, &event.org_id.to_string())
-            .await?
-            .map(|o| o.name)
-            .unwrap_or_default();
-        (d, event, hook, org)
+        let event = store::get_event(&mut c, d.event_id).await?;
+        let hook = store::webhook_by_id(&mut c, d.webhook_id).await?;
+        match (event, hook) {
+            (Some(event), Some(hook)) => {
+                let org = store::find_org(&mut c, &event.org_id.to_string())
+                    .await?
+                    .map(|o| o.name)
+                    .unwrap_or_default();
+                let made = store::attempts_made(&mut c, &d).await?;
+                Some((d, event, hook, org, made))
+            }
+            _ => None,
+        }
+    };
+    let Some((d, event, hook, org, made)) = found else {
+        if store::drop_orphan_delivery(&state.store.pool, id, me).await? {
+            tracing::info!(delivery = %id, "dropped a delivery whose webhook or event is gone");
+        }
+        return Ok(None);
     };
     let body = serde_json::to_vec(&sigil_proto::api::Event {
         id: event.id,
@@ -208,6 +349,11 @@ pub async fn attempt(state: &AppState, id: Uuid) -> anyhow::Result<Option<Attemp
     })?;
     let t = state.now();
     let started = std::time::Instant::now();
+    // A literal IP never reaches the resolver: checked here (a webhook
+    // stored before the policy, or under a looser one, is caught too).
+    let deny_private = state.deliveries.deny_private;
+    let literal = check_url_literal(&hook.url, deny_private);
+    let mut refused = literal.is_err();
     // A secret that does not open (the master key changed) is a failed
     // attempt like any other: logged, retried, given up after 24 h.
     let (status_code, error) = match state.master.open(&secret_aad(hook.id), &hook.secret_enc) {
@@ -215,6 +361,7 @@ pub async fn attempt(state: &AppState, id: Uuid) -> anyhow::Result<Option<Attemp
             None,
             Some("the webhook's secret cannot be opened with this server's master key".into()),
         ),
+        Some(_) if refused => (None, literal.err().map(|e| e.to_string())),
         Some(secret) => {
             let sent = state
                 .deliveries
@@ -233,15 +380,24 @@ pub async fn attempt(state: &AppState, id: Uuid) -> anyhow::Result<Option<Attemp
                     Some(i64::from(r.status().as_u16())),
                     Some(format!("the receiver answered {}", r.status())),
                 ),
-                Err(e) => (None, Some(describe(&e))),
+                Err(e) => match refusal(&e) {
+                    Some(r) => {
+                        refused = true;
+                        (None, Some(r))
+                    }
+                    None => (None, Some(describe(&e))),
+                },
             }
         }
     };
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let now = state.now();
-    let n = d.attempts + 1;
+    let n = made + 1;
     let (result, next) = if error.is_none() {
         ("delivered", None)
+    } else if refused {
+        // Retrying would not change the address: no retry storm.
+        ("gave_up", None)
     } else {
         let next = now + backoff(state.settings.webhook_retry_base, n);
         if next > event.created_at + GIVE_UP_AFTER {
@@ -268,10 +424,25 @@ pub async fn attempt(state: &AppState, id: Uuid) -> anyhow::Result<Option<Attemp
         "failed" => "pending",
         other => other,
     };
-    let mut c = state.store.pool.acquire().await?;
-    store::finish_attempt(&mut c, &row, state_after).await?;
+    if !store::finish_attempt(&state.store.pool, &row, state_after, me).await? {
+        // The claim lapsed and another replica took the delivery over; it
+        // records its own attempt.
+        return Ok(None);
+    }
     state.deliveries.count(result);
     Ok(Some(row))
+}
+
+/// The resolver's refusal inside a request error, if that is why it failed.
+fn refusal(e: &reqwest::Error) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<Refused>() {
+            return Some(r.to_string());
+        }
+        cur = err.source();
+    }
+    None
 }
 
 /// Why a request failed, without the URL (it may hold a receiver's secret).
@@ -303,6 +474,49 @@ mod tests {
             (MAX_DELAY..=MAX_DELAY + MAX_DELAY / 10).contains(&big),
             "{big}"
         );
+    }
+
+    #[test]
+    fn addresses_refused_always_or_when_private_is_denied() {
+        let refused = |a: &str, deny: bool| address_refused(a.parse().unwrap(), deny).is_some();
+        for a in [
+            "169.254.169.254",
+            "169.254.0.1",
+            "fe80::1",
+            "febf::1",
+            "::ffff:169.254.169.254",
+            "0.0.0.0",
+            "0.1.2.3",
+            "::",
+            "224.0.0.1",
+            "255.255.255.255",
+            "ff02::1",
+        ] {
+            assert!(refused(a, false), "{a} always refused");
+        }
+        for a in [
+            "127.0.0.1",
+            "::1",
+            "10.0.0.1",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!refused(a, false), "{a} allowed by default");
+            assert!(refused(a, true), "{a} refused with deny_private");
+        }
+        for a in [
+            "93.184.216.34",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1",
+            "fec0::1",
+        ] {
+            assert!(!refused(a, true), "{a} public");
+        }
     }
 
     #[test]

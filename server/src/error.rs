@@ -34,8 +34,9 @@ impl ApiError {
         }
     }
 
+    /// The field is redacted as a message is: it may be a key of the body.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
+        self.field = Some(redact_jwts(field.into()));
         self
     }
 
@@ -82,7 +83,9 @@ impl ApiError {
 /// `text` with every JWT-shaped run (`eyJ` and base64url or `.` characters
 /// after it, as a header starts) replaced by `eyJ…<redacted>`: an error
 /// never hands a pasted credential back, nor puts it in a log line.
+/// Idempotent: redacted text is left as it is.
 pub fn redact_jwts(text: String) -> String {
+    const REDACTED: &str = "eyJ…<redacted>";
     let jwt_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if !text.contains("eyJ") {
         return text;
@@ -90,13 +93,18 @@ pub fn redact_jwts(text: String) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text.as_str();
     while let Some(at) = rest.find("eyJ") {
+        if rest[at..].starts_with(REDACTED) {
+            out.push_str(&rest[..at + REDACTED.len()]);
+            rest = &rest[at + REDACTED.len()..];
+            continue;
+        }
         let starts_word = rest[..at].chars().next_back().is_none_or(|c| !jwt_char(c));
         let end = rest[at..]
             .find(|c: char| !jwt_char(c))
             .map_or(rest.len(), |n| at + n);
         out.push_str(&rest[..at]);
         if starts_word {
-            out.push_str("eyJ…<redacted>");
+            out.push_str(REDACTED);
         } else {
             out.push_str(&rest[at..end]);
         }
@@ -147,5 +155,8 @@ mod tests {
         let e = ApiError::invalid("x", "a eyJ b xeyJkeep");
         assert_eq!(e.message, "a eyJ…<redacted> b xeyJkeep");
         assert_eq!(ApiError::invalid("x", "plain").message, "plain");
+        let once = redact_jwts("u?t=eyJhbGciOi.eyJzdWIi.c2ln&eyJx".into());
+        assert_eq!(once, "u?t=eyJ…<redacted>&eyJ…<redacted>");
+        assert_eq!(redact_jwts(once.clone()), once);
     }
 }

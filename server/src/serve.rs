@@ -84,6 +84,7 @@ pub fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
         leak_reports_per_hour: args.leak_rate_limit,
         trust_forwarded_for: args.trust_forwarded_for,
         webhook_retry_base: parse_duration_for("webhook-retry-base", &args.webhook_retry_base)?,
+        webhook_deny_private: args.webhook_deny_private,
         expiry_scan: std::time::Duration::from_secs(
             u64::try_from(parse_duration_for(
                 "expiry-scan-interval",
@@ -219,6 +220,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             bound
         }
     };
+    // Leak reports answered but not yet processed (the queue is in memory):
+    // processed before exiting, within the same bound.
+    if tokio::time::timeout(rest_of(grace), crate::ops::leaks::settle(&state))
+        .await
+        .is_err()
+    {
+        tracing::warn!("leak reports still queued {grace:?} after the stop signal; exiting anyway");
+    }
     if let Some(t) = grpc_task {
         match tokio::time::timeout(rest_of(grace), t).await {
             Ok(r) => r??,

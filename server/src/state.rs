@@ -31,6 +31,9 @@ pub struct Settings {
     pub webhook_retry_base: i64,
     /// How often each replica looks for due deliveries besides being woken.
     pub webhook_poll: std::time::Duration,
+    /// Refuse loopback and private webhook receivers too (besides the
+    /// always-refused link-local/metadata ones); see [`crate::delivery`].
+    pub webhook_deny_private: bool,
     /// How often each replica looks for tokens to warn about; see [`crate::expiry`].
     pub expiry_scan: std::time::Duration,
 }
@@ -48,6 +51,7 @@ impl Default for Settings {
             leak_reports_per_hour: crate::ops::leaks::DEFAULT_PER_HOUR,
             webhook_retry_base: crate::delivery::DEFAULT_RETRY_BASE,
             webhook_poll: std::time::Duration::from_secs(1),
+            webhook_deny_private: false,
             expiry_scan: std::time::Duration::from_secs(5),
         }
     }
@@ -103,6 +107,7 @@ impl AppState {
         let verify_cache = Arc::new(crate::verify_cache::VerifyCache::default());
         let keys = KeyRing::load(&store, master.clone(), clock.now()).await?;
         let lease = crate::lease::Lease::new(settings.lease);
+        let deny_private = settings.webhook_deny_private;
         Ok(AppState(Arc::new(Inner {
             issues: crate::issue_queue::Batcher::new(store.backend),
             lease,
@@ -115,7 +120,7 @@ impl AppState {
             metrics: Metrics::default(),
             limiter: RateLimiter::default(),
             leaks: crate::ops::leaks::LeakDesk::default(),
-            deliveries: crate::delivery::Deliveries::new()?,
+            deliveries: crate::delivery::Deliveries::new(deny_private)?,
             revocations: RevocationSignal::new(verify_cache.clone()),
             verify_cache,
         })))

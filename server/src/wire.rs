@@ -165,6 +165,10 @@ pub fn introspection(p: Option<Principal>, issuer: &str) -> api::Introspection {
         app: p.app_name.clone(),
         kind: Some(p.kind.as_str().to_string()),
         claims: Some(claims),
+        allowed_cidrs: p.allowed_cidrs.iter().map(|n| n.to_string()).collect(),
+        max_uses: p.max_uses,
+        uses: p.max_uses.and(p.uses),
+        parent_id: p.parent_id,
     }
 }
 

@@ -175,11 +175,11 @@ function signOut(message) {
 
 // ---------- formatting ----------
 
-function fmtTime(s) {
+function fmtTime(s, seconds) {
   if (!s) return '—';
   const d = new Date(s);
   if (Number.isNaN(d.getTime())) return String(s);
-  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `${d.toISOString().slice(0, seconds ? 19 : 16).replace('T', ' ')} UTC`;
 }
 
 function relative(s) {
@@ -193,10 +193,10 @@ function relative(s) {
   return secs >= 0 ? `in ${n} ${unit}` : `${n} ${unit} ago`;
 }
 
-function when(s, withRelative) {
+function when(s, withRelative, seconds) {
   if (!s) return h('span', { class: 'muted', text: '—' });
   const rel = withRelative ? relative(s) : '';
-  return h('time', { datetime: s, title: String(s) }, fmtTime(s), rel ? h('span', { class: 'muted', text: ` (${rel})` }) : null);
+  return h('time', { datetime: s, title: String(s) }, fmtTime(s, seconds), rel ? h('span', { class: 'muted', text: ` (${rel})` }) : null);
 }
 
 function codeList(items, empty = 'none') {
@@ -945,26 +945,38 @@ async function renderApps(ctx) {
 
 // ---------- webhooks ----------
 
+const WEBHOOK_SECRET_WARNING = 'Copy the signing secret now. It is shown only this once: Sigil keeps it to sign deliveries but never shows it again. Your receiver checks the Sigil-Signature header of each delivery with it.';
+
 function webhookDialog(done) {
   const f = {};
   formDialog('New webhook', {
     id: 'webhook-dialog',
     submitLabel: 'Create webhook',
     build: (form) => {
-      f.url = field(form, 'url', 'URL', { type: 'url', required: true, autofocus: true, placeholder: 'https://example.com/hooks/sigil' });
-      const boxes = h('fieldset', { class: 'events', 'data-field': 'events' }, h('legend', { text: 'Events' }));
-      f.events = [['*', 'All events'], ...WEBHOOK_EVENTS.map((e) => [e, e])].map(([v, l]) => {
+      f.url = field(form, 'url', 'URL', {
+        type: 'url', required: true, autofocus: true, placeholder: 'https://example.com/hooks/sigil',
+        hint: 'http:// or https://; Sigil POSTs each event here.',
+      });
+      const errId = nextId('events-err');
+      const boxes = h('fieldset', { class: 'events', tabindex: '-1', 'aria-describedby': errId, dataset: { field: 'events' } },
+        h('legend', { text: 'Events' }));
+      f.events = [['*', 'All events (*)'], ...WEBHOOK_EVENTS.map((e) => [e, e])].map(([v, l]) => {
         const id = nextId('ev');
-        const box = h('input', { type: 'checkbox', id, value: v, checked: v === '*' });
-        boxes.append(h('div', { class: 'check' }, box, h('label', { for: id, text: l })));
+        const box = h('input', { type: 'checkbox', id, name: 'events', value: v, checked: v === '*' });
+        boxes.append(h('div', { class: v === '*' ? 'check check-all' : 'check' }, box, h('label', { for: id, text: l })));
         return box;
       });
-      form.append(boxes, h('p', { class: 'field-error', dataset: { errorFor: 'events' } }));
-      f.description = field(form, 'description', 'Description', { type: 'textarea', rows: 2 });
+      // "All events" covers the others (and event types added later).
+      const [all, ...each] = f.events;
+      const sync = () => { for (const b of each) b.disabled = all.checked; };
+      all.addEventListener('change', sync);
+      sync();
+      form.append(boxes, h('p', { class: 'field-error', id: errId, dataset: { errorFor: 'events' } }));
+      f.description = field(form, 'description', 'Description', { type: 'textarea', rows: 2, hint: 'Optional: what receives these events.' });
     },
     onSubmit: async (form, d) => {
-      const events = f.events.filter((b) => b.checked).map((b) => b.value);
-      const body = { url: f.url.value.trim(), events: events.includes('*') ? ['*'] : events };
+      const events = f.events.filter((b) => b.checked && !b.disabled).map((b) => b.value);
+      const body = { url: f.url.value.trim(), events };
       if (f.description.value.trim()) body.description = f.description.value;
       let hook;
       try {
@@ -974,49 +986,94 @@ function webhookDialog(done) {
         throw e;
       }
       done();
-      if (hook && hook.secret) {
-        showSecret(d, {
-          title: 'Webhook created', label: 'Signing secret', secret: hook.secret,
-          warning: 'Copy the signing secret now: it is shown only this once. Your receiver checks the Sigil-Signature header with it.',
-        });
-        return 'keep';
-      }
-      notify('Webhook created.');
-      return true;
+      showSecret(d, {
+        title: 'Webhook created', warning: WEBHOOK_SECRET_WARNING, label: 'Signing secret', secret: hook.secret,
+        details: h('dl', { class: 'pairs issued' },
+          h('dt', { text: 'URL' }), h('dd', { text: hook.url }),
+          h('dt', { text: 'Events' }), h('dd', null, codeList(hook.events)),
+          h('dt', { text: 'Webhook id' }), h('dd', null, h('code', { text: hook.id }))),
+      });
+      return 'keep';
     },
   });
 }
 
+/** "HTTP 200, 12 ms": what an attempt got, and how long it took. */
+function attemptDetail(x) {
+  return [x.status_code != null ? `HTTP ${x.status_code}` : 'no answer', x.duration_ms != null ? `${x.duration_ms} ms` : '']
+    .filter(Boolean).join(', ');
+}
+
+function resultBadge(result) {
+  const kind = result === 'delivered' ? 'good' : 'bad';
+  return h('span', { class: `badge badge-${kind}`, text: String(result || 'unknown') });
+}
+
 async function showDeliveries(hook, region) {
+  const title = h('h2', { tabindex: '-1' }, 'Delivery log of ', h('span', { class: 'url', text: hook.url }));
   region.hidden = false;
-  region.replaceChildren(h('h2', { tabindex: '-1', text: `Deliveries to ${hook.url}` }));
-  region.firstChild.focus();
+  region.dataset.webhook = hook.id;
+  region.replaceChildren(h('div', { class: 'section-head' }, title, h('div', { class: 'row-actions' },
+    button('Refresh', () => showDeliveries(hook, region), { class: 'btn small', id: 'deliveries-refresh' }),
+    button('Close', () => {
+      region.hidden = true;
+      region.replaceChildren();
+      delete region.dataset.webhook;
+      const back = document.querySelector(`tr[data-webhook="${CSS.escape(hook.id)}"] [data-action=deliveries]`);
+      if (back) back.focus();
+    }, { class: 'btn small', id: 'deliveries-close' }))),
+  h('p', { class: 'intro', text: 'Each attempt, newest first. A failed delivery is retried with backoff for 24 hours.' }));
+  title.focus();
   await pagedTable(region, {
-    caption: `Deliveries of webhook ${hook.id}`,
+    caption: `Delivery attempts to ${hook.url}, newest first`,
     empty: 'No deliveries yet.',
     onMissing: () => unavailable('The delivery log is'),
     load: (cursor) => api('GET', orgPath(`/webhooks/${seg(hook.id)}/deliveries`), { query: { cursor } }),
+    rowProps: (x) => ({ dataset: { delivery: x.id, event: x.event_type, result: x.result } }),
     columns: [
-      ['Time', (x) => when(x.attempted_at)],
+      ['When', (x) => when(x.attempted_at, false, true)],
       ['Event', (x) => h('code', { text: x.event_type || '' })],
       ['Attempt', (x) => String(x.attempt ?? '')],
-      ['Result', (x) => {
-        const code = x.status_code ?? null;
-        const cls = x.result === 'delivered' ? 'good' : x.result ? 'bad' : '';
-        const extra = [code !== null ? `HTTP ${code}` : '', x.duration_ms !== undefined ? `${x.duration_ms} ms` : '']
-          .filter(Boolean).join(', ');
-        return h('span', { class: cls }, String(x.result || ''), extra ? h('span', { class: 'muted', text: ` (${extra})` }) : null);
-      }],
-      ['Error', (x) => (x.error ? h('span', { text: x.error }) : null)],
-      ['Next attempt', (x) => (x.next_attempt_at ? when(x.next_attempt_at, true) : null)],
+      ['Result', (x) => h('span', null, resultBadge(x.result),
+        x.next_attempt_at ? h('span', { class: 'muted' }, ' next ', when(x.next_attempt_at, true, true)) : null)],
+      ['Status code', (x) => (x.status_code != null ? h('code', { text: String(x.status_code) }) : null)],
+      ['Duration', (x) => (x.duration_ms != null ? `${x.duration_ms} ms` : null)],
+      ['Error', (x) => (x.error ? h('span', { class: 'error-text', text: x.error }) : null)],
     ],
   });
 }
 
+/** Sends a `webhook.test` event now and shows its first attempt. */
+async function sendTest(w, btn, out, region) {
+  // Busy, not disabled: a disabled button would drop the keyboard focus.
+  if (btn.getAttribute('aria-disabled') === 'true') return;
+  btn.setAttribute('aria-disabled', 'true');
+  out.replaceChildren(h('p', { class: 'muted', text: `Sending a test event to ${w.url}…` }));
+  delete out.dataset.result;
+  try {
+    const x = await api('POST', orgPath(`/webhooks/${seg(w.id)}/test`));
+    out.dataset.result = x.result;
+    const ok = x.result === 'delivered';
+    out.replaceChildren(h('div', { class: `box box-${ok ? 'ok' : 'error'}`, role: ok ? null : 'alert' },
+      h('p', null, `Test event to ${w.url}: `, h('strong', { class: 'test-result', text: x.result }),
+        h('span', { text: ` (${attemptDetail(x)})` })),
+      x.error ? h('p', { class: 'error-text', text: x.error }) : null,
+      x.next_attempt_at ? h('p', null, 'Retried ', when(x.next_attempt_at, true, true), '.') : null));
+    if (region.dataset.webhook === String(w.id)) showDeliveries(w, region);
+  } catch (e) {
+    out.dataset.result = 'error';
+    out.replaceChildren(missingRoute(e) ? unavailable('Test deliveries are') : messageBox('error', e.message));
+  } finally {
+    btn.removeAttribute('aria-disabled');
+  }
+}
+
 async function renderWebhooks(ctx) {
-  if (can('webhooks', 'create')) ctx.actions.append(button('New webhook', () => webhookDialog(ctx.reload), { class: 'btn primary', id: 'new-webhook' }));
+  if (can('webhooks', 'create', '*')) ctx.actions.append(button('New webhook', () => webhookDialog(ctx.reload), { class: 'btn primary', id: 'new-webhook' }));
   ctx.body.append(h('p', { class: 'intro', text: 'Webhooks receive a signed POST when tokens are issued, revoked, expiring, expired or leaked, bots come and go, or keys rotate.' }));
-  const region = h('section', { class: 'deliveries', 'aria-live': 'polite', hidden: true });
+  const out = h('div', { class: 'test-result-region', id: 'webhook-test-result', 'aria-live': 'polite' });
+  const region = h('section', { class: 'deliveries', id: 'deliveries', 'aria-label': 'Delivery log', hidden: true });
+  ctx.body.append(out);
   await pagedTable(ctx.body, {
     caption: 'Webhooks',
     empty: 'No webhooks yet.',
@@ -1029,28 +1086,27 @@ async function renderWebhooks(ctx) {
     columns: [
       ['URL', (w) => h('span', { class: 'url', text: w.url })],
       ['Events', (w) => codeList(w.events)],
-      ['Description', (w) => (w.description ? h('span', { text: w.description }) : null)],
-      ['Actions', (w) => rowActions(
-        button('Deliveries', () => showDeliveries(w, region), { class: 'btn small', 'aria-label': `Deliveries of ${w.url}` }),
-        (can('webhooks', 'update', [w.id]) || can('webhooks', 'test', [w.id])) && button('Send test', async () => {
-          try {
-            await api('POST', orgPath(`/webhooks/${seg(w.id)}/test`));
-            notify('Test event queued: see the deliveries.');
-          } catch (e) {
-            notify(missingRoute(e) ? 'Test deliveries are not available on this server.' : e.message);
-          }
-        }, { class: 'btn small', 'aria-label': `Send a test event to ${w.url}` }),
-        can('webhooks', 'delete', [w.id]) && button('Delete', () => confirmDialog('Delete this webhook?',
-          `Events are no longer sent to ${w.url}. This cannot be undone.`, 'Delete webhook', {
-            id: 'confirm-dialog',
-            onConfirm: async () => {
-              await api('DELETE', orgPath(`/webhooks/${seg(w.id)}`));
-              notify('Webhook deleted.');
-              ctx.reload();
-              return true;
-            },
-          }), { class: 'btn small danger', 'aria-label': `Delete webhook ${w.url}` }),
-      )],
+      ['Description', (w) => (w.description ? h('span', { class: 'description', text: w.description }) : null)],
+      ['Created', (w) => when(w.created_at)],
+      ['Actions', (w) => {
+        const test = can('webhooks', 'update', [w.id]) && button('Send test', () => sendTest(w, test, out, region),
+          { class: 'btn small', 'aria-label': `Send a test event to ${w.url}`, dataset: { action: 'test' } });
+        return rowActions(
+          can('webhooks', 'get', [w.id]) && button('Deliveries', () => showDeliveries(w, region),
+            { class: 'btn small', 'aria-label': `Delivery log of ${w.url}`, dataset: { action: 'deliveries' } }),
+          test,
+          can('webhooks', 'delete', [w.id]) && button('Delete', () => confirmDialog('Delete this webhook?',
+            `Events are no longer sent to ${w.url}, and its delivery log is deleted with it. This cannot be undone.`, 'Delete webhook', {
+              id: 'confirm-dialog',
+              onConfirm: async () => {
+                await api('DELETE', orgPath(`/webhooks/${seg(w.id)}`));
+                notify('Webhook deleted.');
+                ctx.reload();
+                return true;
+              },
+            }), { class: 'btn small danger', 'aria-label': `Delete webhook ${w.url}`, dataset: { action: 'delete' } }),
+        );
+      }],
     ],
   });
   ctx.body.append(region);
@@ -1058,19 +1114,31 @@ async function renderWebhooks(ctx) {
 
 // ---------- audit ----------
 
+const shortHash = (s) => (s ? String(s).slice(0, 12) : '');
+const entries = (n) => `${n ?? 0} ${n === 1 ? 'entry' : 'entries'}`;
+
 async function verifyChain(out) {
   out.replaceChildren(h('p', { class: 'muted', text: 'Verifying…' }));
+  delete out.dataset.ok;
   try {
     const r = (await api('GET', orgPath('/audit/verify'))) || {};
-    const head = r.head ? h('p', { class: 'head' }, 'Head of the chain: ', h('code', { text: r.head })) : null;
+    const head = r.head ? h('p', { class: 'head' }, 'Head of the chain: ', h('code', { class: 'hash', text: r.head })) : null;
+    out.dataset.ok = String(Boolean(r.ok));
+    out.dataset.entries = String(r.entries ?? 0);
     if (r.ok) {
-      out.replaceChildren(messageBox('ok', `Chain intact: ${r.entries ?? 'all'} entries verified.`), head);
+      out.replaceChildren(messageBox('ok', `Chain intact: ${entries(r.entries)} verified.`), head);
     } else {
-      const where = r.seq !== undefined && r.seq !== null ? ` at entry ${r.seq}` : '';
+      const where = r.seq != null ? `at entry #${r.seq}` : 'at its end';
+      const entry = r.entry;
       out.replaceChildren(
-        messageBox('error', `The audit chain is broken${where}: ${r.reason || 'an entry does not match its hash'}. ${r.entries ?? 0} entries before it match.`),
-        r.entry ? h('pre', { class: 'json', text: JSON.stringify(r.entry, null, 2) }) : null,
-        head);
+        messageBox('error', `The audit chain is broken ${where}: ${r.reason || 'an entry does not match its hash'}. ${r.entries === 1 ? 'The entry before it matches' : `The ${entries(r.entries)} before it match`}.`),
+        entry ? h('dl', { class: 'pairs broken' },
+          h('dt', { text: 'Entry' }), h('dd', null, h('code', { text: `#${entry.seq ?? '?'} ${entry.id}` })),
+          h('dt', { text: 'Time' }), h('dd', null, when(entry.created_at, false, true)),
+          h('dt', { text: 'Action' }), h('dd', null, h('code', { text: entry.action })),
+          h('dt', { text: 'Stored hash' }), h('dd', null, h('code', { class: 'hash', text: entry.hash || 'none' }))) : null,
+        entry ? h('pre', { class: 'json', text: JSON.stringify(entry, null, 2) }) : null,
+        head && h('p', { class: 'muted' }, 'Last entry that matches: ', h('code', { class: 'hash', text: r.head })));
     }
   } catch (e) {
     out.replaceChildren(missingRoute(e) ? unavailable('Chain verification is') : messageBox('error', e.message));
@@ -1087,9 +1155,11 @@ async function renderAudit(ctx) {
     caption: 'Audit log',
     empty: 'No entries.',
     load: (cursor) => api('GET', orgPath('/audit'), { query: { cursor } }),
+    rowProps: (e) => ({ dataset: { seq: e.seq ?? '' } }),
     columns: [
-      ['#', (e) => (e.seq === undefined || e.seq === null ? null : String(e.seq))],
-      ['Time', (e) => when(e.created_at)],
+      ['#', (e) => (e.seq == null ? null : h('span', { class: 'count', text: String(e.seq) }))],
+      ['Hash', (e) => (e.hash ? h('code', { class: 'short-hash', title: e.hash, text: shortHash(e.hash) }) : null)],
+      ['Time', (e) => when(e.created_at, false, true)],
       ['Actor', (e) => h('span', { text: e.actor })],
       ['Action', (e) => h('code', { text: e.action })],
       ['Target', (e) => h('span', null, e.target_type, e.target_id ? h('code', { class: 'target-id', text: ` ${e.target_id}` }) : null)],

@@ -4,10 +4,27 @@
 //! The binaries are built by the test command (`cargo build --workspace --bins`)
 //! before the tests run; they are looked up in `CARGO_TARGET_DIR` (or the
 //! workspace's `target/`) under `debug/`.
+//!
+//! # Layout
+//!
+//! - here: the binaries, [`TestServer`] and its [`ServerOptions`], fresh
+//!   PostgreSQL databases ([`PgDb`]), [`replicas`] of one database, the
+//!   [`both!`] macro that runs a test body on SQLite and on PostgreSQL;
+//! - [`cli`]: the real `sigil` CLI with a clean environment, and the checks
+//!   every run must pass;
+//! - [`terraform`]: real `terraform` with the built provider installed;
+//! - [`grpc`]: the gRPC verification API;
+//! - [`receiver`]: an HTTP receiver in the test process, for webhooks.
 
 // Test support: a failed expectation here is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cli;
+pub mod grpc;
+pub mod receiver;
+pub mod terraform;
+
+use sigil_proto::api::CreateBot;
 use sigil_proto::client::Client;
 use sigil_proto::SecretString;
 use std::io::{BufRead, BufReader};
@@ -103,7 +120,100 @@ pub struct ServerOptions {
     pub data_dir: Option<PathBuf>,
 }
 
+impl ServerOptions {
+    /// On `database_url` (SQLite in the data dir when None) with the shared
+    /// [`MASTER_KEY`], so that replicas of one database can read each other's secrets.
+    pub fn replica(database_url: Option<String>) -> ServerOptions {
+        ServerOptions {
+            database_url,
+            env: vec![("SIGIL_MASTER_KEY".into(), MASTER_KEY.into())],
+            ..Default::default()
+        }
+    }
+
+    /// Also serves the gRPC API, on a free port ([`TestServer::grpc_endpoint`]).
+    pub fn with_grpc(mut self) -> ServerOptions {
+        self.args
+            .extend(["--grpc-listen".to_string(), "127.0.0.1:0".to_string()]);
+        self
+    }
+}
+
+/// Two replicas on one fresh PostgreSQL database, with the gRPC API when
+/// `grpc`; A started first and bootstrapped it.
+pub fn replicas(grpc: bool) -> (PgDb, TestServer, TestServer) {
+    let db = PgDb::create();
+    let opts = || {
+        let o = ServerOptions::replica(Some(db.url.clone()));
+        if grpc {
+            o.with_grpc()
+        } else {
+            o
+        }
+    };
+    let a = TestServer::start_with(opts());
+    let b = TestServer::start_with(opts());
+    (db, a, b)
+}
+
+/// `$body(&TestServer)` as two tests, `$body::sqlite` and `$body::postgres`
+/// (on a fresh database of `SIGIL_TEST_PG`).
+#[macro_export]
+macro_rules! both {
+    ($body:ident) => {
+        mod $body {
+            #[test]
+            fn sqlite() {
+                super::$body(&$crate::TestServer::start());
+            }
+
+            #[test]
+            fn postgres() {
+                let (_db, srv) = $crate::TestServer::start_on_postgres();
+                super::$body(&srv);
+            }
+        }
+    };
+}
+
+/// Polls `probe` every 50 ms until it gives `Some`, for at most `bound`.
+pub fn within<T>(bound: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Creates bot `name` with `permissions` in org `default`, through `client`.
+pub async fn create_bot(client: &Client, name: &str, permissions: &[&str]) {
+    client
+        .create_bot(
+            "default",
+            &CreateBot {
+                username: name.into(),
+                permissions: permissions.iter().map(|p| p.to_string()).collect(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create bot");
+}
+
 impl TestServer {
+    /// A fresh server on a fresh PostgreSQL database (dropped with the [`PgDb`]).
+    pub fn start_on_postgres() -> (PgDb, TestServer) {
+        let db = PgDb::create();
+        let srv = TestServer::start_with(ServerOptions {
+            database_url: Some(db.url.clone()),
+            ..Default::default()
+        });
+        (db, srv)
+    }
+
     /// A fresh server on SQLite.
     pub fn start() -> TestServer {
         Self::start_with(ServerOptions::default())

@@ -644,10 +644,7 @@ impl Object for Token {
         if s.label != prior.label {
             let api = shared.api(diags)?;
             let org = org_of(&s.org, &api);
-            let Some(id) = Self::key(&s) else {
-                diags.root_error_short("The token's id is not known");
-                return None;
-            };
+            let id = Self::key_to_change(diags, &s)?;
             let req = UpdateToken {
                 label: Some(s.label.as_ref_option().cloned().unwrap_or_default()),
                 ..Default::default()

@@ -27,7 +27,8 @@
 //! - one module per command group: [`bots`], [`tokens`] (itself split into
 //!   flags, the `--scope`/`--allow` compiler, the wizard, the list columns and
 //!   the resolution of ids, labels and pasted JWTs), [`apps`], [`orgs`],
-//!   [`users`], [`keys`], [`session`] (`login`, `logout`, `whoami`).
+//!   [`users`], [`keys`], [`webhooks`], [`session`] (`login`, `logout`,
+//!   `whoami`).
 //! - [`completion`] and [`man`]: `sigil completion SHELL` and `sigil man`,
 //!   generated from the tree itself; they need neither a server nor a login.
 //! - [`commands_without_examples`]: the rule that every `-h` shows examples
@@ -49,6 +50,7 @@ pub mod session;
 pub mod table;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::io::IsTerminal;
@@ -121,7 +123,7 @@ Examples:
   sigil bots delete steve --yes      # revokes every token of the bot"
     )]
     Bots(bots::BotsCommand),
-    /// Issue, list, view and revoke tokens.
+    /// Issue, list, view, derive and revoke tokens; report leaked ones.
     #[command(
         subcommand,
         after_help = "Examples:
@@ -130,7 +132,10 @@ Examples:
   sigil tokens view ci
   sigil tokens update ci --expiry 1h
   sigil tokens revoke 0196f3c2 --yes         # a unique start of an id is enough
-  sigil tokens revoke \"$LEAKED_JWT\" --yes   # an id, a label or the JWT itself"
+  sigil tokens revoke \"$LEAKED_JWT\" --yes   # an id, a label or the JWT itself
+  sigil tokens list --status revoked --expiring-within 14d
+  sigil tokens attenuate --claim 'machines:get:*' -e 1h   # a narrower child of SIGIL_TOKEN
+  sigil tokens report-leak --source \"$URL\" < found.txt  # anyone may report a leak"
     )]
     Tokens(tokens::TokensCommand),
     /// Create, list, view, update and delete users (humans), and issue their tokens.
@@ -154,15 +159,27 @@ Examples:
   sigil apps delete web --yes"
     )]
     Apps(apps::AppsCommand),
-    /// Create and list organizations.
+    /// Create, list and update organizations.
     #[command(
         subcommand,
         after_help = "Examples:
   sigil orgs create acme --max-token-lifetime 90d
   sigil orgs list
+  sigil orgs update acme --expiry-warning 7d
   sigil bots list --org acme         # or SIGIL_ORG=acme"
     )]
     Orgs(orgs::OrgsCommand),
+    /// Create, list, view, update, delete and test the org's webhooks, and read their delivery log.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  sigil webhooks create https://hooks.example.com/sigil --event token.expiring   # prints the secret, once
+  sigil webhooks list
+  sigil webhooks test 0196f3c2                 # a unique start of an id is enough
+  sigil webhooks deliveries 0196f3c2
+  sigil webhooks delete 0196f3c2 --yes"
+    )]
+    Webhooks(webhooks::WebhooksCommand),
     /// Manage the server's signing keys.
     #[command(
         subcommand,
@@ -269,6 +286,7 @@ async fn run<S: Args, A: Subcommand>(ctx: &Ctx, command: Command<S, A>) -> Resul
         Command::Orgs(c) => orgs::run(ctx, c).await,
         Command::Keys(c) => keys::run(ctx, c).await,
         Command::Audit(c) => audit::run(ctx, c).await,
+        Command::Webhooks(c) => webhooks::run(ctx, c).await,
         Command::Whoami => session::whoami(ctx).await,
         Command::Login(args) => session::login(ctx, args).await,
         Command::Logout => session::logout(ctx),

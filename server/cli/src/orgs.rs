@@ -1,7 +1,7 @@
 //! `sigil orgs …`: organizations, the tenants.
 
 use clap::{Args, Subcommand};
-use sigil_proto::api::CreateOrg;
+use sigil_proto::api::{CreateOrg, UpdateOrg};
 use sigil_proto::duration::{format_duration, parse_duration_for};
 use sigil_proto::names::OrgName;
 
@@ -32,6 +32,11 @@ pub enum OrgsCommand {
         after_help = "Examples:\n  sigil orgs list\n  sigil orgs list -o json"
     )]
     List,
+    /// Change an organization's settings.
+    #[command(after_help = "Examples:
+  sigil orgs update acme --expiry-warning 7d     # token.expiring fires 7 days before expiry
+  sigil orgs update acme --expiry-warning 30d -o json")]
+    Update(UpdateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +47,16 @@ pub struct CreateArgs {
     /// Cap on the lifetime of this org's tokens (e.g. 90d, 1y).
     #[arg(long, value_name = "DURATION")]
     pub max_token_lifetime: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Org name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// How long before a token expires its webhooks get `token.expiring` (e.g. 7d; default 14d).
+    #[arg(long, value_name = "DURATION")]
+    pub expiry_warning: Option<String>,
 }
 
 pub async fn run(ctx: &Ctx, cmd: OrgsCommand) -> Result<(), CliError> {
@@ -61,6 +76,27 @@ pub async fn run(ctx: &Ctx, cmd: OrgsCommand) -> Result<(), CliError> {
                 return output::print_json(&org);
             }
             println!("Created org {} ({}).", org.name, org.id);
+            Ok(())
+        }
+        OrgsCommand::Update(a) => {
+            let name = OrgName::parse(&a.name).map_err(|e| CliError::usage(e.to_string()))?;
+            let Some(w) = a.expiry_warning else {
+                return Err(CliError::usage("nothing to change: pass --expiry-warning"));
+            };
+            parse_duration_for("expiry_warning", &w)
+                .map_err(|e| CliError::usage(format!("--expiry-warning: {e}")))?;
+            let req = UpdateOrg {
+                expiry_warning: Some(w),
+            };
+            let org = ctx.client()?.update_org(name.as_str(), &req).await?;
+            if ctx.json() {
+                return output::print_json(&org);
+            }
+            println!(
+                "Updated org {}: tokens are announced as expiring {} before they expire.",
+                org.name,
+                format_duration(org.expiry_warning)
+            );
             Ok(())
         }
         OrgsCommand::List => {

@@ -209,28 +209,46 @@ fn percent_decode(s: &str) -> String {
 /// client's own word and are ignored). An IPv4-mapped IPv6 address
 /// (`::ffff:10.1.2.3`, what a dual-stack listener reports for IPv4 peers) is
 /// its IPv4 address, for address binding and rate limits alike.
+///
+/// Behind a trusted proxy, a header whose last entry is not an address is
+/// no address at all (`None`: a token bound to networks is refused,
+/// `address_not_allowed`) — never the proxy's own, which would let every
+/// client through a binding that contains the proxy. An address with a
+/// port (`1.2.3.4:5678`, `[2001:db8::1]:443`, as some proxies append) is
+/// that address; anything else (`[2001:db8::1]` without a port, an empty
+/// entry, garbage) is unknown. Without the header the peer is the client
+/// (a direct connection).
 pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
     raw_client_ip(parts, state).map(|ip| ip.to_canonical())
 }
 
 fn raw_client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
     if state.settings.trust_forwarded_for {
-        let forwarded = parts
+        let last = parts
             .headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .last()
-            .and_then(|ip| ip.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
+            .map(|v| v.to_str().ok())
+            .flat_map(|v| v.map_or_else(|| vec![None], |v| v.split(',').map(Some).collect()))
+            .last();
+        if let Some(last) = last {
+            return last.and_then(forwarded_addr);
         }
     }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
+}
+
+/// One `X-Forwarded-For` entry as an address: `IP`, `IPv4:port` or
+/// `[IPv6]:port` (the port dropped); anything else is none.
+fn forwarded_addr(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
 /// The bearer token of a request, if any; none when the request carries
@@ -391,19 +409,89 @@ pub fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     }
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
+        let raw = e.into_inner().to_string();
         let field = if path == "." {
             // Unknown and missing fields are reported at the top: the name is in backticks.
-            inner
-                .split('`')
+            raw.split('`')
                 .nth(1)
-                .map(str::to_string)
+                .map(|name| shown_name(name).to_string())
                 .unwrap_or_else(|| "body".into())
         } else {
-            path.clone()
+            // A path names keys of the body, which may be anything sent.
+            shown_name(&path).to_string()
         };
+        let inner = without_values(&raw);
         ApiError::invalid(&field, format!("invalid JSON body: {field}: {inner}"))
     })
+}
+
+/// A key of a body as an error shows it: itself when it looks like a field
+/// name, `<redacted>` when it could be anything else (a pasted secret).
+fn shown_name(name: &str) -> &str {
+    let plain = name.len() <= 64
+        && !name.contains("eyJ")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']' | '?'));
+    if plain {
+        name
+    } else {
+        "<redacted>"
+    }
+}
+
+/// A serde message without the values it quotes back (`invalid type:
+/// string "…"`, `unknown variant `…``): a value sent in the wrong place may
+/// be a secret, and an error never repeats one (SPEC §2). Names (expected
+/// fields and variants) stay; an unknown field's name as [`shown_name`].
+fn without_values(msg: &str) -> String {
+    const UNKNOWN_FIELD: &str = "unknown field `";
+    let msg = match msg.find(UNKNOWN_FIELD) {
+        Some(at) => {
+            let body = &msg[at + UNKNOWN_FIELD.len()..];
+            let end = body.find('`').unwrap_or(body.len());
+            format!(
+                "{}{UNKNOWN_FIELD}{}{}",
+                &msg[..at],
+                shown_name(&body[..end]),
+                &body[end..]
+            )
+        }
+        None => msg.to_string(),
+    };
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg.as_str();
+    loop {
+        let string_at = rest.find("string \"");
+        let variant_at = rest.find("unknown variant `");
+        match (string_at, variant_at) {
+            (Some(at), v) if v.is_none_or(|v| at < v) => {
+                out.push_str(&rest[..at]);
+                out.push_str("a string");
+                // Debug-quoted: the value ends at the first unescaped quote.
+                let body = &rest[at + "string \"".len()..];
+                let mut escaped = false;
+                let end = body
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        let close = c == '"' && !escaped;
+                        escaped = c == '\\' && !escaped;
+                        close
+                    })
+                    .map_or(body.len(), |(i, _)| i + 1);
+                rest = &body[end..];
+            }
+            (_, Some(at)) => {
+                out.push_str(&rest[..at]);
+                out.push_str("unknown variant");
+                let body = &rest[at + "unknown variant `".len()..];
+                rest = body.find('`').map_or("", |i| &body[i + 1..]);
+            }
+            _ => break,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The path of the first string (or key) holding a NUL, if any.

@@ -271,6 +271,35 @@ mod tests {
         }
     }
 
+    /// The console offers an action only on a claim the server checks:
+    /// every `can('scope', 'action'` names one of Sigil's scopes and actions
+    /// (there is no `webhooks:test`: a test delivery needs `webhooks:update`).
+    #[test]
+    fn the_script_asks_only_for_rights_the_server_checks() {
+        use sigil_proto::claims::{SIGIL_ACTIONS, SIGIL_SCOPES};
+        let mut seen = 0;
+        for rest in APP_JS.split("can('").skip(1) {
+            let mut parts = rest.splitn(3, '\'');
+            let scope = parts.next().unwrap_or("");
+            let sep = parts.next().unwrap_or("");
+            let action = parts
+                .next()
+                .and_then(|r| r.split('\'').next())
+                .unwrap_or("");
+            assert_eq!(sep, ", ", "can('{scope}' is not followed by an action");
+            assert!(
+                SIGIL_SCOPES.contains(&scope),
+                "can('{scope}', …): no such scope"
+            );
+            assert!(
+                SIGIL_ACTIONS.contains(&action),
+                "can('{scope}', '{action}'): the server checks no such action"
+            );
+            seen += 1;
+        }
+        assert!(seen > 10, "only {seen} rights asked for");
+    }
+
     #[test]
     fn first_load_stays_under_200_kb() {
         let total = INDEX_HTML.len() + APP_JS.len() + APP_CSS.len() + FAVICON_SVG.len();

@@ -24,7 +24,7 @@ pub async fn list(
         .as_deref()
         .and_then(|a| uuid::Uuid::parse_str(a).ok())
         .map_or(0, |u| i64::try_from(u.as_u64_pair().1).unwrap_or(i64::MAX));
-    let rows = store::chain_page(uow.c(), org.id, after, page.limit + 1).await?;
+    let rows = store::chain_page(uow.c(), org.id, after, i64::MAX, page.limit + 1).await?;
     Ok((
         org,
         Page::cut(rows, page.limit, |r| {
@@ -62,10 +62,15 @@ pub async fn verify(
         head: None,
         broken: None,
     };
+    // The head first: entries committed while this runs come after it and
+    // are left for the next verification, not taken for a broken chain.
+    let (head_seq, head_hash) = store::head(uow.c(), org.id)
+        .await?
+        .unwrap_or((0, GENESIS.to_string()));
     let mut prev = GENESIS.to_string();
     let mut seq = 0;
     'pages: loop {
-        let rows = store::chain_page(uow.c(), org.id, seq, PAGE).await?;
+        let rows = store::chain_page(uow.c(), org.id, seq, head_seq, PAGE).await?;
         let n = rows.len();
         for row in rows {
             let expected = seq + 1;
@@ -91,9 +96,6 @@ pub async fn verify(
         }
     }
     if v.broken.is_none() {
-        let (head_seq, head_hash) = store::head(uow.c(), org.id)
-            .await?
-            .unwrap_or((0, GENESIS.to_string()));
         if head_seq != seq || (seq > 0 && head_hash != prev) {
             v.broken = Some((
                 seq + 1,

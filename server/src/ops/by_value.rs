@@ -57,14 +57,15 @@ pub async fn revoke(
         serde_json::json!({"via": "rfc7009", "by": "holder"})
     };
     // Its descendants die with it (reason `parent revoked`).
-    if let Some(descendants) =
-        super::tokens::revoke_tree(&mut uow, &row, Some("revoked by value")).await?
-    {
+    let done = super::tokens::revoke_tree(&mut uow, &row, Some("revoked by value")).await?;
+    if done.root {
         let mut details = details;
-        if !descendants.is_empty() {
-            details["descendants"] = serde_json::json!(super::tokens::ids(&descendants));
+        if !done.descendants.is_empty() {
+            details["descendants"] = serde_json::json!(super::tokens::ids(&done.descendants));
         }
         uow.audit(row.org_id, "token.revoke", ("token", row.id), details);
+    } else {
+        super::tokens::audit_healed(&mut uow, row.org_id, row.id, &done.descendants);
     }
     uow.commit().await
 }

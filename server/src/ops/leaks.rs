@@ -16,7 +16,9 @@
 //! of this server's keys, with our issuer, not expired, naming its row) is
 //! revoked with reason `leaked`, its descendants with `parent revoked`, each
 //! in the revocation feed, and an audit entry `token.leaked` is written in
-//! its org with the `source` (never the JWT) and the descendants, by the
+//! its org with the `source` (never the JWT: anything JWT-shaped in it, as
+//! in `https://x/?token=eyJ…`, is cut to `eyJ…<redacted>` before it is
+//! queued, see [`crate::error::redact_jwts`]) and the descendants, by the
 //! actor `leak report` from the reporter's address; the webhook event
 //! `token.leaked` is written there too (`leaked_event`). A token
 //! already revoked, expired, or not ours changes nothing: no entry, no
@@ -26,8 +28,10 @@
 //! # Durability: the trade-off
 //! The queue is in memory: a report is processed within milliseconds of its
 //! answer (a second at worst under load, each failing token retried a few
-//! times), unless the server dies in between, in which case it is lost and
-//! the reporter — who was told only "received" — does not know. Writing the
+//! times). A graceful shutdown processes what is queued before it exits
+//! (within `--shutdown-timeout`, see [`settle`]); if the server dies (or
+//! the bound passes) in between, the rest is lost and the reporter — who
+//! was told only "received" — does not know. Writing the
 //! report to the database before answering would survive a crash, but it
 //! means storing the strings (which may be live JWTs) at rest, sealed, and a
 //! recovery pass at start; for a best-effort public endpoint whose reporters
@@ -40,13 +44,23 @@
 //! token. The rate limit bounds such probing to a few dozen guesses an hour
 //! per address, and the answer itself never varies with the strings.
 //!
+//! # Memory: the queue's bound
+//! The queue holds at most [`DEFAULT_QUEUE_BYTES`] (64 MiB) of reported
+//! strings and sources, counted until each report is processed; a report
+//! that would take it past that is answered 503 `unavailable` (retry
+//! later). The bound depends on lengths only, never on content, so a 503
+//! says nothing about the strings; a flood filling it can delay honest
+//! reports, which the rate limit below makes costly (many addresses).
+//!
 //! # Rate limit
 //! Per client address ([`crate::http::client_ip`], which honours
 //! `--trust-forwarded-for`): at most `--leak-rate-limit` reports an hour
 //! (default [`DEFAULT_PER_HOUR`]), over a sliding window, then 429
-//! `rate_limited`. Every request counts, well-formed or not. The count is
-//! per replica (in memory): behind N replicas an address may file N times
-//! the limit, still bounded.
+//! `rate_limited`. An IPv4 address (or IPv4-mapped IPv6) counts alone; an
+//! IPv6 address counts with its whole /64, since one host typically holds
+//! one and can pick any address in it. Every request counts, well-formed
+//! or not. The count is per replica (in memory): behind N replicas an
+//! address may file N times the limit, still bounded.
 
 use super::{Actor, Result, Uow};
 use crate::domain::jwt;
@@ -58,7 +72,8 @@ use sigil_proto::rules::{self, MAX_LEAK_TOKENS};
 use sigil_proto::{ErrorCode, SecretString};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::Ipv6Addr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Leak reports a client address may file per hour, by default.
@@ -73,6 +88,9 @@ const WINDOW: i64 = 3600;
 const ATTEMPTS: u32 = 5;
 /// The addresses the rate limit remembers before it forgets idle ones.
 const MAX_ADDRESSES: usize = 100_000;
+/// The most bytes of reports (strings and sources) queued at once, by
+/// default; past it a report is answered 503 `unavailable`.
+pub const DEFAULT_QUEUE_BYTES: usize = 64 << 20;
 
 /// A report as queued: the strings, where they were found, who sent them.
 struct Queued {
@@ -81,17 +99,83 @@ struct Queued {
     ip: Option<IpAddr>,
 }
 
+impl Queued {
+    /// What it holds, in bytes, as the queue's bound counts it: lengths
+    /// only, never content.
+    fn bytes(&self) -> usize {
+        self.tokens.iter().map(|t| t.expose().len()).sum::<usize>()
+            + self.source.as_ref().map_or(0, String::len)
+    }
+}
+
 /// The queue of reports waiting to be processed, and the rate limit.
-#[derive(Default)]
 pub struct LeakDesk {
     queue: Mutex<VecDeque<Queued>>,
+    /// Bytes of the reports queued or being processed.
+    queued_bytes: AtomicUsize,
+    /// The bound on `queued_bytes`.
+    cap: AtomicUsize,
     /// A task is draining the queue.
     draining: AtomicBool,
-    /// Per address, the times of its reports within the last hour.
+    /// Woken when a draining task ends.
+    idle: tokio::sync::Notify,
+    /// Per rate-limit bucket ([`bucket`]), the times of its reports within
+    /// the last hour.
     seen: Mutex<HashMap<Option<IpAddr>, VecDeque<i64>>>,
 }
 
+impl Default for LeakDesk {
+    fn default() -> Self {
+        LeakDesk {
+            queue: Mutex::default(),
+            queued_bytes: AtomicUsize::new(0),
+            cap: AtomicUsize::new(DEFAULT_QUEUE_BYTES),
+            draining: AtomicBool::new(false),
+            idle: tokio::sync::Notify::new(),
+            seen: Mutex::default(),
+        }
+    }
+}
+
+/// The rate limit's bucket of a client address: an IPv4 address (an
+/// IPv4-mapped IPv6 one too) is its own; an IPv6 address counts with its
+/// /64, which one host or one site typically holds whole.
+fn bucket(ip: Option<IpAddr>) -> Option<IpAddr> {
+    ip.map(|ip| match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
+        v4 => v4,
+    })
+}
+
 impl LeakDesk {
+    /// Sets the bound on queued bytes (default [`DEFAULT_QUEUE_BYTES`]).
+    pub fn set_queue_cap(&self, bytes: usize) {
+        self.cap.store(bytes, Ordering::SeqCst);
+    }
+
+    /// Queues `q` unless its bytes would take the queue past its bound.
+    fn enqueue(&self, q: Queued) -> bool {
+        let size = q.bytes();
+        let cap = self.cap.load(Ordering::SeqCst);
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        // Under the queue's lock, so two reports never both take the last room.
+        let held = self.queued_bytes.load(Ordering::SeqCst);
+        if held.saturating_add(size) > cap {
+            return false;
+        }
+        self.queued_bytes.fetch_add(size, Ordering::SeqCst);
+        queue.push_back(q);
+        true
+    }
+
+    /// A processed report's bytes are free again.
+    fn done(&self, q: &Queued) {
+        self.queued_bytes.fetch_sub(q.bytes(), Ordering::SeqCst);
+    }
+
     /// Counts a request from `ip` at `now`; false when it is over `limit`
     /// reports in the last hour (then it is not counted).
     fn admit(&self, ip: Option<IpAddr>, now: i64, limit: u32) -> bool {
@@ -99,7 +183,7 @@ impl LeakDesk {
         if seen.len() >= MAX_ADDRESSES {
             seen.retain(|_, times| times.back().is_some_and(|t| *t > now - WINDOW));
         }
-        let times = seen.entry(ip).or_default();
+        let times = seen.entry(bucket(ip)).or_default();
         while times.front().is_some_and(|t| *t <= now - WINDOW) {
             times.pop_front();
         }
@@ -149,19 +233,44 @@ pub fn report(state: &AppState, ip: Option<IpAddr>, req: LeakReport) -> Result<L
     }
     let received = req.tokens.len() as u64;
     let desk = &state.leaks;
-    desk.queue
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push_back(Queued {
-            tokens: req.tokens,
-            source: req.source,
-            ip,
-        });
-    if !desk.draining.swap(true, Ordering::SeqCst) {
+    let queued = desk.enqueue(Queued {
+        tokens: req.tokens,
+        // A URL may carry a token (`?token=eyJ…`): never stored nor sent.
+        source: req.source.map(crate::error::redact_jwts),
+        ip,
+    });
+    if !queued {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "too many leak reports are waiting to be processed; retry later",
+        ));
+    }
+    kick(state);
+    Ok(LeakReceipt { received })
+}
+
+/// Starts a task draining the queue unless one runs.
+fn kick(state: &AppState) {
+    if !state.leaks.draining.swap(true, Ordering::SeqCst) {
         let st = state.clone();
         tokio::spawn(async move { drain(&st).await });
     }
-    Ok(LeakReceipt { received })
+}
+
+/// Returns once every report queued so far has been processed (the
+/// shutdown waits on it, bounded by `--shutdown-timeout`; see
+/// `crate::serve`).
+pub async fn settle(state: &AppState) {
+    let desk = &state.leaks;
+    loop {
+        // Registered before the check, so a task ending in between wakes it.
+        let idle = desk.idle.notified();
+        if desk.settled() {
+            return;
+        }
+        kick(state);
+        idle.await;
+    }
 }
 
 /// Processes queued reports until none is left, then ends (the next report
@@ -179,9 +288,11 @@ async fn drain(state: &AppState) {
                 for token in &r.tokens {
                     process_with_retries(state, token, r.source.as_deref(), r.ip).await;
                 }
+                desk.done(&r);
             }
             None => {
                 desk.draining.store(false, Ordering::SeqCst);
+                desk.idle.notify_waiters();
                 // A report queued between the pop and the store found the
                 // flag set and started no task: take it on, unless another
                 // task already did.
@@ -224,6 +335,9 @@ pub async fn process(
     source: Option<&str>,
     ip: Option<IpAddr>,
 ) -> Result<Option<uuid::Uuid>> {
+    // Redacted when queued too; here for any other caller.
+    let source = source.map(|s| crate::error::redact_jwts(s.to_string()));
+    let source = source.as_deref();
     let now = state.now();
     let Ok(kid) = jwt::peek_kid(token) else {
         return Ok(None);
@@ -253,10 +367,15 @@ pub async fn process(
     if row.owner_id != sub || row.org_name != payload.org || row.kid != kid {
         return Ok(None);
     }
-    // Already revoked: nothing changes (the unit of work rolls back).
-    let Some(descendants) = super::tokens::revoke_tree(&mut uow, &row, Some(REASON)).await? else {
+    let done = super::tokens::revoke_tree(&mut uow, &row, Some(REASON)).await?;
+    if !done.root {
+        // Already revoked: nothing changes for it; a descendant that
+        // survived an earlier revocation dies now.
+        super::tokens::audit_healed(&mut uow, row.org_id, row.id, &done.descendants);
+        uow.commit().await?;
         return Ok(None);
-    };
+    }
+    let descendants = done.descendants;
     let mut details = serde_json::json!({"source": source, "reason": REASON});
     if !descendants.is_empty() {
         details["descendants"] = serde_json::json!(super::tokens::ids(&descendants));
@@ -280,4 +399,41 @@ fn leaked_event(
     data["source"] = serde_json::json!(source);
     data["descendants"] = serde_json::json!(super::tokens::ids(descendants));
     uow.event(row.org_id, "token.leaked", data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(len: usize) -> Queued {
+        Queued {
+            tokens: vec!["x".repeat(len).into()],
+            source: None,
+            ip: None,
+        }
+    }
+
+    #[test]
+    fn the_queue_refuses_past_its_bound_until_reports_are_done() {
+        let desk = LeakDesk::default();
+        desk.set_queue_cap(100);
+        assert!(desk.enqueue(queued(60)));
+        assert!(!desk.enqueue(queued(41)), "full");
+        assert!(desk.enqueue(queued(40)), "exactly full");
+        let first = desk.queue.lock().unwrap().pop_front().unwrap();
+        // Popped but still processing: still counted.
+        assert!(!desk.enqueue(queued(1)));
+        desk.done(&first);
+        assert!(desk.enqueue(queued(60)));
+    }
+
+    #[test]
+    fn buckets_are_ipv4_addresses_and_ipv6_64s() {
+        let b = |s: &str| bucket(Some(s.parse().unwrap())).unwrap().to_string();
+        assert_eq!(b("10.1.2.3"), "10.1.2.3");
+        assert_eq!(b("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(b("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::");
+        assert_eq!(b("2001:db8:1:2::"), "2001:db8:1:2::");
+        assert_eq!(bucket(None), None);
+    }
 }

@@ -530,7 +530,9 @@ pub struct ListFilter {
     /// `status=`, every value given (each may be a comma list); given, it
     /// replaces `include_revoked`.
     pub status: Vec<String>,
-    /// `expiring_within=DURATION`: active tokens expiring within it.
+    /// `expiring_within=DURATION`: tokens expiring within it (`now <
+    /// expires_at <= now + DURATION`); status is decided by `status=` (or
+    /// the default, live tokens only).
     pub expiring_within: Option<String>,
     /// `parent=ID`: tokens derived directly from this one.
     pub parent: Option<String>,
@@ -787,12 +789,15 @@ pub async fn revoke(
     let mut uow = Uow::write(state, caller).await?;
     let org = uow.org(org).await?;
     let row = find(&mut uow, caller, &org, id, "revoke").await?;
-    if let Some(descendants) = revoke_tree(&mut uow, &row, reason.as_deref()).await? {
+    let done = revoke_tree(&mut uow, &row, reason.as_deref()).await?;
+    if done.root {
         let mut details = serde_json::json!({"reason": reason});
-        if !descendants.is_empty() {
-            details["descendants"] = serde_json::json!(ids(&descendants));
+        if !done.descendants.is_empty() {
+            details["descendants"] = serde_json::json!(ids(&done.descendants));
         }
         uow.audit(org.id, "token.revoke", ("token", row.id), details);
+    } else {
+        audit_healed(&mut uow, org.id, row.id, &done.descendants);
     }
     let after = store::get_token(uow.c(), Some(org.id), row.id)
         .await?
@@ -804,12 +809,26 @@ pub async fn revoke(
 /// The reason a descendant is revoked with, whatever revoked its ancestor.
 pub const PARENT_REVOKED: &str = "parent revoked";
 
+/// What [`revoke_tree`] changed.
+#[derive(Debug, Default)]
+pub struct Revoked {
+    /// The root was revoked now (false: it already was, and nothing about
+    /// it changes — its caller writes no audit entry for it).
+    pub root: bool,
+    /// The descendants revoked now (with reason [`PARENT_REVOKED`]).
+    pub descendants: Vec<Uuid>,
+}
+
 /// Revokes `root` with `reason` and every token derived from it, at any
 /// depth, with reason [`PARENT_REVOKED`], each with its row in the
-/// revocation feed, in the unit of work (whose commit empties every
-/// replica's memory view: each revocation bumps the change head). The actor
-/// of the unit of work is the revoker. `None` when `root` was already
-/// revoked (nothing changes); otherwise the descendants revoked now.
+/// revocation feed and its `token.revoked` event, in the unit of work (whose
+/// commit empties every replica's memory view: each revocation bumps the
+/// change head). The actor of the unit of work is the revoker.
+///
+/// The children are walked even when `root` was already revoked: a child
+/// that survived its parent's revocation (derived concurrently with an
+/// earlier revocation that could not see it) dies with any later one. The
+/// root itself is then left as it was.
 ///
 /// The tree is walked one generation at a time, each read after its parents
 /// were revoked — so, on PostgreSQL, after any derivation holding a parent
@@ -820,15 +839,29 @@ pub async fn revoke_tree(
     uow: &mut Uow<'_>,
     root: &TokenRow,
     reason: Option<&str>,
-) -> Result<Option<Vec<Uuid>>> {
+) -> Result<Revoked> {
     let by = uow.actor_id();
     let now = uow.now;
-    if !store::revoke_token(uow.c(), root.id, root.org_id, by, reason, now).await? {
-        return Ok(None);
+    let root_now = store::revoke_token(uow.c(), root.id, root.org_id, by, reason, now).await?;
+    if root_now {
+        super::events::revoked(uow, root.id).await?;
+        uow.revoked(1);
     }
-    super::events::revoked(uow, root.id).await?;
+    let descendants = revoke_descendants(uow, vec![root.id]).await?;
+    Ok(Revoked {
+        root: root_now,
+        descendants,
+    })
+}
+
+/// Revokes every unrevoked token derived from any of `roots` (revoked
+/// already, or in this unit of work), at any depth, with reason
+/// [`PARENT_REVOKED`]; answers those revoked now. See [`revoke_tree`].
+async fn revoke_descendants(uow: &mut Uow<'_>, roots: Vec<Uuid>) -> Result<Vec<Uuid>> {
+    let by = uow.actor_id();
+    let now = uow.now;
     let mut revoked = Vec::new();
-    let mut generation = vec![root.id];
+    let mut generation = roots;
     // Depth is bounded (rules::MAX_DERIVATION_DEPTH); the bound on the walk
     // also guards against a cycle no code path can write.
     for _ in 0..=rules::MAX_DERIVATION_DEPTH {
@@ -855,8 +888,22 @@ pub async fn revoke_tree(
             generation.push(child.id);
         }
     }
-    uow.revoked(1 + revoked.len());
-    Ok(Some(revoked))
+    uow.revoked(revoked.len());
+    Ok(revoked)
+}
+
+/// Audits the descendants a revocation of an already revoked `root` healed
+/// (revoked now, as [`revoke_tree`] walks): one `token.revoke` entry per
+/// descendant, none for the root, which did not change.
+pub(crate) fn audit_healed(uow: &mut Uow<'_>, org_id: Uuid, root: Uuid, healed: &[Uuid]) {
+    for id in healed {
+        uow.audit(
+            org_id,
+            "token.revoke",
+            ("token", *id),
+            serde_json::json!({"reason": PARENT_REVOKED, "root": root.to_string()}),
+        );
+    }
 }
 
 /// Caps the expiry of every token derived from `root` (at any depth) at
@@ -889,8 +936,12 @@ pub(crate) fn ids(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).collect()
 }
 
-/// Revokes every unrevoked token of an owner or an app in the unit of work;
-/// returns their ids. The caller is the revoker.
+/// Revokes every unrevoked token of an owner or an app in the unit of work,
+/// and every token derived from them (at any depth, reason
+/// [`PARENT_REVOKED`], walked as [`revoke_tree`] walks: after the holder's
+/// tokens are revoked, so a derivation that held one of them has committed
+/// and its child is found); answers the holder's tokens revoked, then the
+/// descendants. The caller is the revoker.
 pub async fn revoke_all(
     uow: &mut Uow<'_>,
     org: &OrgRow,
@@ -900,10 +951,16 @@ pub async fn revoke_all(
     let ids = store::unrevoked_token_ids(uow.c(), of).await?;
     let by = uow.actor_id();
     let now = uow.now;
+    let mut revoked = Vec::with_capacity(ids.len());
     for id in &ids {
-        store::revoke_token(uow.c(), *id, org.id, by, Some(reason), now).await?;
-        super::events::revoked(uow, *id).await?;
+        // Another revoker may have come first (it then walked the children).
+        if store::revoke_token(uow.c(), *id, org.id, by, Some(reason), now).await? {
+            super::events::revoked(uow, *id).await?;
+            revoked.push(*id);
+        }
     }
-    uow.revoked(ids.len());
-    Ok(ids)
+    uow.revoked(revoked.len());
+    let descendants = revoke_descendants(uow, ids).await?;
+    revoked.extend(descendants);
+    Ok(revoked)
 }

@@ -1,5 +1,18 @@
 //! The unit of work: one transaction, the caller, the org, the audit entries
 //! and what follows the commit. See the [`crate::ops`] module documentation.
+//!
+//! # Lock order: the audit chain head is the last lock a transaction takes
+//! Every org's audit chain has one head row, locked (an UPDATE) by
+//! [`store::insert_audits`] before the entries are chained, orgs in id order.
+//! Every writer — a unit of work, the issue group commit
+//! (`ops::tokens::group_commit`), anything else — takes every other row lock
+//! it needs first (the signing key's row when a token is minted, the
+//! Idempotency-Key answers, the tokens revoked, …) and writes its audit
+//! entries last, in one [`store::insert_audits`] just before commit; after
+//! it, only inserts that wait on no row (events, deliveries). A transaction
+//! holding a head thus never waits for a row another head-waiter holds, and
+//! PostgreSQL cannot deadlock on head-then-row against row-then-head.
+//! [`Uow::audit`] only collects entries; [`Uow::commit`] writes them.
 
 use super::{authorize, can_administer, check_no_escalation, Caller, Result};
 use crate::domain::principal::Principal;
@@ -239,9 +252,11 @@ impl<'s> Uow<'s> {
         let mut after = std::mem::take(&mut self.after);
         match self.conn {
             Conn::Tx(mut tx) => {
-                for row in &audit {
-                    store::insert_audit(&mut tx, row).await?;
-                }
+                // One INSERT, after the org's audit chain head is locked
+                // (last, so no lock is ever taken after it; see
+                // `store::insert_audits`).
+                let rows: Vec<&store::AuditRow> = audit.iter().collect();
+                store::insert_audits(&mut tx, &rows).await?;
                 after.deliveries = super::events::write(&mut tx, self.now, &events).await?;
                 // The change this transaction made to what replicas keep in
                 // memory, if any (triggers number it; see `crate::lease`),

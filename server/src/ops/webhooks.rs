@@ -36,6 +36,16 @@ fn description(d: Option<String>) -> Result<Option<String>> {
     }
 }
 
+/// A receiver at a literal IP this server refuses to send to (see
+/// [`crate::delivery::address_refused`]): 422 naming `url` — the OpenAPI
+/// document allows the URL, so not a 400. A host name is checked at each
+/// attempt, after resolution.
+fn check_receiver(state: &AppState, url: &str) -> Result<()> {
+    crate::delivery::check_url_literal(url, state.deliveries.deny_private).map_err(|e| {
+        ApiError::new(sigil_proto::ErrorCode::Unprocessable, e.to_string()).with_field("url")
+    })
+}
+
 pub async fn create(
     state: &AppState,
     caller: &Caller,
@@ -43,6 +53,7 @@ pub async fn create(
     req: CreateWebhook,
 ) -> Result<(OrgRow, WebhookRow, SecretString)> {
     rules::check_webhook_url(&req.url).map_err(rule)?;
+    check_receiver(state, &req.url)?;
     let events =
         rules::check_events(req.events.as_deref().unwrap_or(&["*".to_string()])).map_err(rule)?;
     let description = description(req.description)?;
@@ -123,6 +134,7 @@ pub async fn update(
 ) -> Result<(OrgRow, WebhookRow)> {
     if let Some(u) = &req.url {
         rules::check_webhook_url(u).map_err(rule)?;
+        check_receiver(state, u)?;
     }
     let events = req
         .events

@@ -197,18 +197,22 @@ pub async fn head(c: &mut AnyConnection, org: Uuid) -> Result<Option<(i64, Strin
     })
 }
 
-/// An org's entries in chain order from `after_seq` on (at most `limit`).
+/// An org's entries in chain order after `after_seq` and up to `up_to`
+/// (at most `limit`).
 pub async fn chain_page(
     c: &mut AnyConnection,
     org_id: Uuid,
     after_seq: i64,
+    up_to: i64,
     limit: i64,
 ) -> Result<Vec<AuditRow>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {AUDIT_COLS} FROM audit WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        "SELECT {AUDIT_COLS} FROM audit WHERE org_id = $1 AND seq > $2 AND seq <= $3 \
+         ORDER BY seq LIMIT $4"
     ))
     .bind(org_id.to_string())
     .bind(after_seq)
+    .bind(up_to)
     .bind(limit)
     .fetch_all(&mut *c)
     .await?;
@@ -231,8 +235,15 @@ pub async fn count_unchained(c: &mut AnyConnection, org_id: Uuid) -> Result<i64,
 /// oldest first, per org. Run at start-up; a no-op once done. Only orgs with
 /// no chain yet: an entry slipped into a chained org by hand stays outside,
 /// where verification finds it.
-pub async fn chain_unchained(pool: &sqlx::AnyPool) -> Result<(), StoreError> {
+pub async fn chain_unchained(pool: &sqlx::AnyPool, backend: Backend) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    if backend == Backend::Postgres {
+        // Replicas starting together take turns: the second finds nothing
+        // left to chain instead of numbering the same entries again.
+        sqlx::query("SELECT pg_advisory_xact_lock(7371196701) AS locked")
+            .fetch_one(&mut *tx)
+            .await?;
+    }
     let rows = sqlx::query(&format!(
         "SELECT {AUDIT_COLS} FROM audit WHERE seq IS NULL \
          AND org_id NOT IN (SELECT org_id FROM audit_heads) ORDER BY created_at, id"

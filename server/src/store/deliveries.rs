@@ -150,16 +150,51 @@ pub async fn get_delivery(
         .await
 }
 
-/// Records an attempt and moves the delivery on: `state` (`pending` to
-/// retry at `next`, `delivered`, `gave_up`), its claim released.
+/// The highest attempt number the delivery has used: the larger of its
+/// counter and its log (an attempt logged by a replica that died before
+/// moving the delivery on counts), so the next attempt never reuses a number.
+pub async fn attempts_made(c: &mut AnyConnection, d: &DeliveryRow) -> Result<i64, StoreError> {
+    let r = sqlx::query(
+        "SELECT COALESCE(MAX(attempt), 0) AS n FROM delivery_attempts WHERE delivery_id = $1",
+    )
+    .bind(d.id.to_string())
+    .fetch_one(c)
+    .await?;
+    let logged: i64 = r.try_get("n")?;
+    Ok(logged.max(d.attempts))
+}
+
+/// Records an attempt and moves the delivery on — `state` (`pending` to
+/// retry at `next`, `delivered`, `gave_up`), its claim released — in one
+/// transaction, and only while `me` holds the claim. False (nothing written)
+/// when the claim was lost: another replica took the delivery over and
+/// records its own attempt. An attempt already logged under the same number
+/// is kept (the insert is idempotent), so a re-send never fails on it.
 pub async fn finish_attempt(
-    c: &mut AnyConnection,
+    pool: &AnyPool,
     a: &AttemptRow,
     state: &str,
-) -> Result<(), StoreError> {
+    me: &str,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let moved = sqlx::query(
+        "UPDATE deliveries SET state = $1, attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
+         claimed_by = NULL, claimed_until = NULL WHERE id = $4 AND state = 'pending' AND claimed_by = $5",
+    )
+    .bind(state)
+    .bind(a.attempt)
+    .bind(a.next_attempt_at)
+    .bind(a.delivery_id.to_string())
+    .bind(me)
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
     sqlx::query(
         "INSERT INTO delivery_attempts (id, delivery_id, webhook_id, attempt, result, status_code, error, duration_ms, attempted_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (delivery_id, attempt) DO NOTHING",
     )
     .bind(a.id.to_string())
     .bind(a.delivery_id.to_string())
@@ -171,19 +206,32 @@ pub async fn finish_attempt(
     .bind(a.duration_ms)
     .bind(a.attempted_at)
     .bind(a.next_attempt_at)
-    .execute(&mut *c)
+    .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "UPDATE deliveries SET state = $1, attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
-         claimed_by = NULL, claimed_until = NULL WHERE id = $4",
-    )
-    .bind(state)
-    .bind(a.attempt)
-    .bind(a.next_attempt_at)
-    .bind(a.delivery_id.to_string())
-    .execute(c)
-    .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Drops a delivery whose webhook or event is gone (a webhook deleted while
+/// the event's transaction was open leaves one behind), with its log; only
+/// by the claim holder. Nothing can be delivered and no one can read it.
+pub async fn drop_orphan_delivery(pool: &AnyPool, id: Uuid, me: &str) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let gone = sqlx::query("DELETE FROM deliveries WHERE id = $1 AND claimed_by = $2")
+        .bind(id.to_string())
+        .bind(me)
+        .execute(&mut *tx)
+        .await?;
+    if gone.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM delivery_attempts WHERE delivery_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The webhook's attempts, newest first, after the cursor `after` (an attempt id).

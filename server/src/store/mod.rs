@@ -249,7 +249,7 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        audit::chain_unchained(&pool).await?;
+        audit::chain_unchained(&pool, backend).await?;
         Ok(Self {
             pool,
             backend,

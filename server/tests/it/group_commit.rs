@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 both!(
     concurrent_same_key_mints_once,
     one_refusal_fails_no_other,
-    an_expired_key_mints_anew
+    an_expired_key_mints_anew,
+    batches_of_both_kinds_never_deadlock
 );
 
 async fn keyed(c: &Ctx, by: &str, key: &str, body: Value) -> (StatusCode, Value) {
@@ -119,4 +120,69 @@ async fn an_expired_key_mints_anew(c: Ctx) {
     let (s, b) = keyed(&c, &by, "k", body).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     assert_ne!(b["id"], a["id"]);
+}
+
+/// Batches that go all at once and batches that go job by job (a reused
+/// Idempotency-Key sends a batch that way), both moving the signing key's
+/// horizon, while derivations mint in units of work: every path takes the
+/// key row before the audit chain head (the head last), so none waits on
+/// another in the opposite order — on PostgreSQL a deadlock would fail a
+/// request.
+async fn batches_of_both_kinds_never_deadlock(c: Ctx) {
+    c.bot("steve", &["*:*:*"]).await;
+    let parent = c.issue("steve").await.1;
+    let (s, v) = keyed(&c, &c.owner, "taken", json!({"owner": "steve"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mut minted = 0;
+    for round in 0..4 {
+        let calls = (0..24).map(|i| {
+            let c = &c;
+            let parent = &parent;
+            // Each later than the last: the key's horizon moves every batch.
+            let expiry = format!("{}s", 7200 + round * 100 + i);
+            async move {
+                match i % 4 {
+                    0 => {
+                        keyed(
+                            c,
+                            &c.owner,
+                            "taken",
+                            json!({"owner": "steve", "label": "x"}),
+                        )
+                        .await
+                    }
+                    1 => {
+                        c.post("/v1/tokens/attenuate", parent, json!({"expiry": "1h"}))
+                            .await
+                    }
+                    _ => {
+                        c.call(
+                            "POST",
+                            "/v1/orgs/default/tokens",
+                            Some(&c.owner),
+                            Some(json!({"owner": "steve", "expiry": expiry})),
+                        )
+                        .await
+                    }
+                }
+            }
+        });
+        for (i, (s, v)) in join_all(calls).await.iter().enumerate() {
+            if i % 4 == 0 {
+                assert_eq!(code(v), "idempotency_mismatch", "{v}");
+            } else {
+                assert_eq!(*s, StatusCode::CREATED, "round {round}, call {i}: {v}");
+                minted += 1;
+            }
+        }
+    }
+    // Every token minted has its audit entry.
+    let (_, v) = c.get("/v1/orgs/default/audit?limit=500", &c.owner).await;
+    let entries = v["items"].as_array().unwrap();
+    let issued = entries
+        .iter()
+        .filter(|e| e["action"] == "token.issue" || e["action"] == "token.attenuate")
+        .count();
+    // The parent and the keyed token, then every one minted here.
+    assert_eq!(issued, 2 + minted, "{v}");
 }

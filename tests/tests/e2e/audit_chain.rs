@@ -3,37 +3,18 @@
 //! never fork it; `sigil audit verify` says it is intact, and after a row is
 //! changed directly in the database, names that row and exits 1.
 
-use sigil_e2e::{rt, sigil_bin, PgDb, ServerOptions, TestServer, MASTER_KEY};
+use sigil_e2e::cli::clean_sigil;
+use sigil_e2e::{replicas, rt, TestServer};
 use sigil_proto::api::CreateBot;
-use std::process::{Command, Output, Stdio};
-
-fn replicas() -> (PgDb, TestServer, TestServer) {
-    let db = PgDb::create();
-    let opts = || ServerOptions {
-        database_url: Some(db.url.clone()),
-        env: vec![("SIGIL_MASTER_KEY".into(), MASTER_KEY.into())],
-        ..Default::default()
-    };
-    let a = TestServer::start_with(opts());
-    let b = TestServer::start_with(opts());
-    (db, a, b)
-}
+use std::process::{Command, Output};
 
 /// `sigil audit ARGS…` against `srv` as `owner` (the replica that
 /// bootstrapped), with nothing of the caller's environment or login.
 fn audit(srv: &TestServer, owner: &TestServer, args: &[&str]) -> Output {
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(sigil_bin());
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("SIGIL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
+    clean_sigil(home.path())
         .env("SIGIL_ENDPOINT", &srv.endpoint)
         .env("SIGIL_TOKEN", owner.owner_token.expose())
-        .stdin(Stdio::null())
         .arg("audit")
         .args(args)
         .output()
@@ -46,7 +27,7 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn two_replicas_write_one_chain_and_a_changed_row_is_named() {
-    let (db, a, b) = replicas();
+    let (db, a, b) = replicas(false);
     rt().block_on(async {
         let mut writes = tokio::task::JoinSet::new();
         for i in 0..30 {

@@ -8,162 +8,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
-use sigil_e2e::{sigil_bin, TestServer};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use sigil_e2e::cli::{clean_sigil, leaks_jwt, Sigil};
+use sigil_e2e::TestServer;
+use std::process::Stdio;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-
-/// What one run of the CLI gave.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `sigil` against one server, as the owner unless told otherwise, with
-/// its own config dir (so `sigil login` files never touch the real user's).
-struct Sigil<'a> {
-    srv: &'a TestServer,
-    config: tempfile::TempDir,
-}
-
-impl<'a> Sigil<'a> {
-    fn new(srv: &'a TestServer) -> Self {
-        Sigil {
-            srv,
-            config: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// A command with a clean environment: no SIGIL_* of the caller's, our
-    /// config dir, the owner's endpoint and token.
-    fn bare(&self) -> Command {
-        let mut cmd = Command::new(sigil_bin());
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("SIGIL_") || k == "NO_COLOR" {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("XDG_CONFIG_HOME", self.config.path())
-            .env("HOME", self.config.path())
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn cmd(&self) -> Command {
-        let mut cmd = self.bare();
-        cmd.env("SIGIL_ENDPOINT", &self.srv.endpoint)
-            .env("SIGIL_TOKEN", self.srv.owner_token.expose());
-        cmd
-    }
-
-    /// A command for a pseudo-terminal: it keeps the standard streams rexpect
-    /// gives it (the pty), where [`Sigil::cmd`] would point stdin at /dev/null.
-    fn tty(&self, args: &[&str]) -> Command {
-        let mut cmd = self.cmd();
-        cmd.args(args)
-            .env("TERM", "xterm")
-            .stdin(Stdio::inherit())
-            .stdout(Stdio::inherit())
-            .stderr(Stdio::inherit());
-        cmd
-    }
-
-    fn login_file(&self) -> PathBuf {
-        self.config.path().join("sigil").join("login.json")
-    }
-
-    fn run_cmd(&self, mut cmd: Command, args: &[&str]) -> Out {
-        let out = cmd.args(args).output().unwrap();
-        let out = Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        // Invariants of every run: no JWT on stderr (every JWT starts with
-        // `eyJ`, base64 of `{"`; the only `eyJ` allowed there is the CLI's
-        // `eyJ…<redacted>`), no colour outside a terminal, and outside
-        // `tokens issue` no JWT on stdout either.
-        assert!(
-            !leaks_jwt(&out.stderr),
-            "a JWT reached stderr of {args:?}:\n{}",
-            out.stderr
-        );
-        assert!(
-            !out.stdout.contains('\x1b') && !out.stderr.contains('\x1b'),
-            "colour without a terminal: {args:?}"
-        );
-        let issuing = args
-            .windows(2)
-            .any(|w| matches!(w, ["tokens", "issue" | "create"] | ["users", "token"]));
-        assert!(
-            issuing || !out.stdout.contains("eyJ"),
-            "a JWT reached stdout of {args:?}:\n{}",
-            out.stdout
-        );
-        out
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        self.run_cmd(self.cmd(), args)
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.code, 0,
-            "sigil {args:?} failed:\n{}\n{}",
-            out.stdout, out.stderr
-        );
-        out.stdout
-    }
-
-    /// Runs with `-o json` and parses stdout.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        let stdout = self.ok(&all);
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("sigil {args:?}: not JSON ({e}):\n{stdout}"))
-    }
-
-    /// Runs and expects exit `code`; returns stderr.
-    fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.code, code,
-            "sigil {args:?}: expected exit {code}:\n{}\n{}",
-            out.stdout, out.stderr
-        );
-        assert!(
-            out.stderr.contains("error:"),
-            "no error message: {}",
-            out.stderr
-        );
-        out.stderr
-    }
-
-    /// Issues a token (JSON) and returns (id, jwt).
-    fn issue(&self, args: &[&str]) -> (String, String) {
-        let mut all = vec!["tokens", "issue"];
-        all.extend(args);
-        let v = self.json(&all);
-        (
-            v["id"].as_str().unwrap().to_string(),
-            v["token"].as_str().unwrap().to_string(),
-        )
-    }
-}
-
-/// Whether `text` holds anything of a JWT: an `eyJ` that is not the
-/// CLI's redaction marker.
-fn leaks_jwt(text: &str) -> bool {
-    text.match_indices("eyJ")
-        .any(|(i, _)| !text[i..].starts_with("eyJ…<redacted>"))
-}
 
 fn rfc3339(v: &Value) -> OffsetDateTime {
     OffsetDateTime::parse(
@@ -1198,19 +1047,10 @@ fn completion_scripts_and_man_pages_need_no_server() {
     let config = tempfile::tempdir().unwrap();
     let token = "eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2lnbmF0dXJl";
     let run = |args: &[&str]| {
-        let mut cmd = Command::new(sigil_bin());
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("SIGIL_") {
-                cmd.env_remove(k);
-            }
-        }
-        let out = cmd
+        let out = clean_sigil(config.path())
             .args(args)
-            .env("XDG_CONFIG_HOME", config.path())
-            .env("HOME", config.path())
             .env("SIGIL_ENDPOINT", "not-a-url")
             .env("SIGIL_TOKEN", token)
-            .stdin(Stdio::null())
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

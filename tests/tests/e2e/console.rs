@@ -6,17 +6,28 @@
 //! which is offered nothing it may not do. Along the way: hostile text shown
 //! as text, errors next to their field, dialogs closed by Esc with focus
 //! given back, no console error, and screenshots at 1280×800 and 390 px wide
-//! saved into `docs/console/` (linked from `docs/console.md`).
+//! saved into `docs/console/` (linked from `docs/console.md`) by every run.
+//!
+//! A second walk, in a browser and server of its own: webhooks and the audit
+//! log. A receiver in this process (`sigil_e2e::receiver`) stands in for the
+//! webhook's endpoint: create a webhook for it (an invalid URL refused next
+//! to the field), its signing secret shown once and gone with the dialog,
+//! "Send test" reaching the receiver and shown `delivered`, the attempt in
+//! the delivery log, delete with confirmation; then "Verify chain" says the
+//! audit chain is intact, and after an entry is edited in the database (this
+//! walk runs on PostgreSQL), names that entry and why.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`scripts/setup.sh`
 //! installs them); without them the test fails and says so.
 
 use fantoccini::wd::Capabilities;
 use fantoccini::{ClientBuilder, Locator};
+use sigil_e2e::receiver::{signed_with, Receiver};
 use sigil_e2e::{rt, workspace, TestServer};
 use sigil_proto::api::{CreateBot, IssueToken};
 use sigil_proto::client::Client;
 use sigil_proto::SecretString;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -201,6 +212,8 @@ impl Ui {
             (width, height),
             "{name}: the screenshot's size"
         );
+        // Every run writes them where docs/console.md shows them, so the
+        // pictures there are always the last run's.
         let dir = workspace().join("docs").join("console");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}-{width}.png"));
@@ -287,23 +300,45 @@ fn console_walk_in_headless_chromium() {
         let page = r.text().await.unwrap();
         assert!(page.len() < 200 * 1024);
 
-        let driver = start_driver().await;
-        let c = browser(&driver, profile.path()).await;
-        let session = c.session_id().await.unwrap().expect("a session id");
-        let ui = Ui {
-            c: c.clone(),
-            driver_url: driver.url.clone(),
-            session,
-            base: base.clone(),
-        };
-        // The walk runs as its own task, so that the browser is closed
-        // (and no Chromium outlives the test) whether it passes or panics.
-        let outcome = tokio::spawn(walk(ui, s.owner_token.clone())).await;
-        let _ = c.close().await;
-        if let Err(e) = outcome {
-            std::panic::resume_unwind(e.into_panic());
-        }
+        drive(&s, profile.path(), walk).await;
     });
+}
+
+/// The webhooks page and the audit log, in a browser and server of their own.
+#[test]
+fn console_webhooks_and_audit_in_headless_chromium() {
+    // On PostgreSQL (the first walk runs on SQLite): the walk edits an
+    // audit row behind the server's back with psql.
+    let (db, s) = TestServer::start_on_postgres();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let url = db.url.clone();
+    rt().block_on(drive(&s, profile.path(), move |ui, owner| {
+        webhooks_walk(ui, owner, url)
+    }));
+}
+
+/// Runs `walk` in a fresh headless Chromium against `s`, with the owner's token.
+async fn drive<F, Fut>(s: &TestServer, profile: &Path, walk: F)
+where
+    F: FnOnce(Ui, SecretString) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let driver = start_driver().await;
+    let c = browser(&driver, profile).await;
+    let session = c.session_id().await.unwrap().expect("a session id");
+    let ui = Ui {
+        c: c.clone(),
+        driver_url: driver.url.clone(),
+        session,
+        base: s.endpoint.clone(),
+    };
+    // The walk runs as its own task, so that the browser is closed
+    // (and no Chromium outlives the test) whether it passes or panics.
+    let outcome = tokio::spawn(walk(ui, s.owner_token.clone())).await;
+    let _ = c.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
 
 async fn walk(ui: Ui, owner: SecretString) {
@@ -542,15 +577,15 @@ async fn walk(ui: Ui, owner: SecretString) {
         .status();
     assert_eq!(gone.as_u16(), 404, "the bot is deleted");
 
-    // The audit log: verification answers, or says this server lacks it.
+    // The audit log: the chain verifies (the second walk looks closer).
     ui.click("nav a[href='#/audit']").await;
     ui.page("Audit log").await;
     ui.wait_for("td[data-label=Action]").await;
     ui.click("#verify-chain").await;
     ui.until(
-        "a verification result",
+        "the chain verified intact",
         "const r = document.getElementById('verify-result'); \
-         return !!r.querySelector('.box-ok, [data-unavailable]');",
+         return r.dataset.ok === 'true' && !!r.querySelector('.box-ok');",
     )
     .await;
     ui.click("nav a[href='#/keys']").await;
@@ -606,8 +641,11 @@ async fn walk(ui: Ui, owner: SecretString) {
     );
     ui.click("#sign-out").await;
     ui.wait_for("#signin-form").await;
+    no_errors(ui).await;
+}
 
-    // No script error, no CSP violation, nothing else logged as an error.
+/// No script error, no CSP violation, nothing else logged as an error.
+async fn no_errors(ui: &Ui) {
     assert_eq!(
         ui.js("return document.documentElement.dataset.consoleErrors;")
             .await,
@@ -624,15 +662,250 @@ async fn walk(ui: Ui, owner: SecretString) {
     assert!(severe.is_empty(), "console errors: {severe:#?}");
 }
 
-/// Chromium logs every 4xx answer to `fetch` as an error. The walk causes
-/// two on purpose (the wrong token at sign-in, the invalid username) and may
-/// meet routes this server does not have yet (answered "not available").
+/// Chromium logs every 4xx answer to `fetch` as an error. The walks cause
+/// three on purpose: the wrong token at sign-in, the invalid username, the
+/// invalid webhook URL.
 fn expected_refusal(message: &str) -> bool {
     let status = |code: &str| message.contains(&format!("status of {code}"));
     message.contains("Failed to load resource")
         && ((message.contains("/v1/whoami") && status("401"))
             || (message.contains("/v1/orgs/default/bots") && status("400"))
-            || (message.contains("/audit/verify") && status("404")))
+            || (message.contains("/v1/orgs/default/webhooks") && status("400")))
+}
+
+/// Signs in with `token` at the console's address; lands on `first`.
+async fn sign_in(ui: &Ui, token: &SecretString, first: &str) {
+    ui.c.goto(&format!("{}/ui/", ui.base)).await.unwrap();
+    ui.fill("#signin-form input[name=token]", token.expose())
+        .await;
+    ui.click("#signin-submit").await;
+    ui.page(first).await;
+}
+
+/// The text of the first element `css` matches.
+async fn text_of(ui: &Ui, css: &str) -> String {
+    ui.wait_for(css).await.text().await.unwrap_or_default()
+}
+
+/// `db`: the server's database, to edit an audit entry in.
+async fn webhooks_walk(ui: Ui, owner: SecretString, db: String) {
+    let ui = &ui;
+    let rx = Receiver::start(200);
+    sign_in(ui, &owner, "Bots").await;
+    ui.click("nav a[href='#/webhooks']").await;
+    ui.page("Webhooks").await;
+    ui.wait_for(".empty").await;
+
+    // Create one: an invalid URL is refused next to the field.
+    ui.click("#new-webhook").await;
+    ui.fill("#webhook-dialog input[name=url]", "not a url")
+        .await;
+    ui.click("#webhook-dialog button[type=submit]").await;
+    ui.until(
+        "the server's refusal next to the URL",
+        "const e = document.querySelector('#webhook-dialog [data-error-for=url]'); \
+         return !!e && e.textContent.includes('http');",
+    )
+    .await;
+    ui.fill("#webhook-dialog input[name=url]", &rx.url).await;
+    // Two events instead of all of them: unchecking "*" offers the others.
+    ui.click("#webhook-dialog input[value='*']").await;
+    ui.click("#webhook-dialog input[value='token.revoked']")
+        .await;
+    ui.click("#webhook-dialog input[value='bot.deleted']").await;
+    ui.fill("#webhook-dialog textarea[name=description]", HOSTILE)
+        .await;
+    ui.click("#webhook-dialog button[type=submit]").await;
+
+    // The secret, once, with its warning and a copy button.
+    ui.wait_for("#webhook-dialog #copy-secret").await;
+    let warning = ui
+        .js("return document.querySelector('#webhook-dialog .box-warning').textContent;")
+        .await;
+    assert!(
+        warning
+            .as_str()
+            .unwrap_or("")
+            .contains("shown only this once"),
+        "{warning}"
+    );
+    let secret = ui
+        .js("return document.querySelector('#webhook-dialog textarea.secret').value;")
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(secret.len() >= 16, "the dialog shows a signing secret");
+    ui.click("#secret-done").await;
+    ui.until(
+        "the dialog closed and the secret gone from the page",
+        &format!(
+            "const s = {}; return !document.querySelector('dialog') && \
+             !document.body.textContent.includes(s) && \
+             Array.from(document.querySelectorAll('input, textarea'), (e) => e.value) \
+               .every((v) => !v.includes(s));",
+            serde_json::to_string(&secret).unwrap()
+        ),
+    )
+    .await;
+    let listed = reqwest::Client::new()
+        .get(format!("{}/v1/orgs/default/webhooks", ui.base))
+        .bearer_auth(owner.expose())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!listed.contains(&secret), "the API shows the secret again");
+    let hooks: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(
+        hooks["items"][0]["events"],
+        serde_json::json!(["token.revoked", "bot.deleted"]),
+        "the events checked"
+    );
+
+    // Listed, the hostile description as text.
+    let row = "tr[data-webhook]";
+    assert_eq!(text_of(ui, &format!("{row} .url")).await, rx.url);
+    assert_eq!(
+        text_of(ui, &format!("{row} .description")).await,
+        HOSTILE,
+        "the description shows as text"
+    );
+    ui.no_img_in_main().await;
+
+    // Send test: the receiver gets it, signed with the secret shown, and
+    // the page says delivered.
+    assert_eq!(rx.received().len(), 0, "nothing delivered before the test");
+    ui.click(&format!("{row} button[data-action=test]")).await;
+    ui.until(
+        "the test's attempt shown delivered",
+        "const r = document.getElementById('webhook-test-result'); \
+         return r.dataset.result === 'delivered' && \
+           r.querySelector('.test-result').textContent === 'delivered';",
+    )
+    .await;
+    let got = rx.received();
+    assert_eq!(got.len(), 1, "the receiver got one request");
+    assert_eq!(got[0].header("sigil-event"), Some("webhook.test"));
+    assert!(
+        signed_with(&got[0], &secret),
+        "the test delivery is signed with the secret the dialog showed"
+    );
+
+    // The delivery log lists the attempt.
+    ui.click(&format!("{row} button[data-action=deliveries]"))
+        .await;
+    let attempt = "#deliveries tr[data-event='webhook.test'][data-result=delivered]";
+    ui.wait_for(attempt).await;
+    assert_eq!(
+        text_of(ui, &format!("{attempt} td[data-label=Attempt]")).await,
+        "1"
+    );
+    assert_eq!(
+        text_of(ui, &format!("{attempt} td[data-label='Status code']")).await,
+        "200"
+    );
+    assert!(text_of(ui, &format!("{attempt} td[data-label=Duration]"))
+        .await
+        .ends_with(" ms"));
+    ui.screenshot("webhooks", 1280, 800).await;
+    // At 390 px the log is below the webhook's card: show it.
+    ui.viewport(390, 844).await;
+    ui.js("document.getElementById('deliveries').scrollIntoView(); return true;")
+        .await;
+    ui.screenshot("webhooks", 390, 844).await;
+    ui.viewport(1280, 800).await;
+    // Closing the log gives focus back to its button.
+    ui.click("#deliveries-close").await;
+    ui.until(
+        "the log closed, focus back on its button",
+        "return document.getElementById('deliveries').hidden && \
+         document.activeElement.dataset.action === 'deliveries';",
+    )
+    .await;
+
+    // Delete, with confirmation.
+    ui.click(&format!("{row} button[data-action=delete]")).await;
+    ui.click("#confirm-dialog button[type=submit]").await;
+    ui.until(
+        "the webhook gone",
+        "return !document.querySelector('dialog') && \
+         !document.querySelector('tr[data-webhook]') && !!document.querySelector('.empty');",
+    )
+    .await;
+
+    // The audit log: seq and a short hash per entry; the chain verifies.
+    ui.click("nav a[href='#/audit']").await;
+    ui.page("Audit log").await;
+    let first = ui.wait_for("tr[data-seq='1']").await;
+    let hash = first
+        .find(Locator::Css("td[data-label=Hash] code"))
+        .await
+        .unwrap();
+    let short = hash.text().await.unwrap();
+    let full = hash.attr("title").await.unwrap().unwrap_or_default();
+    assert!(
+        short.len() == 12 && full.len() == 64 && full.starts_with(&short),
+        "a short hash ({short}) of the entry's hash ({full})"
+    );
+    ui.click("#verify-chain").await;
+    ui.until(
+        "the chain verified intact",
+        "const r = document.getElementById('verify-result'); \
+         return r.dataset.ok === 'true' && Number(r.dataset.entries) > 0;",
+    )
+    .await;
+    let verdict = text_of(ui, "#verify-result .box-ok").await;
+    let entries: u64 = verdict
+        .strip_prefix("Chain intact: ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the verdict {verdict:?}"));
+    assert!(entries > 0, "{verdict}");
+    ui.screenshot("audit", 1280, 800).await;
+    ui.screenshot("audit", 390, 844).await;
+    ui.viewport(1280, 800).await;
+
+    // Someone with database access rewrites entry 2 (the webhook's
+    // creation): verifying again names it and says why.
+    let out = Command::new("psql")
+        .arg(&db)
+        .args(["-v", "ON_ERROR_STOP=1", "-c"])
+        .arg("UPDATE audit SET details = '{\"url\": \"https://elsewhere.example\"}' WHERE seq = 2")
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ui.click("#verify-chain").await;
+    ui.until(
+        "the chain verified broken",
+        "const r = document.getElementById('verify-result'); \
+         return r.dataset.ok === 'false' && !!r.querySelector('.box-error');",
+    )
+    .await;
+    let verdict = text_of(ui, "#verify-result .box-error").await;
+    assert!(
+        verdict.contains("broken at entry #2: ")
+            && verdict.contains("does not match")
+            && verdict.ends_with("The entry before it matches."),
+        "{verdict}"
+    );
+    let shown = ui
+        .js("return document.querySelector('#verify-result pre.json').textContent;")
+        .await;
+    assert!(
+        shown.as_str().unwrap_or("").contains("elsewhere.example"),
+        "the entry as stored: {shown}"
+    );
+
+    ui.click("#sign-out").await;
+    ui.wait_for("#signin-form").await;
+    no_errors(ui).await;
 }
 
 /// Lets the page read the clipboard (WebDriver's Set Permission), so the test

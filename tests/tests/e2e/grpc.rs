@@ -7,8 +7,9 @@
 // Clippy's test exemption covers #[test] fns only, not this module's helpers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use sigil_e2e::{pg_admin_url, PgDb, ServerOptions, TestServer};
-use sigil_proto::api::{CreateBot, IssueToken, IssuedToken, UpdateBot};
+use sigil_e2e::grpc::{verifier, verify};
+use sigil_e2e::{create_bot, pg_admin_url, replicas, PgDb, ServerOptions, TestServer};
+use sigil_proto::api::{IssueToken, IssuedToken, UpdateBot};
 use sigil_proto::v1::verifier_client::VerifierClient;
 use sigil_proto::v1::{RevocationEvent, VerifyRequest, VerifyResponse, WatchRevocationsRequest};
 use sigil_proto::SecretString;
@@ -18,48 +19,12 @@ use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 use tonic::Code;
 
-use sigil_e2e::MASTER_KEY as MASTER;
-
 use sigil_e2e::rt;
 
+/// A server on `database_url` (SQLite when None) serving gRPC, with the
+/// shared master key.
 fn grpc_opts(database_url: Option<String>) -> ServerOptions {
-    ServerOptions {
-        database_url,
-        args: vec!["--grpc-listen".into(), "127.0.0.1:0".into()],
-        env: vec![("SIGIL_MASTER_KEY".into(), MASTER.into())],
-        ..Default::default()
-    }
-}
-
-/// Two replicas on one fresh PostgreSQL database; A bootstrapped it.
-fn replicas() -> (PgDb, TestServer, TestServer) {
-    let db = PgDb::create();
-    let a = TestServer::start_with(grpc_opts(Some(db.url.clone())));
-    let b = TestServer::start_with(grpc_opts(Some(db.url.clone())));
-    (db, a, b)
-}
-
-async fn verifier(s: &TestServer) -> VerifierClient<Channel> {
-    let ep = s
-        .grpc_endpoint
-        .clone()
-        .expect("server printed its gRPC address");
-    VerifierClient::connect(ep).await.unwrap()
-}
-
-async fn verify(
-    c: &mut VerifierClient<Channel>,
-    token: &SecretString,
-    claim: Option<&str>,
-) -> VerifyResponse {
-    c.verify(VerifyRequest {
-        token: token.expose().to_string(),
-        required_claim: claim.map(str::to_string),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .into_inner()
+    ServerOptions::replica(database_url).with_grpc()
 }
 
 async fn watch(
@@ -93,34 +58,13 @@ async fn until_checkpoint(s: &mut tonic::Streaming<RevocationEvent>) -> (Vec<Str
 }
 
 async fn bot_with_token(s: &TestServer, name: &str, perms: &[&str]) -> IssuedToken {
-    let owner = s.client();
-    owner
-        .create_bot(
-            "default",
-            &CreateBot {
-                username: name.into(),
-                permissions: perms.iter().map(|p| p.to_string()).collect(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    create_bot(&s.client(), name, perms).await;
     issue(s, name).await
 }
 
+/// A one-day token for `bot`, as the owner.
 async fn issue(s: &TestServer, bot: &str) -> IssuedToken {
-    s.client()
-        .issue_token(
-            "default",
-            &IssueToken {
-                owner: bot.into(),
-                expiry: Some("1d".into()),
-                ..Default::default()
-            },
-            None,
-        )
-        .await
-        .unwrap()
+    issue_bound(s, bot, &[], None).await
 }
 
 /// Polls `f` until it holds; panics after `within`.
@@ -511,7 +455,7 @@ fn watch_needs_a_token_allowing_revocations_list() {
 
 #[test]
 fn replicas_share_verification_and_revocation_within_a_second() {
-    let (_db, a, b) = replicas();
+    let (_db, a, b) = replicas(true);
     rt().block_on(async {
         let t = bot_with_token(&a, "shared", &["bots:list:*"]).await;
         let mut ga = verifier(&a).await;
@@ -573,7 +517,7 @@ fn replicas_share_verification_and_revocation_within_a_second() {
 
 #[test]
 fn a_client_resuming_from_its_cursor_misses_nothing() {
-    let (_db, a, b) = replicas();
+    let (_db, a, b) = replicas(true);
     rt().block_on(async {
         let first = bot_with_token(&a, "first", &["bots:list:*"]).await;
         a.client()
@@ -625,19 +569,9 @@ fn a_client_resuming_from_its_cursor_misses_nothing() {
 
 #[test]
 fn never_valid_after_revoke_returned_under_concurrent_verify() {
-    let (_db, a, b) = replicas();
+    let (_db, a, b) = replicas(true);
     rt().block_on(async {
-        a.client()
-            .create_bot(
-                "default",
-                &CreateBot {
-                    username: "busy".into(),
-                    permissions: vec!["bots:list:*".into()],
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        create_bot(&a.client(), "busy", &["bots:list:*"]).await;
         let mut tokens = Vec::new();
         for _ in 0..12 {
             tokens.push(issue(&a, "busy").await);
@@ -750,7 +684,7 @@ fn a_replica_that_loses_its_database_fails_closed() {
 #[test]
 fn offline_verifier_learns_revocations_from_the_stream() {
     use sigil_proto::verifier::{TokenVerifier, VerifierConfig, VerifyError};
-    let (_db, a, b) = replicas();
+    let (_db, a, b) = replicas(true);
     rt().block_on(async {
         let watcher = bot_with_token(&a, "resource-server", &["revocations:list:*"]).await;
         let user = bot_with_token(&a, "caller", &["machines:get:*"]).await;
@@ -866,19 +800,9 @@ fn example_resource_server_protects_its_route() {
 /// keeps disconnecting and resuming from its cursor: each exactly once.
 #[test]
 fn concurrent_revocations_reach_a_reconnecting_watcher_exactly_once() {
-    let (_db, a, b) = replicas();
+    let (_db, a, b) = replicas(true);
     rt().block_on(async {
-        a.client()
-            .create_bot(
-                "default",
-                &CreateBot {
-                    username: "many".into(),
-                    permissions: vec!["bots:list:*".into()],
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        create_bot(&a.client(), "many", &["bots:list:*"]).await;
         let mut tokens = Vec::new();
         for _ in 0..30 {
             tokens.push(issue(&a, "many").await.metadata.id);

@@ -4,44 +4,17 @@
 //! view warm) — exactly N succeed, the rest are refused `exhausted`, and the
 //! token's view shows `uses = N` and `status = exhausted`.
 
-use sigil_e2e::{PgDb, ServerOptions, TestServer};
-use sigil_proto::api::{CreateBot, IssueToken, IssuedToken};
-use sigil_proto::v1::verifier_client::VerifierClient;
-use sigil_proto::v1::VerifyRequest;
+use sigil_e2e::grpc::{verifier, verify};
+use sigil_e2e::{create_bot, replicas, TestServer};
+use sigil_proto::api::{IssueToken, IssuedToken};
 use sigil_proto::SecretString;
 
-use sigil_e2e::MASTER_KEY as MASTER;
-
 use sigil_e2e::rt;
-
-/// Two replicas on one fresh PostgreSQL database; A bootstrapped it.
-fn replicas() -> (PgDb, TestServer, TestServer) {
-    let db = PgDb::create();
-    let opts = || ServerOptions {
-        database_url: Some(db.url.clone()),
-        args: vec!["--grpc-listen".into(), "127.0.0.1:0".into()],
-        env: vec![("SIGIL_MASTER_KEY".into(), MASTER.into())],
-        ..Default::default()
-    };
-    let a = TestServer::start_with(opts());
-    let b = TestServer::start_with(opts());
-    (db, a, b)
-}
 
 /// A token of a new bot `name` (`bots:list:*`) with `max_uses`.
 async fn limited(s: &TestServer, name: &str, max_uses: i64) -> IssuedToken {
     let owner = s.client();
-    owner
-        .create_bot(
-            "default",
-            &CreateBot {
-                username: name.into(),
-                permissions: vec!["bots:list:*".into()],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    create_bot(&owner, name, &["bots:list:*"]).await;
     let t = owner
         .issue_token(
             "default",
@@ -77,7 +50,7 @@ async fn whoami(
 
 #[test]
 fn max_uses_are_exact_across_two_replicas_over_rest() {
-    let (_db, a, b) = replicas();
+    let (_db, a, b) = replicas(true);
     rt().block_on(async {
         const N: i64 = 10;
         let t = limited(&a, "burst", N).await;
@@ -128,28 +101,19 @@ fn max_uses_are_exact_across_two_replicas_over_rest() {
 
 #[test]
 fn max_uses_are_exact_across_two_replicas_over_grpc_verify() {
-    let (_db, a, b) = replicas();
+    let (_db, a, b) = replicas(true);
     rt().block_on(async {
         const N: i64 = 6;
         let t = limited(&a, "verified", N).await;
         let mut clients = Vec::new();
         for s in [&a, &b] {
-            let ep = s.grpc_endpoint.clone().expect("gRPC address");
-            clients.push(VerifierClient::connect(ep).await.unwrap());
+            clients.push(verifier(s).await);
         }
         let calls: Vec<_> = (0..30)
             .map(|i| {
                 let mut c = clients[i % 2].clone();
-                let token = t.token.expose().to_string();
-                tokio::spawn(async move {
-                    c.verify(VerifyRequest {
-                        token,
-                        ..Default::default()
-                    })
-                    .await
-                    .unwrap()
-                    .into_inner()
-                })
+                let token = t.token.clone();
+                tokio::spawn(async move { verify(&mut c, &token, None).await })
             })
             .collect();
         let mut answers = Vec::new();

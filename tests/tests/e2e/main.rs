@@ -8,6 +8,7 @@
 mod audit_chain;
 mod cli;
 mod cli_power;
+mod cli_webhooks;
 mod console;
 mod crash;
 mod faults;
@@ -19,3 +20,5 @@ mod recovery;
 mod replicas;
 mod server;
 mod terraform;
+mod terraform_webhook;
+mod webhooks;

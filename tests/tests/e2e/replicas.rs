@@ -6,12 +6,15 @@
 //! them, and no request *started* after the change returned may get the old
 //! answer. Then the same with the second replica's LISTEN connection killed
 //! over and over, and with the second replica stopped (`SIGSTOP`) past its
-//! lease and resumed.
+//! lease and resumed. Derived tokens: a grandchild derived on one replica is
+//! accepted on the other, and refused there at once when its root is revoked.
 
-use sigil_e2e::{psql, PgDb, ServerOptions, TestServer};
-use sigil_proto::api::{CreateBot, CreateUser, IssueToken, IssuedToken, UpdateBot, UpdateToken};
+use sigil_e2e::grpc::{verifier, verify};
+use sigil_e2e::{psql, replicas, TestServer};
+use sigil_proto::api::{
+    AttenuateToken, CreateBot, CreateUser, IssueToken, IssuedToken, UpdateBot, UpdateToken,
+};
 use sigil_proto::v1::verifier_client::VerifierClient;
-use sigil_proto::v1::{VerifyRequest, VerifyResponse};
 use sigil_proto::SecretString;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,44 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
-use sigil_e2e::MASTER_KEY as MASTER;
-
 use sigil_e2e::rt;
-
-/// Two replicas on one fresh PostgreSQL database; A bootstrapped it.
-fn replicas() -> (PgDb, TestServer, TestServer) {
-    let db = PgDb::create();
-    let opts = || ServerOptions {
-        database_url: Some(db.url.clone()),
-        args: vec!["--grpc-listen".into(), "127.0.0.1:0".into()],
-        env: vec![("SIGIL_MASTER_KEY".into(), MASTER.into())],
-        ..Default::default()
-    };
-    let a = TestServer::start_with(opts());
-    let b = TestServer::start_with(opts());
-    (db, a, b)
-}
-
-async fn verifier(s: &TestServer) -> VerifierClient<Channel> {
-    VerifierClient::connect(s.grpc_endpoint.clone().expect("gRPC address"))
-        .await
-        .unwrap()
-}
-
-async fn verify(
-    c: &mut VerifierClient<Channel>,
-    token: &SecretString,
-    claim: Option<&str>,
-) -> VerifyResponse {
-    c.verify(VerifyRequest {
-        token: token.expose().to_string(),
-        required_claim: claim.map(str::to_string),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .into_inner()
-}
 
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
@@ -223,7 +189,7 @@ fn checkers(
 /// For every kind of change: warm on both replicas, change on one while
 /// both are hammered, never the old answer after it returned.
 fn every_change_is_refused_at_once_under_load(during: impl Fn(&TestServer) + Send + Sync) {
-    let (_db, a, b) = replicas();
+    let (_db, a, b) = replicas(true);
     rt().block_on(async {
         let changes = [
             Change::Revoke,
@@ -319,7 +285,7 @@ fn signal(pid: u32, sig: &str) {
 
 #[test]
 fn replicas_a_replica_paused_past_its_lease_refuses_after_resume() {
-    let (_db, a, b) = replicas();
+    let (_db, a, b) = replicas(true);
     rt().block_on(async {
         let t = token_for(&a, Change::Revoke, 0).await;
         let mut gb = verifier(&b).await;
@@ -357,5 +323,66 @@ fn replicas_a_replica_paused_past_its_lease_refuses_after_resume() {
             .await
             .unwrap();
         assert_eq!(verify(&mut ga, &t2.token, None).await.reason, "revoked");
+    });
+}
+
+/// A root issued on A, a child derived on A and a grandchild derived on B;
+/// the grandchild is accepted on both, warm in both memories; revoking the
+/// root on A refuses the grandchild on B at once (no wait, no retry), over
+/// REST and gRPC, and the same the other way round for a second family.
+#[test]
+fn replicas_a_grandchild_dies_with_its_root_everywhere_at_once() {
+    let (_db, a, b) = replicas(true);
+    rt().block_on(async {
+        for (n, (first, second)) in [(&a, &b), (&b, &a)].into_iter().enumerate() {
+            let root = token_for(&a, Change::Revoke, 100 + n).await;
+            let kid = first
+                .client_with(&root.token)
+                .attenuate_token(&AttenuateToken {
+                    expiry: Some("1h".into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(kid.metadata.parent_id, Some(root.metadata.id));
+            let grandkid = second
+                .client_with(&kid.token)
+                .attenuate_token(&AttenuateToken {
+                    claims: Some(vec![CLAIM.into()]),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(grandkid.metadata.parent_id, Some(kid.metadata.id));
+            // Accepted on both replicas (and now warm in both memories).
+            let (mut gfirst, mut gsecond) = (verifier(first).await, verifier(second).await);
+            for g in [&mut gfirst, &mut gsecond] {
+                assert!(verify(g, &grandkid.token, Some(CLAIM)).await.valid);
+            }
+            let rest_second = second.client_with(&grandkid.token);
+            rest_second.whoami().await.unwrap();
+            first.client_with(&grandkid.token).whoami().await.unwrap();
+
+            first
+                .client_with(&a.owner_token)
+                .revoke_token("default", root.metadata.id, None)
+                .await
+                .unwrap();
+            // The very first answers after the revoke returned refuse it.
+            let e = rest_second.whoami().await.unwrap_err();
+            assert_eq!(e.status(), Some(401), "{e:?}");
+            let r = verify(&mut gsecond, &grandkid.token, None).await;
+            assert!(!r.valid, "the grandchild answered valid: {r:?}");
+            assert_eq!(r.reason, "revoked");
+            let r = verify(&mut gfirst, &kid.token, None).await;
+            assert_eq!(r.reason, "revoked");
+            let view = second
+                .client_with(&a.owner_token)
+                .get_token("default", grandkid.metadata.id)
+                .await
+                .unwrap();
+            assert_eq!(view.status, "revoked");
+            assert_eq!(view.revoked_reason.as_deref(), Some("parent revoked"));
+        }
     });
 }

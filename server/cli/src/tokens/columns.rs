@@ -271,6 +271,15 @@ mod tests {
     const ID1: &str = "48de76fd-c5c7-4b05-9f70-52af9a996d38";
     const ID2: &str = "0196f3c2-7b1e-7c4a-9d55-1f2e3a4b5c6d";
 
+    /// The fixed "now" of these tests, 2030-01-01T00:00:00Z.
+    fn now() -> time::OffsetDateTime {
+        time::OffsetDateTime::parse(
+            "2030-01-01T00:00:00Z",
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    }
+
     fn token(json: serde_json::Value) -> Token {
         let mut base = serde_json::json!({
             "id": ID2,
@@ -295,11 +304,7 @@ mod tests {
 
     #[test]
     fn the_default_list_fits_120_columns_without_wrapping_the_id() {
-        let now = time::OffsetDateTime::parse(
-            "2030-01-01T00:00:00Z",
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap();
+        let now = now();
         let tokens = vec![
             token(serde_json::json!({
                 "owner": "deploy-bot-for-the-production-cluster",
@@ -353,11 +358,7 @@ mod tests {
 
     #[test]
     fn status_shows_the_reason_where_space_allows() {
-        let now = time::OffsetDateTime::parse(
-            "2030-01-01T00:00:00Z",
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap();
+        let now = now();
         let tokens = vec![
             token(serde_json::json!({
                 "status": "revoked",

@@ -25,6 +25,15 @@
 //!
 //! # What each job keeps from an issue alone
 //! - Its audit entry is written in the same transaction as its token.
+//!
+//! # Lock order
+//! As in every unit of work (see [`crate::ops::uow`]), the audit chain heads
+//! are the last locks the batch takes: tokens, Idempotency-Key answers,
+//! signing-key horizons (the key row) and events first, every audit entry
+//! last, in one [`store::insert_audits`] (heads in org-id order) — in the
+//! all-at-once path and after the last job in the one-by-one one. A batch
+//! and an operation minting in a unit of work (key row, then the head at
+//! commit) so never wait on each other in opposite orders.
 //! - Idempotency-Key: a key holding a live answer makes the all-at-once
 //!   insert store fewer answers than it was given, so the batch goes job by
 //!   job, where the stored answer is looked up first, in the batch's
@@ -132,8 +141,7 @@ async fn run_batch(state: &AppState, jobs: Vec<Pending>) {
 /// constraint — for [`one_by_one`] to sort out.
 async fn all_at_once(state: &AppState, jobs: &[Pending]) -> std::result::Result<bool, sqlx::Error> {
     let mut tx = state.store.pool.begin().await?;
-    let rows: Vec<(&TokenRow, &AuditRow)> =
-        jobs.iter().map(|p| (&p.job.row, &p.job.audit)).collect();
+    let rows: Vec<&TokenRow> = jobs.iter().map(|p| &p.job.row).collect();
     if store::insert_issued(&mut tx, &rows).await.is_err() {
         tx.rollback().await?;
         return Ok(false);
@@ -182,8 +190,13 @@ async fn all_at_once(state: &AppState, jobs: &[Pending]) -> std::result::Result<
             return Ok(false);
         }
     }
-    let rows: Vec<&TokenRow> = jobs.iter().map(|p| &p.job.row).collect();
     crate::ops::events::issued_rows(&mut tx, &rows).await?;
+    // Last: the audit chain heads (see `crate::ops::uow`).
+    let audits: Vec<&AuditRow> = jobs.iter().map(|p| &p.job.audit).collect();
+    if store::insert_audits(&mut tx, &audits).await.is_err() {
+        tx.rollback().await?;
+        return Ok(false);
+    }
     tx.commit().await?;
     state.deliveries.wake();
     Ok(true)
@@ -202,10 +215,13 @@ async fn one_by_one(state: &AppState, jobs: Vec<Pending>) {
         }
     };
     let mut done = Vec::with_capacity(jobs.len());
+    // The audit entries of the jobs minted, written after every job's other
+    // rows: the audit chain head is the last lock a transaction takes.
+    let mut audits: Vec<AuditRow> = Vec::new();
     let mut jobs = jobs.into_iter();
     while let Some(p) = jobs.next() {
         let horizon = (p.job.row.kid.clone(), p.job.row.expires_at);
-        match one(&mut tx, state, p.job).await {
+        match one(&mut tx, state, p.job, &mut audits).await {
             Ok(r) => done.push((p.reply, horizon, r)),
             Err(Broken(e)) => {
                 // The transaction is unusable: nothing of it commits, and
@@ -223,8 +239,12 @@ async fn one_by_one(state: &AppState, jobs: Vec<Pending>) {
             }
         }
     }
-    if let Err(e) = tx.commit().await {
-        let e = ApiError::from(e);
+    let rows: Vec<&AuditRow> = audits.iter().collect();
+    let written = match store::insert_audits(&mut tx, &rows).await {
+        Ok(()) => tx.commit().await.map_err(ApiError::from),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    if let Err(e) = written {
         for (reply, _, r) in done {
             let _ = reply.send(match r {
                 Ok(Outcome::Minted(_)) => Err(e.clone()),
@@ -252,12 +272,17 @@ async fn one(
     tx: &mut AnyConnection,
     state: &AppState,
     job: Job,
+    audits: &mut Vec<AuditRow>,
 ) -> std::result::Result<Result<Outcome>, Broken> {
     sqlx::query("SAVEPOINT issue")
         .execute(&mut *tx)
         .await
         .map_err(Broken)?;
+    let audit = job.audit.clone();
     let r = writes(tx, state, job).await;
+    if matches!(r, Ok(Outcome::Minted(_))) {
+        audits.push(audit);
+    }
     if !matches!(r, Ok(Outcome::Minted(_))) {
         sqlx::query("ROLLBACK TO SAVEPOINT issue")
             .execute(&mut *tx)
@@ -271,8 +296,8 @@ async fn one(
     Ok(r)
 }
 
-/// The writes of one issue: replay lookup, token, key horizon, audit entry,
-/// stored answer.
+/// The writes of one issue but its audit entry (written with the batch's,
+/// last): replay lookup, token, key horizon, stored answer.
 async fn writes(c: &mut AnyConnection, state: &AppState, job: Job) -> Result<Outcome> {
     if let Some(i) = &job.idem {
         if let Some(answer) = replay_on(c, state, job.now, i.caller_token, &i.key, &i.hash).await? {
@@ -284,7 +309,6 @@ async fn writes(c: &mut AnyConnection, state: &AppState, job: Job) -> Result<Out
     }
     store::insert_token(c, &job.row).await?;
     store::bump_key_exp(c, &job.row.kid, job.row.expires_at).await?;
-    store::insert_audit(c, &job.audit).await?;
     crate::ops::events::issued_rows(c, &[&job.row]).await?;
     if let Some(i) = &job.idem {
         match store::put_idempotent(

@@ -228,7 +228,20 @@ async fn concurrent_writers_never_fork_the_chain(c: Ctx) {
             assert_eq!(s, StatusCode::CREATED, "{v}");
         }
     });
-    futures::future::join_all(writes).await;
+    // Verifications while the writes go on: each sees an intact chain up to
+    // the head it read, never a "broken" one.
+    let checks = (0..6).map(|_| {
+        let c = &c;
+        async move {
+            let v = verify(c).await;
+            assert_eq!(v["ok"], true, "{v}");
+        }
+    });
+    futures::future::join(
+        futures::future::join_all(writes),
+        futures::future::join_all(checks),
+    )
+    .await;
     let v = verify(&c).await;
     assert_eq!(
         (v["ok"].as_bool(), v["entries"].as_u64()),

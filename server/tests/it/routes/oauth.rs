@@ -13,7 +13,8 @@ both!(
     revoking_garbage_answers_200,
     revoking_by_value_needs_only_the_token,
     a_revoked_token_introspects_inactive,
-    revoke_accepts_json
+    revoke_accepts_json,
+    a_misplaced_token_in_a_revoke_body_is_never_echoed
 );
 
 /// A token of bot `steve`'s (`bots:list:*`).
@@ -99,4 +100,26 @@ async fn revoke_accepts_json(c: Ctx) {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(c.status("/v1/whoami", &jwt).await, StatusCode::UNAUTHORIZED);
+}
+
+async fn a_misplaced_token_in_a_revoke_body_is_never_echoed(c: Ctx) {
+    let jwt = steve_token(&c).await;
+    for body in [
+        json!({"token": [jwt]}),
+        json!({"token": "x", "token_type_hint": [jwt]}),
+        json!({"token": "x", "token_type_hint": 5, "extra": format!("x.{jwt}")}),
+        json!({"token": jwt.clone(), jwt.clone(): 1}),
+        json!({"token": jwt.clone(), format!("x.{jwt}"): "y"}),
+        json!({"token": 5, "token_type_hint": format!("x.{jwt}")}),
+    ] {
+        for path in ["/v1/revoke", "/v1/introspect"] {
+            let (s, v) = c
+                .call("POST", path, Some(&c.owner), Some(body.clone()))
+                .await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{path} {body}: {v}");
+            crate::routes::tokens::leaks::assert_no_secret(&jwt, &v, &body.to_string());
+        }
+    }
+    // Nothing was revoked by a refused body.
+    assert_eq!(c.status("/v1/whoami", &jwt).await, StatusCode::OK);
 }

@@ -24,6 +24,10 @@ both!(
     the_delivery_log_is_kept_30_days,
     a_dead_replicas_claim_lapses_and_another_delivers,
     after_24_hours_a_delivery_gives_up,
+    a_resend_after_a_crash_between_log_and_update_records_the_next_attempt,
+    a_delivery_whose_webhook_is_gone_is_dropped,
+    link_local_receivers_are_always_refused,
+    deny_private_refuses_loopback_after_resolution,
 );
 
 const HOOKS: &str = "/v1/orgs/default/webhooks";
@@ -560,4 +564,189 @@ async fn after_24_hours_a_delivery_gives_up(c: Ctx) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(text.contains(want), "{text}");
+}
+
+/// The id of the only delivery (tests that create exactly one).
+async fn only_delivery(c: &Ctx) -> uuid::Uuid {
+    let mut conn = c.state.store.pool.acquire().await.unwrap();
+    let id: String = sqlx::Row::get(
+        &sqlx::query("SELECT id FROM deliveries")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap(),
+        "id",
+    );
+    uuid::Uuid::parse_str(&id).unwrap()
+}
+
+/// Waits (at most 5 s) until the webhook's log holds `n` attempts; answers them.
+async fn log_of(c: &Ctx, hook_id: &str, n: usize) -> Vec<Value> {
+    let path = format!("{HOOKS}/{hook_id}/deliveries");
+    let mut items = Vec::new();
+    for _ in 0..500 {
+        items = c.get(&path, &c.owner).await.1["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if items.len() >= n {
+            return items;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("expected {n} attempts in the log within 5s; got {items:?}");
+}
+
+async fn a_resend_after_a_crash_between_log_and_update_records_the_next_attempt(c: Ctx) {
+    // No worker running: this test polls by hand.
+    let (rx, url) = Receiver::default().start().await;
+    let h = hook(&c, &url, &["bot.created"]).await;
+    let hook_id = h["id"].as_str().unwrap().to_string();
+    c.bot("steve", &["bots:list:*"]).await;
+    let id = only_delivery(&c).await;
+    // Another replica took it, sent it, logged attempt 1, and died before
+    // moving the delivery on: the delivery is still pending, 0 attempts.
+    let now = c.state.now();
+    let mut conn = c.state.store.pool.acquire().await.unwrap();
+    assert!(
+        sigil_server::store::claim_delivery(&mut conn, id, "dead-replica", now)
+            .await
+            .unwrap()
+    );
+    sqlx::query(
+        "INSERT INTO delivery_attempts (id, delivery_id, webhook_id, attempt, result, status_code, error, duration_ms, attempted_at, next_attempt_at) \
+         VALUES ($1, $2, $3, 1, 'failed', 500, 'the receiver answered 500', 3, $4, NULL)",
+    )
+    .bind("00000000-0000-7000-8000-000000000001")
+    .bind(id.to_string())
+    .bind(&hook_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let poll = || sigil_server::delivery::poll(&c.state);
+    c.advance(sigil_server::store::CLAIM_SECS + 1);
+    assert_eq!(poll().await.unwrap(), 1, "a lapsed claim is taken over");
+    rx.wait_for("bot.created", 1).await;
+    let log = log_of(&c, &hook_id, 2).await;
+    let shape: Vec<(u64, &str)> = log
+        .iter()
+        .map(|a| {
+            (
+                a["attempt"].as_u64().unwrap(),
+                a["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shape, vec![(2, "delivered"), (1, "failed")], "{log:?}");
+    // Delivered once and done: nothing left to send, now or later.
+    c.advance(3600);
+    assert_eq!(poll().await.unwrap(), 0);
+    assert_eq!(rx.of_type("bot.created").len(), 1);
+}
+
+async fn a_delivery_whose_webhook_is_gone_is_dropped(c: Ctx) {
+    // No worker running: this test polls by hand.
+    let (rx, url) = Receiver::default().start().await;
+    let h = hook(&c, &url, &["bot.created"]).await;
+    c.bot("steve", &["bots:list:*"]).await;
+    let id = only_delivery(&c).await;
+    // The webhook was deleted while the event's transaction was open: its
+    // delivery is left behind.
+    sqlx::query("DELETE FROM webhooks WHERE id = $1")
+        .bind(h["id"].as_str().unwrap())
+        .execute(&c.state.store.pool)
+        .await
+        .unwrap();
+    let poll = || sigil_server::delivery::poll(&c.state);
+    assert_eq!(poll().await.unwrap(), 1);
+    let left = || async {
+        let n: i64 = sqlx::Row::get(
+            &sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(&c.state.store.pool)
+                .await
+                .unwrap(),
+            "n",
+        );
+        n
+    };
+    for _ in 0..500 {
+        if left().await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(left().await, 0, "the orphan delivery is dropped");
+    // Not claimed again, ever.
+    c.advance(sigil_server::store::CLAIM_SECS + 1);
+    assert_eq!(poll().await.unwrap(), 0);
+    assert!(rx.all().is_empty());
+}
+
+async fn link_local_receivers_are_always_refused(c: Ctx) {
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2852039166/",
+        "http://[fe80::1]/hook",
+        "http://[::ffff:169.254.169.254]/",
+        "http://0.0.0.0:8080/hook",
+        "http://[::]/hook",
+    ] {
+        let (s, v) = c.post(HOOKS, &c.owner, json!({"url": url})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {v}");
+        assert_eq!(field(&v), "url", "{url}: {v}");
+        assert!(v.to_string().contains("address not allowed"), "{url}: {v}");
+    }
+    // Loopback and private receivers are fine by default (internal ones).
+    let (_, url) = Receiver::default().start().await;
+    let h = hook(&c, &url, &["bot.created"]).await;
+    let one = format!("{HOOKS}/{}", h["id"].as_str().unwrap());
+    let (s, v) = c.patch(&one, json!({"url": "http://10.1.2.3/hook"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = c
+        .patch(&one, json!({"url": "http://169.254.169.254/"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(field(&v), "url");
+    assert_eq!(c.get(&one, &c.owner).await.1["url"], "http://10.1.2.3/hook");
+}
+
+async fn deny_private_refuses_loopback_after_resolution(c: Ctx) {
+    let c = c
+        .fresh(Settings {
+            auth_failures_per_minute: 1_000_000,
+            webhook_retry_base: 0,
+            webhook_poll: Duration::from_millis(50),
+            webhook_deny_private: true,
+            ..Settings::default()
+        })
+        .await;
+    let (rx, url) = Receiver::default().start().await;
+    // A literal loopback address: refused at once.
+    let (s, v) = c.post(HOOKS, &c.owner, json!({"url": url})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(field(&v), "url");
+    // A name is checked when resolved, at each attempt.
+    let named = url.replace("127.0.0.1", "localhost");
+    let h = hook(&c, &named, &["bot.created"]).await;
+    let (s, v) = c
+        .post(
+            &format!("{HOOKS}/{}/test", h["id"].as_str().unwrap()),
+            &c.owner,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Given up at once: no retries against a refused address.
+    assert_eq!(v["result"], "gave_up", "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("address not allowed: "),
+        "{v}"
+    );
+    assert!(v["next_attempt_at"].is_null(), "{v}");
+    assert!(rx.all().is_empty());
 }

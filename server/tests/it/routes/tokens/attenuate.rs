@@ -25,7 +25,9 @@ both!(
     revoking_by_value_cascades,
     shortening_a_parent_caps_its_descendants,
     deleting_the_owner_revokes_the_family,
-    a_derivation_racing_a_revocation_never_survives_it
+    a_derivation_racing_a_revocation_never_survives_it,
+    revoking_a_revoked_parent_revokes_a_surviving_child,
+    a_derivation_racing_the_owners_deletion_never_survives_it
 );
 
 const ATTENUATE: &str = "/v1/tokens/attenuate";
@@ -456,6 +458,92 @@ async fn a_derivation_racing_a_revocation_never_survives_it(c: Ctx) {
                 call(&c, "GET", "/v1/whoami", &jwt, None).await.0,
                 StatusCode::UNAUTHORIZED,
                 "a child derived during its ancestor's revocation survived it"
+            );
+        }
+    }
+}
+
+async fn revoking_a_revoked_parent_revokes_a_surviving_child(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let (root_id, root) = c.issue("steve").await;
+    let (kid_id, kid) = child(&c, &root, json!({})).await;
+    let (gkid_id, _) = child(&c, &kid, json!({})).await;
+    // A child that survived its parent's revocation (as one derived while an
+    // earlier, unwalked, revocation ran would).
+    sqlx::query(
+        "UPDATE tokens SET revoked_at = created_at, revoke_reason = 'rotated' WHERE id = $1",
+    )
+    .bind(&root_id)
+    .execute(&c.state.store.pool)
+    .await
+    .unwrap();
+    let (_, before) = c.get("/v1/orgs/default/audit?limit=500", &c.owner).await;
+    let (s, v) = c.revoke(&root_id).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The root is as it was.
+    assert_eq!(v["revoke_reason"].as_str(), Some("rotated"));
+    for id in [&kid_id, &gkid_id] {
+        let v = view(&c, id).await;
+        assert_eq!(
+            (v["status"].as_str(), v["revoke_reason"].as_str()),
+            (Some("revoked"), Some("parent revoked")),
+            "{v}"
+        );
+    }
+    assert_eq!(
+        call(&c, "GET", "/v1/whoami", &kid, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // No entry for the root; one for each descendant revoked now.
+    let (_, after) = c.get("/v1/orgs/default/audit?limit=500", &c.owner).await;
+    let revokes = |audit: &Value, id: &str| {
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "token.revoke" && e["target_id"] == id)
+            .count()
+    };
+    assert_eq!(revokes(&after, &root_id), revokes(&before, &root_id));
+    assert_eq!(revokes(&after, &kid_id), 1);
+    assert_eq!(revokes(&after, &gkid_id), 1);
+    // Again: nothing more changes.
+    let (s, _) = c.revoke(&root_id).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, again) = c.get("/v1/orgs/default/audit?limit=500", &c.owner).await;
+    assert_eq!(count_items(&again), count_items(&after));
+}
+
+fn count_items(page: &Value) -> usize {
+    page["items"].as_array().map_or(0, Vec::len)
+}
+
+async fn a_derivation_racing_the_owners_deletion_never_survives_it(c: Ctx) {
+    for i in 0..6 {
+        let bot = format!("steve{i}");
+        c.bot(&bot, &["bots:list:*"]).await;
+        let (_, root) = c.issue(&bot).await;
+        // Derivations from the bot's token race the bot's deletion (which
+        // revokes every token of it, and their descendants).
+        let derive_many = async {
+            let mut made = Vec::new();
+            for _ in 0..4 {
+                let (s, v) = derive(&c, &root, json!({})).await;
+                if s == StatusCode::CREATED {
+                    made.push(v["id"].as_str().unwrap().to_string());
+                }
+            }
+            made
+        };
+        let bot_path = format!("/v1/orgs/default/bots/{bot}");
+        let (made, (s, v)) = tokio::join!(derive_many, c.delete(&bot_path));
+        assert!(s.is_success(), "{v}");
+        for id in made {
+            let v = view(&c, &id).await;
+            assert_eq!(
+                v["status"].as_str(),
+                Some("revoked"),
+                "a child derived during its owner's deletion survived it: {v}"
             );
         }
     }

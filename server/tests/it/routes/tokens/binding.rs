@@ -17,6 +17,7 @@ both!(
     binding_uses_the_last_forwarded_entry,
     binding_reads_ipv4_mapped_peers_as_ipv4,
     binding_refuses_an_unknown_address,
+    binding_never_falls_back_to_the_proxy,
     limits_refuse_past_max_uses,
     limits_are_exact_under_concurrency,
     limits_refused_requests_use_nothing,
@@ -24,6 +25,7 @@ both!(
     limits_unlimited_tokens_count_in_batches,
     limits_introspection_takes_no_use_and_checks_no_address,
     whoami_of_a_derived_token_names_its_parent,
+    introspection_shows_bindings_for_the_resource_server,
 );
 
 /// A context behind a trusted proxy (`--trust-forwarded-for`).
@@ -392,4 +394,118 @@ async fn whoami_of_a_derived_token_names_its_parent(c: Ctx) {
     assert_eq!(v["status"], "active", "{v}");
     let (_, v) = c.get("/v1/whoami", child_jwt).await;
     assert_eq!(v["status"], "exhausted", "{v}");
+}
+
+async fn binding_never_falls_back_to_the_proxy(c: Ctx) {
+    let c = proxied(&c).await;
+    // The proxy (the TCP peer) is inside the token's networks.
+    let (_, jwt) = token(&c, "ci", json!({"allowed_cidrs": ["10.1.0.0/16"]})).await;
+    let proxy = Some("10.1.0.1:40000");
+    // A last entry that is no address is an unknown client, never the proxy.
+    for xff in [
+        "garbage",
+        "10.1.2.3, garbage",
+        "10.1.2.3, ",
+        "[10.1.2.3]",
+        "[2001:db8::1]",
+        "10.1.2.3:",
+        "10.1.2.3:99999",
+    ] {
+        let (s, v) = c.send(whoami(&jwt, Some(xff), proxy)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{xff}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("address_not_allowed"),
+            "{xff}: {v}"
+        );
+    }
+    // An address with a port is that address (some proxies append one).
+    for (xff, ok) in [
+        ("10.1.2.3:5678", true),
+        ("192.0.2.7, 10.1.2.3:5678", true),
+        ("10.2.0.1:5678", false),
+    ] {
+        let s = c.send(whoami(&jwt, Some(xff), proxy)).await.0;
+        assert_eq!(s == StatusCode::OK, ok, "{xff}: {s}");
+    }
+    let (_, v6) = token(&c, "v6", json!({"allowed_cidrs": ["2001:db8::/32"]})).await;
+    assert_eq!(
+        c.send(whoami(&v6, Some("[2001:db8::1]:443"), proxy))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Without the header the peer is the client (a direct connection).
+    assert_eq!(c.send(whoami(&jwt, None, proxy)).await.0, StatusCode::OK);
+}
+
+async fn introspection_shows_bindings_for_the_resource_server(c: Ctx) {
+    let (id, jwt) = token(
+        &c,
+        "ci",
+        json!({"allowed_cidrs": ["10.1.0.0/16", "2001:db8::/32"], "max_uses": 3}),
+    )
+    .await;
+    let introspect = |jwt: String| {
+        let c = &c;
+        async move {
+            let (s, v) = c
+                .form("/v1/introspect", Some(&c.owner), &format!("token={jwt}"))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v
+        }
+    };
+    let v = introspect(jwt.clone()).await;
+    assert_eq!(
+        (
+            &v["allowed_cidrs"],
+            &v["max_uses"],
+            &v["uses"],
+            &v["parent_id"]
+        ),
+        (
+            &json!(["10.1.0.0/16", "2001:db8::/32"]),
+            &json!(3),
+            &json!(0),
+            &Value::Null
+        ),
+        "{v}"
+    );
+    assert_eq!(
+        c.send(whoami(&jwt, None, Some("10.1.0.1:1"))).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(introspect(jwt.clone()).await["uses"], 1);
+    // A derived token names its parent and carries its own bindings.
+    let mut req = c.request(
+        "POST",
+        "/v1/tokens/attenuate",
+        Some(&jwt),
+        Some(json!({"allowed_cidrs": ["10.1.2.0/24"], "max_uses": 1})),
+    );
+    req.extensions_mut()
+        .insert(ConnectInfo("10.1.2.3:1".parse::<SocketAddr>().unwrap()));
+    let (s, child) = c.send(req).await;
+    assert_eq!(s, StatusCode::CREATED, "{child}");
+    let v = introspect(child["token"].as_str().unwrap().to_string()).await;
+    assert_eq!(
+        (
+            &v["allowed_cidrs"],
+            &v["max_uses"],
+            &v["uses"],
+            &v["parent_id"]
+        ),
+        (&json!(["10.1.2.0/24"]), &json!(1), &json!(0), &json!(id)),
+        "{v}"
+    );
+    // Unbound, unlimited, not derived: none of them (as before).
+    let (_, free) = token(&c, "free", json!({})).await;
+    let v = introspect(free).await;
+    assert_eq!(v["active"], true);
+    for k in ["allowed_cidrs", "max_uses", "uses", "parent_id"] {
+        assert!(v.get(k).is_none(), "{k}: {v}");
+    }
 }

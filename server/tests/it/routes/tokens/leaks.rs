@@ -12,7 +12,12 @@ both!(
     descendants_die_with_a_leaked_token,
     an_already_revoked_token_changes_nothing,
     the_61st_report_in_an_hour_is_429,
-    a_malformed_report_is_400
+    a_malformed_report_is_400,
+    a_misplaced_token_is_never_echoed,
+    a_token_in_the_source_is_redacted,
+    a_full_queue_is_503_whatever_the_content,
+    ipv6_reporters_count_per_64,
+    settle_processes_every_queued_report
 );
 
 const LEAKS: &str = "/v1/leaks";
@@ -207,6 +212,170 @@ async fn a_malformed_report_is_400(c: Ctx) {
     let (s, v) = report(&c, json!({"tokens": ["x"], "source": "s".repeat(2048)})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     settled(&c).await;
+}
+
+async fn a_token_in_the_source_is_redacted(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let (id, live) = c.issue("steve").await;
+    let (_, other) = c.issue("steve").await;
+    let source = format!("https://paste.example/raw?token={other}&x=1");
+    let (s, _) = report(&c, json!({"tokens": [live], "source": source})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    settled(&c).await;
+    let entries = audit(&c).await;
+    let leaked = entries
+        .iter()
+        .find(|e| e["action"] == "token.leaked" && e["target_id"] == id.as_str())
+        .expect("a token.leaked entry");
+    assert_eq!(
+        leaked["details"]["source"],
+        "https://paste.example/raw?token=eyJ…<redacted>&x=1"
+    );
+    // Nowhere: not in the audit, not in the events for webhooks, not in
+    // the database.
+    let signature = other.rsplit('.').next().unwrap();
+    assert!(!serde_json::to_string(&entries).unwrap().contains(signature));
+    assert!(!c.database_text().await.contains(signature));
+}
+
+async fn a_full_queue_is_503_whatever_the_content(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let (id, live) = c.issue("steve").await;
+    let garbage = "x".repeat(live.len());
+    // Room for one string of this length, not two.
+    c.state.leaks.set_queue_cap(live.len() * 2 - 1);
+    for tokens in [
+        json!([live, garbage]),
+        json!([garbage, garbage]),
+        json!([live, live]),
+    ] {
+        let (s, v) = report(&c, json!({ "tokens": tokens })).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            "{v}"
+        );
+        assert_no_secret(&live, &v, "503");
+    }
+    settled(&c).await;
+    assert_eq!(view(&c, &id).await["status"], "active");
+    // A report that fits is taken; its room is free again once processed.
+    for _ in 0..3 {
+        let (s, v) = report(&c, json!({ "tokens": [garbage] })).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        settled(&c).await;
+    }
+    let (s, _) = report(&c, json!({ "tokens": [live] })).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    settled(&c).await;
+    assert_eq!(view(&c, &id).await["status"], "revoked");
+}
+
+/// A leak report from the TCP peer `peer`; answers the status.
+async fn report_from(c: &Ctx, peer: &str) -> StatusCode {
+    let mut req = c.request("POST", LEAKS, None, Some(json!({"tokens": ["x"]})));
+    let addr: std::net::SocketAddr = peer.parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    c.send(req).await.0
+}
+
+async fn ipv6_reporters_count_per_64(c: Ctx) {
+    let c = c
+        .fresh(sigil_server::state::Settings {
+            leak_reports_per_hour: 2,
+            ..Default::default()
+        })
+        .await;
+    // One /64: one bucket, whichever addresses in it.
+    assert_eq!(
+        report_from(&c, "[2001:db8:1:2::1]:1").await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        report_from(&c, "[2001:db8:1:2:ffff::9]:1").await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        report_from(&c, "[2001:db8:1:2:abcd:1:2:3]:1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The next /64 is another bucket.
+    assert_eq!(
+        report_from(&c, "[2001:db8:1:3::1]:1").await,
+        StatusCode::ACCEPTED
+    );
+    // IPv4: per address; mapped IPv4 is that address.
+    assert_eq!(report_from(&c, "10.0.0.1:1").await, StatusCode::ACCEPTED);
+    assert_eq!(
+        report_from(&c, "[::ffff:10.0.0.1]:1").await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        report_from(&c, "10.0.0.1:2").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(report_from(&c, "10.0.0.2:1").await, StatusCode::ACCEPTED);
+    settled(&c).await;
+}
+
+async fn settle_processes_every_queued_report(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let (id, live) = c.issue("steve").await;
+        let (s, _) = report(&c, json!({"tokens": ["garbage", live]})).await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        ids.push(id);
+    }
+    // What a graceful shutdown waits for (`serve`, bounded by
+    // --shutdown-timeout).
+    sigil_server::ops::leaks::settle(&c.state).await;
+    assert!(c.state.leaks.settled());
+    for id in ids {
+        assert_eq!(view(&c, &id).await["status"], "revoked");
+    }
+}
+
+/// The secret parts of `jwt` (payload and signature): none may appear.
+pub(crate) fn assert_no_secret(jwt: &str, v: &Value, what: &str) {
+    let text = v.to_string();
+    for part in jwt.split('.').skip(1) {
+        assert!(
+            !text.contains(&part[..12]),
+            "{what}: echoes the token: {text}"
+        );
+    }
+}
+
+async fn a_misplaced_token_is_never_echoed(c: Ctx) {
+    c.bot("steve", &["bots:list:*"]).await;
+    let (_, jwt) = c.issue("steve").await;
+    for (body, f) in [
+        (json!({"tokens": jwt}), "tokens"),
+        (json!({"tokens": format!("x.{jwt}")}), "tokens"),
+        (json!({"tokens": format!("{jwt}\"")}), "tokens"),
+        (json!({"tokens": [jwt], "source": [jwt]}), "source"),
+        (json!({"tokens": [jwt], jwt.clone(): 1}), "<redacted>"),
+        (
+            json!({"tokens": [jwt], format!("x.{jwt}"): 1}),
+            "<redacted>",
+        ),
+    ] {
+        let (s, v) = report(&c, body.clone()).await;
+        assert_eq!((s, field(&v)), (StatusCode::BAD_REQUEST, f), "{v}");
+        assert_no_secret(&jwt, &v, &body.to_string());
+    }
+    let (s, v) = report(&c, json!({"tokens": "not a list"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid type: a string, expected"),
+        "still says what is wrong: {v}"
+    );
+    assert!(!v.to_string().contains("not a list"), "{v}");
 }
 
 /// Everything the subscriber writes, kept for the test to read.

@@ -6,7 +6,7 @@ mod attenuate;
 mod binding;
 mod idempotency;
 mod issue;
-mod leaks;
+pub(crate) mod leaks;
 mod list;
 mod revoke;
 mod status;

@@ -190,14 +190,30 @@ async fn exhausted_tokens_filter_and_show(c: Ctx) {
 }
 
 async fn expiring_within_lists_active_tokens_expiring_soon(c: Ctx) {
-    let [active, soon, _, _] = fixture(&c).await;
+    let [active, soon, revoked, _] = fixture(&c).await;
     assert_eq!(ids(&c, "owner=b&expiring_within=2d").await, set(&[&soon]));
     assert_eq!(
         ids(&c, "owner=b&expiring_within=14d").await,
         set(&[&active, &soon])
     );
     assert!(ids(&c, "owner=b&expiring_within=1h").await.is_empty());
-    assert!(ids(&c, "owner=b&expiring_within=2d&status=revoked")
+    // A window only: `status=` decides which statuses show (SPEC's
+    // `--expiring-within 14d --status revoked`).
+    let revoked = &revoked;
+    assert_eq!(
+        ids(&c, "owner=b&expiring_within=2d&status=revoked").await,
+        set(&[revoked])
+    );
+    assert_eq!(
+        ids(&c, "owner=b&expiring_within=14d&status=revoked,active").await,
+        set(&[&active, &soon, revoked])
+    );
+    assert_eq!(
+        ids(&c, "owner=b&expiring_within=14d&include_revoked=true").await,
+        set(&[&active, &soon, revoked])
+    );
+    // Already expired is outside the window.
+    assert!(ids(&c, "owner=b&expiring_within=2d&status=expired")
         .await
         .is_empty());
     let (s, v) = c
