@@ -93,12 +93,7 @@ impl Checked {
         let Checked { mut p, now, read } = self;
         let id = p.token_id;
         if p.max_uses.is_some() {
-            let mut conn = state
-                .store
-                .pool
-                .acquire()
-                .await
-                .map_err(|e| AuthError::Server(e.into()))?;
+            let mut conn = connection(state).await?;
             match store::token_uses::take_use(&mut conn, id, now).await? {
                 Some(n) => {
                     p.uses = Some(n);
@@ -118,12 +113,7 @@ impl Checked {
                 state.last_use.queue(id, now);
             }
             Some(_) => {
-                let mut conn = state
-                    .store
-                    .pool
-                    .acquire()
-                    .await
-                    .map_err(|e| AuthError::Server(e.into()))?;
+                let mut conn = connection(state).await?;
                 store::token_uses::touch_and_count(&mut conn, id, now, 1).await?;
                 state.last_use.stored(id, now);
             }
@@ -158,12 +148,7 @@ pub async fn inspect(state: &AppState, token: &str) -> Result<Principal, AuthErr
     let now = state.now();
     let (mut p, _) = resolve(state, token, now).await?;
     if let Some(max) = p.max_uses {
-        let mut conn = state
-            .store
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| AuthError::Server(e.into()))?;
+        let mut conn = connection(state).await?;
         let uses = store::token_uses::uses_of(&mut conn, p.token_id).await?;
         if uses >= max {
             return Err(AuthError::Rejected(Reject::Exhausted));
@@ -224,12 +209,7 @@ async fn from_database(
     ) else {
         return Err(unknown());
     };
-    let mut conn = state
-        .store
-        .pool
-        .acquire()
-        .await
-        .map_err(|e| AuthError::Server(e.into()))?;
+    let mut conn = connection(state).await?;
     let row = store::auth_row(&mut conn, jti).await?.ok_or_else(unknown)?;
     // The row must be the one this JWT was minted for.
     if row.owner_id != sub || row.org_name != payload.org || row.kid != kid {
@@ -270,4 +250,15 @@ async fn from_database(
         .verify_cache
         .resolve(token, epoch, Arc::new(p.clone()));
     Ok((p, last_used))
+}
+
+/// A database connection for authentication; a pool that cannot give one is
+/// the server's trouble, not the token's.
+async fn connection(state: &AppState) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, AuthError> {
+    state
+        .store
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| AuthError::Server(e.into()))
 }

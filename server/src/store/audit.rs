@@ -165,24 +165,30 @@ async fn set_heads(c: &mut AnyConnection, heads: Heads) -> Result<(), StoreError
 }
 
 /// The org's chain head (last seq, last hash), locked for this transaction;
-/// created at [`GENESIS`] for an org's first entry.
+/// created at [`GENESIS`] for an org's first entry. One statement in the
+/// common case: a no-op write that locks the row until commit on PostgreSQL
+/// (SQLite already holds the database's one write lock) and answers it.
 async fn lock_head(c: &mut AnyConnection, org: Uuid) -> Result<(i64, String), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING",
-    )
-    .bind(org.to_string())
-    .bind(GENESIS)
-    .execute(&mut *c)
-    .await?;
-    // A no-op write: PostgreSQL locks the row until commit (SQLite already
-    // holds the database's one write lock).
-    sqlx::query("UPDATE audit_heads SET seq = seq WHERE org_id = $1")
+    for _ in 0..2 {
+        let row =
+            sqlx::query("UPDATE audit_heads SET seq = seq WHERE org_id = $1 RETURNING seq, hash")
+                .bind(org.to_string())
+                .fetch_optional(&mut *c)
+                .await?;
+        if let Some(r) = row {
+            return Ok((r.try_get("seq")?, r.try_get("hash")?));
+        }
+        // The org's first entry (or another writer creating its head now).
+        sqlx::query(
+            "INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) \
+             ON CONFLICT (org_id) DO NOTHING",
+        )
         .bind(org.to_string())
+        .bind(GENESIS)
         .execute(&mut *c)
         .await?;
-    head(c, org)
-        .await
-        .map(|h| h.unwrap_or((0, GENESIS.to_string())))
+    }
+    Err(StoreError::Other(sqlx::Error::RowNotFound))
 }
 
 /// The org's chain head as last written, if it has one.
