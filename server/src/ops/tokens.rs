@@ -863,7 +863,11 @@ async fn revoke_descendants(uow: &mut Uow<'_>, roots: Vec<Uuid>) -> Result<Vec<U
     let mut revoked = Vec::new();
     let mut generation = roots;
     // Depth is bounded (rules::MAX_DERIVATION_DEPTH); the bound on the walk
-    // also guards against a cycle no code path can write.
+    // also guards against a cycle no code path can write. Each generation is
+    // read only after the one above it is revoked (its rows locked): a
+    // derivation holding one of them (FOR SHARE) has committed by then, so
+    // its child is found. Reading the whole tree first would miss it; that is
+    // why this walk and `cap_descendants`' stay interleaved.
     for _ in 0..=rules::MAX_DERIVATION_DEPTH {
         if generation.is_empty() {
             break;

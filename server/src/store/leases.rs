@@ -215,13 +215,6 @@ pub async fn flush_last_used(
         "UPDATE tokens SET last_used_at = {case} WHERE id IN ({}) AND (last_used_at IS NULL OR last_used_at < {case})",
         ids.join(", ")
     );
-    let mut q = sqlx::query(&text);
-    for a in &args {
-        q = match a {
-            Arg::Text(t) => q.bind(t.as_str()),
-            Arg::Int(n) => q.bind(*n),
-        };
-    }
-    q.execute(c).await?;
+    super::bound(&text, &args).execute(c).await?;
     Ok(())
 }

@@ -299,6 +299,17 @@ pub enum Arg {
     Int(i64),
 }
 
+/// `text` with `args` bound to its `$1…$N`, in order.
+pub(crate) fn bound<'q>(
+    text: &'q str,
+    args: &'q [Arg],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    args.iter().fold(sqlx::query(text), |q, a| match a {
+        Arg::Text(t) => q.bind(t.as_str()),
+        Arg::Int(n) => q.bind(*n),
+    })
+}
+
 /// Builds dynamic queries with `$N` placeholders (sqlx's QueryBuilder writes
 /// `?` under `Any`, which PostgreSQL refuses), keeping the values beside them.
 pub struct Sql {
@@ -355,14 +366,7 @@ impl Sql {
     }
 
     fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
-        for a in &self.args {
-            q = match a {
-                Arg::Text(t) => q.bind(t.as_str()),
-                Arg::Int(n) => q.bind(*n),
-            };
-        }
-        q
+        bound(&self.text, &self.args)
     }
 
     pub async fn fetch_all<T>(

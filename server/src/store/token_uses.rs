@@ -114,13 +114,6 @@ pub async fn flush_uses(
          WHERE id IN ({})",
         ids.join(", ")
     );
-    let mut q = sqlx::query(&text);
-    for a in &args {
-        q = match a {
-            Arg::Text(t) => q.bind(t.as_str()),
-            Arg::Int(n) => q.bind(*n),
-        };
-    }
-    q.execute(c).await?;
+    super::bound(&text, &args).execute(c).await?;
     Ok(())
 }

@@ -156,6 +156,31 @@ impl Ui {
         self.c.execute(script, vec![]).await.expect("script")
     }
 
+    /// The secret a dialog shows once (a JWT, a webhook secret), after
+    /// checking that it comes with its copy button and its warning.
+    async fn secret_shown_once(&self, dialog: &str) -> String {
+        self.wait_for(&format!("{dialog} #copy-secret")).await;
+        let warning = self
+            .js(&format!(
+                "return document.querySelector('{dialog} .box-warning').textContent;"
+            ))
+            .await;
+        assert!(
+            warning
+                .as_str()
+                .unwrap_or("")
+                .contains("shown only this once"),
+            "{warning}"
+        );
+        self.js(&format!(
+            "return document.querySelector('{dialog} textarea.secret').value;"
+        ))
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+    }
+
     async fn click(&self, css: &str) {
         self.wait_for(css).await.click().await.expect("click");
     }
@@ -436,23 +461,7 @@ async fn walk(ui: Ui, owner: SecretString) {
     ui.fill("#issue-dialog input[name=label]", HOSTILE).await;
     ui.fill("#issue-dialog input[name=expiry]", "30d").await;
     ui.click("#issue-dialog button[type=submit]").await;
-    ui.wait_for("#issue-dialog #copy-secret").await;
-    let warning = ui
-        .js("return document.querySelector('#issue-dialog .box-warning').textContent;")
-        .await;
-    assert!(
-        warning
-            .as_str()
-            .unwrap_or("")
-            .contains("shown only this once"),
-        "{warning}"
-    );
-    let jwt = ui
-        .js("return document.querySelector('#issue-dialog textarea.secret').value;")
-        .await
-        .as_str()
-        .unwrap_or("")
-        .to_string();
+    let jwt = ui.secret_shown_once("#issue-dialog").await;
     assert!(
         jwt.starts_with("eyJ") && jwt.split('.').count() == 3,
         "the dialog shows a JWT"
@@ -718,23 +727,7 @@ async fn webhooks_walk(ui: Ui, owner: SecretString, db: String) {
     ui.click("#webhook-dialog button[type=submit]").await;
 
     // The secret, once, with its warning and a copy button.
-    ui.wait_for("#webhook-dialog #copy-secret").await;
-    let warning = ui
-        .js("return document.querySelector('#webhook-dialog .box-warning').textContent;")
-        .await;
-    assert!(
-        warning
-            .as_str()
-            .unwrap_or("")
-            .contains("shown only this once"),
-        "{warning}"
-    );
-    let secret = ui
-        .js("return document.querySelector('#webhook-dialog textarea.secret').value;")
-        .await
-        .as_str()
-        .unwrap_or("")
-        .to_string();
+    let secret = ui.secret_shown_once("#webhook-dialog").await;
     assert!(secret.len() >= 16, "the dialog shows a signing secret");
     ui.click("#secret-done").await;
     ui.until(
