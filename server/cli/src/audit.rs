@@ -62,9 +62,10 @@ pub async fn run(ctx: &Ctx, cmd: AuditCommand) -> Result<(), CliError> {
                 output::print_json(&v)?;
             } else if v.ok {
                 println!(
-                    "The audit chain of org {} is intact: {} entries, head {}.",
+                    "The audit chain of org {} is intact: {} {}, head {}.",
                     ctx.org,
                     v.entries,
+                    if v.entries == 1 { "entry" } else { "entries" },
                     v.head.as_deref().unwrap_or("(empty)")
                 );
             }
