@@ -359,6 +359,11 @@ pub struct UpdateWebhook {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "description_opt")]
     pub description: Option<String>,
+    /// A new HMAC secret (16–256 characters) that replaces the current one at
+    /// once; never answered back. Deliveries signed from then on use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "webhook_secret_opt")]
+    pub secret: Option<SecretString>,
 }
 
 /// What a webhook receives: `POST url` with this body (never a JWT).

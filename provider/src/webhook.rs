@@ -240,6 +240,7 @@ impl Object for Webhook {
             url: Some(known_string(&planned.url)),
             events: Some(desired_events(diags, &planned)?),
             description: Some(known_string(&planned.description)),
+            secret: None,
         };
         let answer = api.client.update_webhook(&org, id, &req).await;
         let what = format!("update webhook {id}");

@@ -73,9 +73,10 @@ pub enum WebhooksCommand {
         after_help = "Examples:\n  sigil webhooks view 0196f3c2       # a unique start of the id is enough\n  sigil webhooks view 0196f3c2-7b1e-7c4a-9d55-1f2e3a4b5c6d -o json"
     )]
     View(IdArg),
-    /// Change a webhook's URL, events or description (the secret stays).
+    /// Change a webhook's URL, events, description or signing secret.
     #[command(after_help = "Examples:
   sigil webhooks update 0196f3c2 --url https://hooks.example.com/v2
+  openssl rand -hex 32 | sigil webhooks update 0196f3c2 --secret-stdin         # a new secret, at once
   sigil webhooks update 0196f3c2 --event token.expiring --event token.expired   # replaces the list
   sigil webhooks update 0196f3c2 --description \"\"                              # clears it")]
     Update(UpdateArgs),
@@ -135,6 +136,9 @@ pub struct UpdateArgs {
     /// The new description; an empty one clears it.
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+    /// Read a new signing secret (16–256 characters) from stdin; it replaces the current one at once.
+    #[arg(long)]
+    pub secret_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -315,9 +319,9 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<(), CliError> {
 }
 
 async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
-    if a.url.is_none() && a.events.is_empty() && a.description.is_none() {
+    if a.url.is_none() && a.events.is_empty() && a.description.is_none() && !a.secret_stdin {
         return Err(CliError::usage(
-            "nothing to change: pass --url, --event or --description",
+            "nothing to change: pass --url, --event, --description or --secret-stdin",
         ));
     }
     if let Some(u) = &a.url {
@@ -326,10 +330,18 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
     let events = checked_events_and_description(&a.events, a.description.as_deref())?;
     let client = ctx.client()?;
     let hook = resolve(&client, &ctx.org, &a.id).await?;
+    let secret = if a.secret_stdin {
+        let s = read_secret()?;
+        check_webhook_secret(s.expose()).map_err(usage)?;
+        Some(s)
+    } else {
+        None
+    };
     let req = UpdateWebhook {
         url: a.url,
         events,
         description: a.description,
+        secret,
     };
     let hook = client.update_webhook(&ctx.org, hook.id, &req).await?;
     if ctx.json() {

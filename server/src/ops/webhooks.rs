@@ -143,6 +143,9 @@ pub async fn update(
         .transpose()
         .map_err(rule)?;
     let new_description = req.description.map(|d| description(Some(d))).transpose()?;
+    if let Some(s) = &req.secret {
+        rules::check_webhook_secret(s.expose()).map_err(rule)?;
+    }
     let mut uow = Uow::write(state, caller).await?;
     let org = uow.org(org).await?;
     let mut row = find(&mut uow, &org, id).await?;
@@ -156,13 +159,19 @@ pub async fn update(
     if let Some(d) = new_description {
         row.description = d;
     }
+    let secret_rotated = req.secret.is_some();
+    if let Some(s) = req.secret {
+        row.secret_enc = state
+            .master
+            .seal(&crate::delivery::secret_aad(row.id), s.expose().as_bytes());
+    }
     row.updated_at = uow.now;
     store::update_webhook(uow.c(), &row).await?;
     uow.audit(
         org.id,
         "webhook.update",
         ("webhook", row.id),
-        serde_json::json!({"url": row.url, "events": row.events}),
+        serde_json::json!({"url": row.url, "events": row.events, "secret_rotated": secret_rotated}),
     );
     uow.commit().await?;
     Ok((org, row))

@@ -60,11 +60,13 @@ pub async fn insert_webhook(c: &mut AnyConnection, w: &WebhookRow) -> Result<(),
 
 pub async fn update_webhook(c: &mut AnyConnection, w: &WebhookRow) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE webhooks SET url = $1, events = $2, description = $3, updated_at = $4 WHERE id = $5",
+        "UPDATE webhooks SET url = $1, events = $2, description = $3, secret_enc = $4, \
+         updated_at = $5 WHERE id = $6",
     )
     .bind(&w.url)
     .bind(serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()))
     .bind(&w.description)
+    .bind(&w.secret_enc)
     .bind(w.updated_at)
     .bind(w.id.to_string())
     .execute(c)

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 both!(
     the_secret_is_answered_once,
+    a_patched_secret_signs_from_then_on,
     bad_input_is_400_naming_the_field,
     each_event_type_arrives_signed,
     a_receiver_failing_twice_gets_the_third_attempt,
@@ -141,12 +142,16 @@ async fn hook(c: &Ctx, url: &str, events: &[&str]) -> Value {
 
 /// Recomputes `Sigil-Signature` with the secret, as a receiver would.
 fn check_signature(g: &Got) {
+    check_signature_with(g, SECRET)
+}
+
+fn check_signature_with(g: &Got, secret: &str) {
     let sig = g.header("sigil-signature");
     let (t, v1) = sig
         .strip_prefix("t=")
         .and_then(|r| r.split_once(",v1="))
         .unwrap_or_else(|| panic!("malformed signature {sig}"));
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.{}", g.body).as_bytes());
     let want: String = mac
         .finalize()
@@ -206,6 +211,43 @@ async fn the_secret_is_answered_once(c: Ctx) {
     let (s, _) = c.delete(&one).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(c.status(&one, &c.owner).await, StatusCode::NOT_FOUND);
+}
+
+/// `PATCH` with `secret` replaces the signing secret at once (what
+/// Terraform's `secret_wo_version` bump sends); a bad one changes nothing, and
+/// the secret is never answered nor stored in clear.
+async fn a_patched_secret_signs_from_then_on(c: Ctx) {
+    let c = live(&c).await;
+    let (rx, url) = Receiver::default().start().await;
+    let h = hook(&c, &url, &["key.rotated"]).await;
+    let one = format!("{HOOKS}/{}", h["id"].as_str().unwrap());
+    let test = format!("{one}/test");
+    const NEW: &str = "the-second-secret-of-some-length";
+
+    let (s, v) = c.patch(&one, json!({"secret": NEW})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v.get("secret").is_none() && !v.to_string().contains(NEW),
+        "{v}"
+    );
+    let (s, v) = c.post(&test, &c.owner, json!({})).await;
+    assert_eq!((s, &v["result"]), (StatusCode::OK, &json!("delivered")));
+    check_signature_with(&rx.of_type("webhook.test")[0], NEW);
+
+    let (s, v) = c.patch(&one, json!({"secret": "short"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(field(&v), "secret");
+    let (s, _) = c.post(&test, &c.owner, json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    check_signature_with(&rx.of_type("webhook.test")[1], NEW);
+
+    let (_, audit) = c.get("/v1/orgs/default/audit?limit=100", &c.owner).await;
+    assert!(
+        audit.to_string().contains("\"secret_rotated\":true"),
+        "{audit}"
+    );
+    assert!(!audit.to_string().contains(NEW));
+    assert!(!c.database_text().await.contains(NEW));
 }
 
 async fn bad_input_is_400_naming_the_field(c: Ctx) {
