@@ -11,6 +11,7 @@
 //! - [`error`]: the stable table of error codes and the JSON error body.
 //! - [`api`]: REST request and response types.
 //! - [`secret`]: [`secret::SecretString`], whose `Debug` never shows the secret.
+//! - [`redact`]: JWT-shaped text found and cut wherever it stands, percent-encoded or not.
 //! - [`client`]: the typed async HTTP client (feature `client`).
 //! - [`v1`]: the generated gRPC verification API (`sigil.v1.Verifier`).
 //! - `verifier` (feature `verifier`): offline verification for resource servers.
@@ -23,6 +24,7 @@ pub mod client;
 pub mod duration;
 pub mod error;
 pub mod names;
+pub mod redact;
 pub mod rules;
 pub mod secret;
 #[cfg(feature = "verifier")]

@@ -78,11 +78,29 @@ impl RuleError {
 /// A label: at most [`MAX_LABEL_CHARS`] characters, no control characters.
 /// Empty is allowed (it clears the label).
 pub fn check_label(label: &str) -> Result<(), RuleError> {
+    check_no_token("label", label)?;
     if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
         return Err(RuleError::new(
             "label",
             format!(
                 "label must be at most {MAX_LABEL_CHARS} characters without control characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Any stored text field: no token in it (a whole JWT shape, however
+/// encoded, [`crate::redact::contains_token`]). Labels, descriptions,
+/// reasons, identities and URLs are shown in lists, audit entries and webhook
+/// deliveries; a credential pasted there would rest in clear.
+pub fn check_no_token(field: &str, value: &str) -> Result<(), RuleError> {
+    if crate::redact::contains_token(value) {
+        return Err(RuleError::new(
+            field,
+            format!(
+                "{field} must not contain a token (text shaped like a JWT, eyJ….….…): \
+                 it would be stored and shown in clear; refer to the secret instead"
             ),
         ));
     }
@@ -116,6 +134,7 @@ pub fn check_expiry_text(field: &str, value: &str) -> Result<(), RuleError> {
 /// A bot's description: at most [`MAX_DESCRIPTION_CHARS`] characters, no NUL.
 pub fn check_description(description: &str) -> Result<(), RuleError> {
     check_no_nul("description", description)?;
+    check_no_token("description", description)?;
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(RuleError::new(
             "description",
@@ -127,6 +146,7 @@ pub fn check_description(description: &str) -> Result<(), RuleError> {
 
 /// One identity value: 1 to [`MAX_IDENTITY_CHARS`] characters, no control characters.
 pub fn check_identity(identity: &str) -> Result<(), RuleError> {
+    check_no_token("identity", identity)?;
     if identity.is_empty()
         || identity.chars().count() > MAX_IDENTITY_CHARS
         || identity.chars().any(char::is_control)
@@ -158,6 +178,7 @@ pub fn check_identities(identities: &BTreeMap<String, String>) -> Result<(), Rul
 
 /// A revocation reason: at most [`MAX_REASON_CHARS`] characters, no control characters.
 pub fn check_reason(reason: &str) -> Result<(), RuleError> {
+    check_no_token("reason", reason)?;
     if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
         return Err(RuleError::new(
             "reason",
@@ -351,7 +372,7 @@ pub fn check_webhook_url(url: &str) -> Result<(), RuleError> {
     if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(bad("contains spaces or control characters"));
     }
-    Ok(())
+    check_no_token("url", url)
 }
 
 /// A webhook's `events`: each one of [`EVENT_TYPES`] or `*`, at least one;
@@ -478,6 +499,35 @@ mod tests {
         assert!(check_identity(&"x".repeat(MAX_IDENTITY_CHARS + 1)).is_err());
         assert!(check_reason("rotated").is_ok());
         assert_eq!(check_reason(&"x".repeat(201)).unwrap_err().field, "reason");
+    }
+
+    #[test]
+    fn stored_texts_refuse_a_pasted_token_however_encoded() {
+        let jwt = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln";
+        type Check = fn(&str) -> Result<(), RuleError>;
+        let checks: [(&str, Check); 5] = [
+            ("label", check_label),
+            ("description", check_description),
+            ("identity", check_identity),
+            ("reason", check_reason),
+            ("url", check_webhook_url),
+        ];
+        for (field, check) in checks {
+            for v in [
+                format!("https://h.example/?t={jwt}"),
+                format!("https://h.example/?t%3D{}", jwt.replace('.', "%2E")),
+            ] {
+                let e = check(&v).unwrap_err();
+                assert_eq!(e.field, field);
+                assert!(e.message.contains("must not contain a token"), "{e}");
+                assert!(
+                    !e.message.contains(jwt) && !e.message.contains("c2ln"),
+                    "{e}"
+                );
+            }
+            // Words that merely contain `eyJ` are not tokens.
+            assert!(check("https://h.example/keyJson").is_ok(), "{field}");
+        }
     }
 
     #[test]

@@ -80,38 +80,15 @@ impl ApiError {
     }
 }
 
-/// `text` with every JWT-shaped run (`eyJ` and base64url or `.` characters
-/// after it, as a header starts) replaced by `eyJ…<redacted>`: an error
-/// never hands a pasted credential back, nor puts it in a log line.
-/// Idempotent: redacted text is left as it is.
+/// `text` with every JWT-shaped run replaced by `eyJ…<redacted>`, wherever
+/// it starts and however it is percent-encoded ([`sigil_proto::redact`]):
+/// an error never hands a pasted credential back, nor puts it in a log line
+/// or a stored text. Idempotent.
 pub fn redact_jwts(text: String) -> String {
-    const REDACTED: &str = "eyJ…<redacted>";
-    let jwt_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    if !text.contains("eyJ") {
-        return text;
+    if let std::borrow::Cow::Owned(redacted) = sigil_proto::redact::redact_jwts(&text) {
+        return redacted;
     }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find("eyJ") {
-        if rest[at..].starts_with(REDACTED) {
-            out.push_str(&rest[..at + REDACTED.len()]);
-            rest = &rest[at + REDACTED.len()..];
-            continue;
-        }
-        let starts_word = rest[..at].chars().next_back().is_none_or(|c| !jwt_char(c));
-        let end = rest[at..]
-            .find(|c: char| !jwt_char(c))
-            .map_or(rest.len(), |n| at + n);
-        out.push_str(&rest[..at]);
-        if starts_word {
-            out.push_str(REDACTED);
-        } else {
-            out.push_str(&rest[at..end]);
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
+    text
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -152,8 +129,11 @@ mod tests {
     fn jwt_shaped_inputs_are_redacted() {
         let e = ApiError::not_found("owner", "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln");
         assert_eq!(e.message, "owner \"eyJ…<redacted>\" not found");
-        let e = ApiError::invalid("x", "a eyJ b xeyJkeep");
-        assert_eq!(e.message, "a eyJ…<redacted> b xeyJkeep");
+        let e = ApiError::invalid("x", "a eyJ b xeyJtail");
+        assert_eq!(e.message, "a eyJ…<redacted> b xeyJ…<redacted>");
+        // Glued to what precedes it (a username "a" + JWT) or percent-encoded.
+        let e = ApiError::invalid("username", "invalid username \"aeyJhbGci.eyJzdWIi.c2ln\"");
+        assert_eq!(e.message, "invalid username \"aeyJ…<redacted>\"");
         assert_eq!(ApiError::invalid("x", "plain").message, "plain");
         let once = redact_jwts("u?t=eyJhbGciOi.eyJzdWIi.c2ln&eyJx".into());
         assert_eq!(once, "u?t=eyJ…<redacted>&eyJ…<redacted>");

@@ -88,7 +88,7 @@ impl CliError {
 }
 
 /// What a redacted JWT is printed as.
-pub const REDACTED_JWT: &str = "eyJ…<redacted>";
+pub const REDACTED_JWT: &str = sigil_proto::redact::REDACTED;
 
 fn is_b64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
@@ -129,26 +129,10 @@ pub fn is_jwt(s: &str) -> bool {
     jwt_len(s.as_bytes()) == Some(s.len())
 }
 
-/// `msg` with every JWT-shaped run replaced by [`REDACTED_JWT`].
+/// `msg` with every JWT-shaped run replaced by [`REDACTED_JWT`], by the
+/// rule the server applies too ([`sigil_proto::redact`]).
 pub fn redact(msg: &str) -> String {
-    let bytes = msg.as_bytes();
-    let mut out = String::with_capacity(msg.len());
-    let mut last = 0;
-    let mut i = 0;
-    while let Some(off) = msg[i..].find("eyJ") {
-        let at = i + off;
-        match jwt_len(&bytes[at..]) {
-            Some(n) => {
-                out.push_str(&msg[last..at]);
-                out.push_str(REDACTED_JWT);
-                last = at + n;
-                i = last;
-            }
-            None => i = at + 3,
-        }
-    }
-    out.push_str(&msg[last..]);
-    out
+    sigil_proto::redact::redact_jwts(msg).into_owned()
 }
 
 /// `(base, path)` of an endpoint URL: `http://h:8080/v1/` → (`http://h:8080`, `/v1`).
@@ -287,17 +271,16 @@ mod tests {
             redact(&format!("{JWT} and {JWT}.")),
             "eyJ…<redacted> and eyJ…<redacted>."
         );
-        // An empty signature is still a JWT (alg none).
-        assert_eq!(redact("x eyJhbGc.eyJzdWIi. y"), "x eyJ…<redacted> y");
-        // Text that merely starts like one is left alone.
-        for keep in [
-            "eyJ",
-            "eyJabc",
-            "eyJabc.",
-            "eyJabc.def",
-            "keyJ.x",
-            "é eyJ… ü",
-        ] {
+        // An empty signature is still a JWT (alg none); the dot after it is
+        // left, as the end of a sentence would be.
+        assert_eq!(redact("x eyJhbGc.eyJzdWIi. y"), "x eyJ…<redacted>. y");
+        // Wherever it starts and however a URL encodes it (the server's rule).
+        assert_eq!(
+            redact(&format!("see https://x/?t%3D{}", JWT.replace('.', "%2E"))),
+            "see https://x/?t%3DeyJ…<redacted>"
+        );
+        // Text without `eyJ`, and what was redacted before, are left alone.
+        for keep in ["eyj.abc", "key J", "é eyJ…<redacted> ü"] {
             assert_eq!(redact(keep), keep);
         }
     }

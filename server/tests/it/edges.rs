@@ -11,6 +11,7 @@ both!(
     two_authorization_headers_are_400,
     a_token_without_typ_jwt_is_refused,
     a_pasted_jwt_never_comes_back_in_an_error,
+    stored_texts_refuse_a_pasted_token,
     another_apps_objects_answer_as_missing_ones,
     a_long_claim_item_is_refused_with_the_limit,
     the_feed_filters_by_org_before_the_limit
@@ -71,6 +72,96 @@ async fn a_pasted_jwt_never_comes_back_in_an_error(c: Ctx) {
         let text = v.to_string();
         assert!(!text.contains(tail), "the JWT came back: {text}");
     }
+    // Glued to what precedes it, or percent-encoded as a URL carries it.
+    let dotted = jwt.replace('.', "%2E");
+    for bad in [
+        format!("a{jwt}"),
+        format!("x%3Ftoken%3D{jwt}"),
+        format!("Bearer%20{dotted}"),
+    ] {
+        for (s, v) in [
+            c.create("bots", json!({"username": bad, "permissions": []}))
+                .await,
+            c.create("tokens", json!({"owner": bad})).await,
+        ] {
+            assert!(s.is_client_error(), "{s} {v}");
+            let text = v.to_string();
+            assert!(!text.contains(tail), "the JWT came back: {text}");
+            assert!(text.contains("eyJ…<redacted>"), "{text}");
+        }
+    }
+}
+
+/// A token pasted into a text that is stored and shown (label, description,
+/// reason, identity, webhook URL) is refused, naming the field, and nothing
+/// is stored: it would rest in clear in lists, audit entries and deliveries.
+async fn stored_texts_refuse_a_pasted_token(c: Ctx) {
+    let jwt = c.owner.clone();
+    let tail = &jwt[jwt.len() - 20..];
+    c.bot("steve", &["*:*:*"]).await;
+    let (id, _) = c.issue("steve").await;
+    let hidden = format!("see https://x.example/?t%3D{}", jwt.replace('.', "%2E"));
+    let bots = "/v1/orgs/default/bots";
+    let token = format!("/v1/orgs/default/tokens/{id}");
+    let attempts = [
+        (
+            "label",
+            c.create("tokens", json!({"owner": "steve", "label": hidden}))
+                .await,
+        ),
+        ("label", c.patch(&token, json!({"label": jwt})).await),
+        (
+            "description",
+            c.create("bots", json!({"username": "b2", "description": jwt}))
+                .await,
+        ),
+        (
+            "description",
+            c.patch(&format!("{bots}/steve"), json!({"description": hidden}))
+                .await,
+        ),
+        (
+            "reason",
+            c.call(
+                "DELETE",
+                &token,
+                Some(&c.owner),
+                Some(json!({"reason": jwt})),
+            )
+            .await,
+        ),
+        (
+            "url",
+            c.post(
+                "/v1/orgs/default/webhooks",
+                &c.owner,
+                json!({"url": format!("https://h.example/?t={jwt}")}),
+            )
+            .await,
+        ),
+    ];
+    for (f, (s, v)) in attempts {
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{f}: {v}");
+        assert_eq!(field(&v), f, "{v}");
+        assert!(!v.to_string().contains(tail), "{v}");
+    }
+    let (s, v) = c
+        .call(
+            "PUT",
+            &format!("{bots}/steve/identities/github"),
+            Some(&c.owner),
+            Some(json!({"identity": jwt})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // Nothing was stored, revoked or created.
+    assert!(!c.database_text().await.contains(tail));
+    let (_, view) = c.get(&token, &c.owner).await;
+    assert_eq!(view["status"], "active", "{view}");
+    assert_eq!(
+        c.status(&format!("{bots}/b2"), &c.owner).await,
+        StatusCode::NOT_FOUND
+    );
 }
 
 async fn another_apps_objects_answer_as_missing_ones(c: Ctx) {

@@ -216,26 +216,49 @@ async fn a_malformed_report_is_400(c: Ctx) {
 
 async fn a_token_in_the_source_is_redacted(c: Ctx) {
     c.bot("steve", &["bots:list:*"]).await;
-    let (id, live) = c.issue("steve").await;
     let (_, other) = c.issue("steve").await;
-    let source = format!("https://paste.example/raw?token={other}&x=1");
-    let (s, _) = report(&c, json!({"tokens": [live], "source": source})).await;
-    assert_eq!(s, StatusCode::ACCEPTED);
+    let dotted = other.replace('.', "%2E");
+    // Wherever it stands and however a link encodes it: after a separator,
+    // glued to a word, behind `%3D` or `Bearer%20`, with `%2E` dots.
+    let cases = [
+        (
+            format!("https://paste.example/raw?token={other}&x=1"),
+            "https://paste.example/raw?token=eyJ…<redacted>&x=1",
+        ),
+        (
+            format!("https://l.example/?u=https%3A%2F%2Fx%3Ftoken%3D{other}"),
+            "https://l.example/?u=https%3A%2F%2Fx%3Ftoken%3DeyJ…<redacted>",
+        ),
+        (
+            format!("curl -H auth=Bearer%20{dotted} x"),
+            "curl -H auth=Bearer%20eyJ…<redacted> x",
+        ),
+        (format!("glued{other}"), "gluedeyJ…<redacted>"),
+    ];
+    let mut ids = vec![];
+    for (source, _) in &cases {
+        let (id, live) = c.issue("steve").await;
+        let (s, _) = report(&c, json!({"tokens": [live], "source": source})).await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        ids.push(id);
+    }
     settled(&c).await;
     let entries = audit(&c).await;
-    let leaked = entries
-        .iter()
-        .find(|e| e["action"] == "token.leaked" && e["target_id"] == id.as_str())
-        .expect("a token.leaked entry");
-    assert_eq!(
-        leaked["details"]["source"],
-        "https://paste.example/raw?token=eyJ…<redacted>&x=1"
-    );
+    for (id, (_, want)) in ids.iter().zip(&cases) {
+        let leaked = entries
+            .iter()
+            .find(|e| e["action"] == "token.leaked" && e["target_id"] == id.as_str())
+            .expect("a token.leaked entry");
+        assert_eq!(leaked["details"]["source"], *want);
+    }
     // Nowhere: not in the audit, not in the events for webhooks, not in
     // the database.
     let signature = other.rsplit('.').next().unwrap();
-    assert!(!serde_json::to_string(&entries).unwrap().contains(signature));
-    assert!(!c.database_text().await.contains(signature));
+    let payload = other.split('.').nth(1).unwrap();
+    let all = serde_json::to_string(&entries).unwrap();
+    assert!(!all.contains(signature) && !all.contains(payload));
+    let db = c.database_text().await;
+    assert!(!db.contains(signature) && !db.contains(payload));
 }
 
 async fn a_full_queue_is_503_whatever_the_content(c: Ctx) {
