@@ -42,6 +42,19 @@ if [ ! -x "$st" ] || ! "$st" --version 2>/dev/null | grep -q '4.32.5'; then
   "$st" --version >/dev/null
 fi
 
+# Python packages the end-to-end tests use as independent checkers, pinned,
+# into .tools/py: rfc8785 (JSON Canonicalization Scheme) recomputes the audit
+# chain without Sigil (tests/tests/e2e/audit_chain.rs).
+py="$root/.tools/py/bin/python"
+py_pins="rfc8785==0.1.4"
+if [ ! -x "$py" ] || [ "$(cat "$root/.tools/py/pins" 2>/dev/null)" != "$py_pins" ]; then
+  echo "installing $py_pins into .tools/py"
+  python3 -m venv "$root/.tools/py"
+  # shellcheck disable=SC2086
+  "$root/.tools/py/bin/pip" install -q $py_pins
+  echo "$py_pins" > "$root/.tools/py/pins"
+fi
+
 # Headless Chromium and its WebDriver for the web console's end-to-end test
 # (tests/tests/e2e/console.rs), from Debian.
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then

@@ -874,6 +874,27 @@ pub struct AuditEntry {
     /// entry's canonical JSON (`docs/audit.md`).
     #[serde(default)]
     pub hash: Option<String>,
+    /// The org's id, as the hash covers it.
+    #[serde(default)]
+    pub org_id: Option<Uuid>,
+    /// Which canonical form the hash covers: 2 (RFC 8785, JCS), or 1 for
+    /// entries hashed before chain version 2 (`docs/audit.md`).
+    #[serde(default)]
+    pub chain_version: Option<i64>,
+}
+
+/// Query of `GET /v1/orgs/{org}/audit/verify`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditVerifyQuery {
+    /// The `head` of an earlier verification, kept outside Sigil: the chain
+    /// must still pass through it, or the answer says what is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// The `entries` of that earlier verification: with `head`, the answer
+    /// names the entries missing since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u64>,
 }
 
 /// `GET /v1/orgs/{org}/audit/verify`: the org's chain recomputed.

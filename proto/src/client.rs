@@ -514,9 +514,10 @@ impl Client {
         all_pages(|q| async move { self.audit(org, &q).await }).await
     }
 
-    /// Recomputes the org's audit hash chain on the server.
-    pub async fn verify_audit(&self, org: &str) -> Result<AuditVerification> {
-        self.get(&format!("/v1/orgs/{}/audit/verify", seg(org)))
+    /// Recomputes the org's audit hash chain on the server; with `q.head`,
+    /// also checks that the chain still passes through that earlier head.
+    pub async fn verify_audit(&self, org: &str, q: &AuditVerifyQuery) -> Result<AuditVerification> {
+        self.get_q(&format!("/v1/orgs/{}/audit/verify", seg(org)), q)
             .await
     }
 

@@ -93,8 +93,10 @@ pub fn audit_entry(org: &OrgRow, r: AuditRow) -> api::AuditEntry {
         details: r.details,
         client_ip: r.client_ip,
         created_at: to_time(r.created_at),
+        chain_version: r.seq.map(|_| r.chain_version),
         seq: r.seq,
         hash: r.hash,
+        org_id: Some(org.id),
     }
 }
 

@@ -25,8 +25,22 @@ pub enum AuditCommand {
     )]
     List(ListArgs),
     /// Recompute the org's audit hash chain; exits 1 when an entry does not match.
-    #[command(after_help = "Examples:\n  sigil audit verify\n  sigil audit verify -o json")]
-    Verify,
+    #[command(
+        after_help = "Examples:\n  sigil audit verify\n  sigil audit verify -o json\n  \
+sigil audit verify --head 5f0c…(64 hex digits) --entries 42   # an earlier answer, kept elsewhere"
+    )]
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The head of an earlier verification, kept outside Sigil: the chain must still pass
+    /// through it (a cut tail or a rewritten chain no longer does).
+    #[arg(long, value_name = "HASH")]
+    pub head: Option<String>,
+    /// The entry count of that earlier verification: names the entries gone since.
+    #[arg(long, value_name = "N", requires = "head")]
+    pub entries: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -56,8 +70,12 @@ pub async fn run(ctx: &Ctx, cmd: AuditCommand) -> Result<(), CliError> {
                 ]
             })
         }
-        AuditCommand::Verify => {
-            let v = client.verify_audit(&ctx.org).await?;
+        AuditCommand::Verify(a) => {
+            let q = sigil_proto::api::AuditVerifyQuery {
+                head: a.head,
+                entries: a.entries,
+            };
+            let v = client.verify_audit(&ctx.org, &q).await?;
             if ctx.json() {
                 output::print_json(&v)?;
             } else if v.ok {

@@ -416,7 +416,7 @@ fn routes(g: &mut SchemaGenerator) -> Vec<Op> {
             None,
             200,
             schema::<AuditVerification>(g),
-            &[]
+            &[("head", "string"), ("entries", "integer")]
         ),
         op!(
             "post",

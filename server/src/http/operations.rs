@@ -225,7 +225,8 @@ async fn audit_verify(
     State(state): State<AppState>,
     Auth(caller): Auth,
     AppPath(org): AppPath<String>,
+    AppQuery(q): AppQuery<api::AuditVerifyQuery>,
 ) -> ApiResult<Json<api::AuditVerification>> {
-    let (org, v) = ops::audit::verify(&state, &caller, &org).await?;
+    let (org, v) = ops::audit::verify(&state, &caller, &org, &q).await?;
     Ok(Json(wire::audit_verification(&org, v)))
 }

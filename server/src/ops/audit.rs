@@ -4,8 +4,10 @@
 
 use super::{Caller, Page, PageRequest, Result, Uow};
 use crate::domain::audit_chain::GENESIS;
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{self, AuditRow, OrgRow};
+use sigil_proto::api::AuditVerifyQuery;
 
 pub async fn list(
     state: &AppState,
@@ -48,12 +50,34 @@ pub struct Verification {
 /// seq follows the last, its hash links to the last one's, and the chain ends
 /// at the head recorded when the last entry was written (a removed tail is
 /// found too). Entries written outside the chain (no seq) break it.
+///
+/// With `known.head` (the head of an earlier verification, kept elsewhere),
+/// the chain must also pass through that hash: a tail cut off with the head
+/// row set back, or a chain rewritten and re-hashed, no longer does, and the
+/// answer names what is gone.
 pub async fn verify(
     state: &AppState,
     caller: &Caller,
     org: &str,
+    known: &AuditVerifyQuery,
 ) -> Result<(OrgRow, Verification)> {
     const PAGE: i64 = 1000;
+    let known_head = known.head.as_deref();
+    if let Some(h) = known_head {
+        if h.len() != 64 || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(ApiError::invalid(
+                "head",
+                "head must be the 64 lowercase hex digits of an earlier verification's head",
+            ));
+        }
+    }
+    if known.entries.is_some() && known_head.is_none() {
+        return Err(ApiError::invalid(
+            "entries",
+            "entries needs head: the head and entry count of an earlier verification",
+        ));
+    }
+    let mut passed_known = false;
     let mut uow = Uow::read(state, caller).await?;
     let org = uow.org(org).await?;
     uow.authorize("audit", "list", "*", None, None)?;
@@ -88,6 +112,7 @@ pub async fn verify(
             }
             seq = expected;
             prev = row.hash.clone().unwrap_or_default();
+            passed_known |= known_head == Some(prev.as_str());
             v.entries += 1;
             v.head = Some(prev.clone());
         }
@@ -113,5 +138,36 @@ pub async fn verify(
             }
         }
     }
+    if v.broken.is_none() && known_head.is_some() && !passed_known {
+        v.broken = Some(missing_head(seq, known.entries));
+    }
     Ok((org, v))
+}
+
+/// The break when the chain of `seq` entries does not pass through a kept
+/// head that `entries` entries had.
+fn missing_head(seq: i64, entries: Option<u64>) -> (i64, Option<AuditRow>, String) {
+    let then = entries.and_then(|n| i64::try_from(n).ok());
+    let reason = match then {
+        Some(n) if n > seq => {
+            let gone = if n == seq + 1 {
+                format!("entry {n} is gone")
+            } else {
+                format!("entries {} to {n} are gone", seq + 1)
+            };
+            format!(
+                "the head you kept (entry {n}) is not in the chain: {gone} \
+                 (the log was cut and its head set back, or rewritten)"
+            )
+        }
+        Some(n) => format!(
+            "entry {n} no longer has the hash you kept: the chain was rewritten at or before it"
+        ),
+        None => format!(
+            "the head you kept is not in the chain of {seq} entries: entries after it were \
+             removed, or the chain was rewritten"
+        ),
+    };
+    let at = then.map_or(seq + 1, |n| n.min(seq + 1));
+    (at, None, reason)
 }

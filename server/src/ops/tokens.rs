@@ -321,6 +321,7 @@ pub async fn issue(
         created_at: now,
         seq: None,
         hash: None,
+        chain_version: crate::domain::audit_chain::CURRENT_VERSION,
     };
     let answer = IssuedToken {
         token: jwt,

@@ -212,6 +212,7 @@ impl<'s> Uow<'s> {
             created_at: self.now,
             seq: None,
             hash: None,
+            chain_version: crate::domain::audit_chain::CURRENT_VERSION,
         });
     }
 

@@ -2,7 +2,7 @@
 //! transaction of the change it records.
 
 use super::*;
-use crate::domain::audit_chain::{link, Entry, GENESIS};
+use crate::domain::audit_chain::{link, Entry, CURRENT_VERSION, GENESIS};
 
 #[derive(Debug, Clone)]
 pub struct AuditRow {
@@ -20,6 +20,9 @@ pub struct AuditRow {
     pub seq: Option<i64>,
     /// Hex SHA-256 link of the chain; set when written.
     pub hash: Option<String>,
+    /// Which canonical form the hash covers
+    /// ([`crate::domain::audit_chain`]): 1 before migration 0007, else 2.
+    pub chain_version: i64,
 }
 
 impl AuditRow {
@@ -38,6 +41,7 @@ impl AuditRow {
             created_at: r.try_get("created_at")?,
             seq: r.try_get("seq")?,
             hash: r.try_get("hash")?,
+            chain_version: r.try_get("chain_version")?,
         })
     }
 
@@ -71,6 +75,7 @@ impl AuditRow {
         let (id, org_id) = (self.id.to_string(), self.org_id.to_string());
         let actor_id = self.actor_id.map(|a| a.to_string());
         Some(link(
+            self.chain_version,
             prev,
             &self.chain_entry(&id, &org_id, actor_id.as_deref(), seq),
         ))
@@ -78,7 +83,8 @@ impl AuditRow {
 }
 
 const AUDIT_COLS: &str =
-    "id, org_id, actor_id, actor_name, action, target_type, target_id, details, client_ip, created_at, seq, hash";
+    "id, org_id, actor_id, actor_name, action, target_type, target_id, details, client_ip, created_at, seq, hash, \
+     chain_version";
 
 pub async fn insert_audit(c: &mut AnyConnection, a: &AuditRow) -> Result<(), StoreError> {
     insert_audits(c, &[a]).await
@@ -96,9 +102,9 @@ pub async fn insert_audits(c: &mut AnyConnection, rows: &[&AuditRow]) -> Result<
     let (chained, heads) = chain(c, rows).await?;
     let mut text = String::from(
         "INSERT INTO audit (id, org_id, actor_id, actor_name, action, target_type, target_id, details, client_ip, \
-         created_at, seq, hash) VALUES ",
+         created_at, seq, hash, chain_version) VALUES ",
     );
-    super::tokens::placeholders(&mut text, rows.len(), 12);
+    super::tokens::placeholders(&mut text, rows.len(), 13);
     let mut q = sqlx::query(&text);
     for (a, (seq, hash)) in rows.iter().zip(chained) {
         q = q
@@ -113,7 +119,8 @@ pub async fn insert_audits(c: &mut AnyConnection, rows: &[&AuditRow]) -> Result<
             .bind(a.client_ip.clone())
             .bind(a.created_at)
             .bind(seq)
-            .bind(hash);
+            .bind(hash)
+            .bind(CURRENT_VERSION);
     }
     q.execute(&mut *c).await?;
     set_heads(c, heads).await
@@ -143,6 +150,7 @@ async fn chain(
         let (id, org_id) = (r.id.to_string(), r.org_id.to_string());
         let actor_id = r.actor_id.map(|a| a.to_string());
         let hash = link(
+            CURRENT_VERSION,
             &head.1,
             &r.chain_entry(&id, &org_id, actor_id.as_deref(), seq),
         );
@@ -266,9 +274,10 @@ pub async fn chain_unchained(pool: &sqlx::AnyPool, backend: Backend) -> Result<(
     let refs: Vec<&AuditRow> = rows.iter().collect();
     let (chained, heads) = chain(&mut tx, &refs).await?;
     for (r, (seq, hash)) in rows.iter().zip(chained) {
-        sqlx::query("UPDATE audit SET seq = $1, hash = $2 WHERE id = $3")
+        sqlx::query("UPDATE audit SET seq = $1, hash = $2, chain_version = $3 WHERE id = $4")
             .bind(seq)
             .bind(hash)
+            .bind(CURRENT_VERSION)
             .bind(r.id.to_string())
             .execute(&mut *tx)
             .await?;

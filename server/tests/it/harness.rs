@@ -58,6 +58,7 @@ const UUID_KEYS: &[&str] = &[
     "revoked_by",
     "parent_id",
     "actor_id",
+    "org_id",
     "token_id",
     "target_id",
     "sub",

@@ -15,6 +15,8 @@ both!(
     a_changed_entry_is_found,
     a_removed_entry_is_found,
     a_removed_tail_is_found,
+    a_cut_tail_with_its_head_set_back_is_found_by_a_kept_head,
+    entries_say_what_their_hash_covers,
     an_entry_written_around_the_server_is_found,
     concurrent_writers_never_fork_the_chain,
     verification_needs_audit_rights
@@ -194,6 +196,90 @@ async fn a_removed_tail_is_found(c: Ctx) {
             .contains("entry 4 was written"),
         "{v}"
     );
+}
+
+/// Deleting the newest entries and setting the head row back to an older
+/// hash verifies `ok` on its own (docs/audit.md says so); given the head of
+/// an earlier verification, kept elsewhere, the answer names what is gone.
+async fn a_cut_tail_with_its_head_set_back_is_found_by_a_kept_head(c: Ctx) {
+    history(&c).await;
+    let kept = verify(&c).await;
+    let (head, n) = (
+        kept["head"].as_str().unwrap(),
+        kept["entries"].as_u64().unwrap(),
+    );
+    assert_eq!(n, 4);
+    let with = |q: String| {
+        let c = &c;
+        async move {
+            let (s, v) = c
+                .get(&format!("/v1/orgs/default/audit/verify?{q}"), &c.owner)
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v
+        }
+    };
+    // Intact: the chain passes through the kept head, now and after more writes.
+    let v = with(format!("head={head}&entries={n}")).await;
+    assert_eq!(v["ok"], true, "{v}");
+    c.bot("later", &[]).await;
+    assert_eq!(with(format!("head={head}")).await["ok"], true);
+
+    // The tail cut off (the kept head's entry and the one after), the head row set back.
+    let third = audit(&c).await["items"][2]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sql(&c, "DELETE FROM audit WHERE seq > 3").await;
+    sql(
+        &c,
+        &format!("UPDATE audit_heads SET seq = 3, hash = '{third}'"),
+    )
+    .await;
+    let v = verify(&c).await;
+    assert_eq!(
+        (v["ok"].as_bool(), v["entries"].as_u64()),
+        (Some(true), Some(3)),
+        "{v}"
+    );
+    let v = with(format!("head={head}&entries={n}")).await;
+    assert_eq!(
+        (v["ok"].as_bool(), v["seq"].as_i64()),
+        (Some(false), Some(4)),
+        "{v}"
+    );
+    assert!(
+        v["reason"].as_str().unwrap().contains("entry 4 is gone"),
+        "{v}"
+    );
+    let v = with(format!("head={head}")).await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not in the chain of 3 entries"),
+        "{v}"
+    );
+
+    // A kept head that is no hash, or an entry count alone: 400 naming it.
+    for (q, f) in [("head=5f0c", "head"), ("entries=4", "entries")] {
+        let (s, v) = c
+            .get(&format!("/v1/orgs/default/audit/verify?{q}"), &c.owner)
+            .await;
+        assert_eq!((s, crate::field(&v)), (StatusCode::BAD_REQUEST, f), "{v}");
+    }
+}
+
+/// Each entry carries what its hash covers beyond the list's own fields: the
+/// org's id and the chain version (2: RFC 8785).
+async fn entries_say_what_their_hash_covers(c: Ctx) {
+    history(&c).await;
+    let (_, org) = c.get("/v1/orgs/default", &c.owner).await;
+    for e in audit(&c).await["items"].as_array().unwrap() {
+        assert_eq!(e["chain_version"], 2, "{e}");
+        assert_eq!(e["org_id"], org["id"], "{e}");
+    }
 }
 
 async fn an_entry_written_around_the_server_is_found(c: Ctx) {
