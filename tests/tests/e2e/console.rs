@@ -229,6 +229,7 @@ impl Ui {
         self.js("document.activeElement.blur(); \
              document.getElementById('status').classList.remove('show'); return true;")
             .await;
+        self.fits(name).await;
         let png = self.c.screenshot().await.expect("screenshot");
         assert_eq!(&png[1..4], b"PNG");
         let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
@@ -244,6 +245,30 @@ impl Ui {
         let path = dir.join(format!("{name}-{width}.png"));
         std::fs::write(&path, png).unwrap();
         path
+    }
+
+    /// Nothing is wider than the window: no sideways scrolling, whatever is
+    /// open (the page, a dialog).
+    async fn fits(&self, what: &str) {
+        let widths = self
+            .js(
+                "return [document.documentElement.scrollWidth, document.body.scrollWidth, \
+                 window.innerWidth, [...document.querySelectorAll('body *')] \
+                 .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5) \
+                 .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id).join(' ')];",
+            )
+            .await;
+        assert!(
+            widths[0].as_u64() <= widths[2].as_u64() && widths[1].as_u64() <= widths[2].as_u64(),
+            "{what} overflows sideways (document, body, viewport, the widest): {widths}"
+        );
+    }
+
+    /// `fits` at 390 px wide, then back to 1280×800.
+    async fn fits_at_390(&self, what: &str) {
+        self.viewport(390, 844).await;
+        self.fits(&format!("{what} at 390 px")).await;
+        self.viewport(1280, 800).await;
     }
 
     /// Sizes the window so that the page itself is `width`×`height` (the
@@ -398,6 +423,8 @@ async fn walk(ui: Ui, owner: SecretString) {
 
     // A bot whose description is hostile markup.
     ui.click("#new-bot").await;
+    ui.wait_for("#bot-dialog input[name=username]").await;
+    ui.fits_at_390("the bot dialog").await;
     ui.fill("#bot-dialog input[name=username]", "Not A Name")
         .await;
     ui.click("#bot-dialog button[type=submit]").await;
@@ -462,6 +489,7 @@ async fn walk(ui: Ui, owner: SecretString) {
     ui.fill("#issue-dialog input[name=expiry]", "30d").await;
     ui.click("#issue-dialog button[type=submit]").await;
     let jwt = ui.secret_shown_once("#issue-dialog").await;
+    ui.fits_at_390("the issue dialog showing the JWT").await;
     assert!(
         jwt.starts_with("eyJ") && jwt.split('.').count() == 3,
         "the dialog shows a JWT"
@@ -544,6 +572,7 @@ async fn walk(ui: Ui, owner: SecretString) {
     // Revoke it, with confirmation; the API refuses it from then on.
     ui.click("tr[data-status=active] button[data-action=revoke]")
         .await;
+    ui.fits_at_390("the revoke confirmation").await;
     ui.fill("#confirm-dialog input[name=reason]", "console test")
         .await;
     ui.click("#confirm-dialog button[type=submit]").await;
@@ -728,6 +757,8 @@ async fn webhooks_walk(ui: Ui, owner: SecretString, db: String) {
 
     // The secret, once, with its warning and a copy button.
     let secret = ui.secret_shown_once("#webhook-dialog").await;
+    ui.fits_at_390("the webhook dialog showing the secret")
+        .await;
     assert!(secret.len() >= 16, "the dialog shows a signing secret");
     ui.click("#secret-done").await;
     ui.until(
