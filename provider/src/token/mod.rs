@@ -22,7 +22,7 @@
 //!   it stays valid (only once its bot is known to outlive the run).
 
 pub mod grace;
-mod issue;
+pub(crate) mod issue;
 mod private;
 mod rotation;
 

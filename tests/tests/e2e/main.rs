@@ -20,5 +20,6 @@ mod recovery;
 mod replicas;
 mod server;
 mod terraform;
+mod terraform_ephemeral;
 mod terraform_webhook;
 mod webhooks;
