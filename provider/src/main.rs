@@ -13,7 +13,8 @@
 //!   new objects, destroy), written once over the [`resource::Object`] and
 //!   [`resource::Lookup`] traits.
 //! - [`common`]: the client handle, API errors as diagnostics, the "gone" vs
-//!   "unsure" decision on a 404, state ↔ API conversions, the clock.
+//!   "unsure" decision on a 404, state ↔ API conversions.
+//! - [`clock`]: the clock and RFC 3339.
 //! - [`validate`]: plan-time rules, all of them `sigil-proto`'s.
 //! - One file per resource ([`app`], [`bot`], [`token`], [`token_revocation`],
 //!   [`webhook`]) and per data source (`data_*`): only what is its own.
@@ -26,6 +27,7 @@
 
 mod app;
 mod bot;
+mod clock;
 mod common;
 mod data_app;
 mod data_bot;
