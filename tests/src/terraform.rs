@@ -112,6 +112,22 @@ pub fn modern() -> Option<Terraform> {
     found.clone()
 }
 
+/// Whether the server accepts `jwt` (its own API, with the token as bearer).
+pub fn accepted(server: &TestServer, jwt: &str) -> bool {
+    crate::rt1()
+        .block_on(
+            server
+                .client_with(&sigil_proto::SecretString::new(jwt))
+                .whoami(),
+        )
+        .is_ok()
+}
+
+/// The owner's client.
+pub fn owner(server: &TestServer) -> sigil_proto::client::Client {
+    server.client()
+}
+
 /// The plugin directory `terraform init -plugin-dir` installs from, holding a
 /// link to the built provider. Shared by every test process (nextest runs one
 /// process per test), so the link is made under a private name and renamed

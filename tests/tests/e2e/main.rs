@@ -21,5 +21,6 @@ mod replicas;
 mod server;
 mod terraform;
 mod terraform_ephemeral;
+mod terraform_token;
 mod terraform_webhook;
 mod webhooks;
