@@ -485,6 +485,51 @@ mod tests {
     }
 
     #[test]
+    fn a_write_only_secret_is_never_planned_and_needs_its_version() {
+        let mut config = hook("https://h", Value::Null, "");
+        config.secret_wo = v("a-secret-of-my-own-0001");
+        config.secret_wo_version = Value::Value(1);
+        assert!(errors(&config).is_empty());
+        // Planned state: the write-only value is null, and so is the
+        // generated secret it replaces.
+        let mut planned = config.clone();
+        planned.secret = Value::Unknown;
+        Webhook::plan_write_only(&mut planned, &config);
+        assert_eq!(planned.secret_wo, Value::Null);
+        assert_eq!(planned.secret, Value::Null);
+        // Apply takes it from the configuration only.
+        let mut applied = planned.clone();
+        Webhook::write_only_input(&mut applied, &config);
+        assert_eq!(applied.secret_wo, config.secret_wo);
+        // Without secret_wo a generated secret is planned as before.
+        let plain = hook("https://h", Value::Null, "");
+        let mut planned = plain.clone();
+        planned.secret = Value::Unknown;
+        Webhook::plan_write_only(&mut planned, &plain);
+        assert_eq!(planned.secret, Value::Unknown);
+        // Each without the other, and a secret the server would refuse, fail the plan.
+        let mut no_version = config.clone();
+        no_version.secret_wo_version = Value::Null;
+        assert_eq!(
+            errors(&no_version),
+            vec![(
+                "Missing secret_wo_version".into(),
+                AttributePath::new("secret_wo_version")
+            )]
+        );
+        let mut no_secret = plain.clone();
+        no_secret.secret_wo_version = Value::Value(2);
+        assert_eq!(errors(&no_secret).len(), 1);
+        let mut short = config.clone();
+        short.secret_wo = v("short");
+        let e = errors(&short);
+        assert_eq!(
+            e,
+            vec![("Invalid secret_wo".into(), AttributePath::new("secret_wo"))]
+        );
+    }
+
+    #[test]
     fn refresh_and_import_never_invent_a_secret() {
         let now = time::OffsetDateTime::UNIX_EPOCH;
         let remote = RemoteWebhook {
