@@ -1,7 +1,7 @@
 //! Pieces every resource and data source shares: the configured API client,
 //! diagnostics made from API errors, the one place that decides "gone" vs
 //! "unsure" on a 404, conversions between the server's answers and state
-//! values (keeping the user's spelling), and the one place that reads the clock.
+//! values (keeping the user's spelling); the clock is [`crate::clock`]'s.
 //!
 //! The generic resource plumbing built on these lives in [`crate::resource`];
 //! plan-time rules in [`crate::validate`].
@@ -18,7 +18,6 @@ use sigil_proto::client::{Client, ClientError};
 use sigil_proto::ErrorCode;
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// A configured client and the default org of the provider block.
@@ -116,19 +115,7 @@ pub fn org_of(state_org: &Value<String>, api: &Api) -> String {
     }
 }
 
-/// The one clock of the provider.
-pub fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
-
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
-}
-
-pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok()
-}
+pub use crate::clock::{now, parse_rfc3339, rfc3339};
 
 /// Keeps the string already in state when it names the same instant as the
 /// server's answer, so `+02:00` vs `Z` or fractional seconds never make a diff.

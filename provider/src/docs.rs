@@ -1,7 +1,8 @@
 //! `terraform-provider-sigil docs [--check] [ROOT]`: the registry docs,
 //! generated from the provider's schema.
 //!
-//! Each page of `docs/resources/` and `docs/data-sources/` (and `docs/index.md`)
+//! Each page of `docs/resources/`, `docs/data-sources/` and
+//! `docs/ephemeral-resources/` (and `docs/index.md`)
 //! is rendered from what the provider serves to Terraform (attribute names,
 //! types, required/optional/computed, sensitive, descriptions, which say what
 //! forces a new object) and from the hand-written parts that cannot come from
@@ -9,14 +10,16 @@
 //!
 //! - `examples/resources/sigil_<name>/resource.tf` and `import.sh`,
 //!   `examples/data-sources/sigil_<name>/data-source.tf`,
+//!   `examples/ephemeral-resources/sigil_<name>/ephemeral-resource.tf`,
 //!   `examples/provider/provider.tf`: the Example Usage and Import code;
-//! - `provider/templates/{resources,data-sources}/<name>.md.tmpl` and
+//! - `provider/templates/{resources,data-sources,ephemeral-resources}/<name>.md.tmpl` and
 //!   `provider/templates/index.md.tmpl`: prose around the placeholders
 //!   `{{ example }}`, `{{ schema }}` and (resources) `{{ import }}`, each used
 //!   once. Pages without a template get those sections alone.
 //!
 //! The front matter and the title of a resource or data source page come
-//! from the schema too; `index.md` is its template's whole page.
+//! from the schema too; `index.md` is its template's whole page. Write-only
+//! attributes (flagged by [`crate::protocol`]) say so.
 //! `--check` writes nothing and fails when a committed page differs (the unit
 //! test `committed_docs_are_generated` does the same on every `cargo test`).
 
@@ -36,7 +39,8 @@ pub const COMMAND: &str = "cargo run -p terraform-provider-sigil -- docs";
 const USAGE: &str = "\
 usage: terraform-provider-sigil docs [--check] [ROOT]
 
-Writes docs/index.md, docs/resources/*.md and docs/data-sources/*.md under
+Writes docs/index.md, docs/resources/*.md, docs/data-sources/*.md and
+docs/ephemeral-resources/*.md under
 ROOT (the repository root; default: the current directory) from the
 provider's schema, examples/ and provider/templates/.
 
@@ -46,13 +50,17 @@ provider's schema, examples/ and provider/templates/.
 enum Kind {
     Resource,
     DataSource,
+    Ephemeral,
 }
+
+const KINDS: [Kind; 3] = [Kind::Resource, Kind::DataSource, Kind::Ephemeral];
 
 impl Kind {
     fn dir(self) -> &'static str {
         match self {
             Kind::Resource => "resources",
             Kind::DataSource => "data-sources",
+            Kind::Ephemeral => "ephemeral-resources",
         }
     }
 
@@ -60,6 +68,7 @@ impl Kind {
         match self {
             Kind::Resource => "Resource",
             Kind::DataSource => "Data Source",
+            Kind::Ephemeral => "Ephemeral Resource",
         }
     }
 }
@@ -105,6 +114,10 @@ fn pages() -> anyhow::Result<Vec<Page>> {
         let schema = d.schema(&mut diags).ok_or_else(|| no_schema(name))?;
         items.push((Kind::DataSource, name.clone(), schema));
     }
+    for (type_name, schema) in crate::ephemeral::types() {
+        let name = type_name.trim_start_matches("sigil_").to_string();
+        items.push((Kind::Ephemeral, name, schema));
+    }
     items.sort_by(|a, b| (a.0.dir(), &a.1).cmp(&(b.0.dir(), &b.1)));
     for (kind, name, schema) in items {
         let examples = PathBuf::from("examples")
@@ -119,6 +132,7 @@ fn pages() -> anyhow::Result<Vec<Page>> {
             example: examples.join(match kind {
                 Kind::Resource => "resource.tf",
                 Kind::DataSource => "data-source.tf",
+                Kind::Ephemeral => "ephemeral-resource.tf",
             }),
             import: (kind == Kind::Resource).then(|| examples.join("import.sh")),
             template: PathBuf::from("provider/templates")
@@ -160,12 +174,15 @@ fn object_fields(t: &AttributeType) -> Vec<(&String, &AttributeType)> {
     fields
 }
 
-fn bullet(out: &mut String, name: &str, a: &Attribute, tags: &[&str]) {
+fn bullet(out: &mut String, name: &str, a: &Attribute, tags: &[&str], write_only: bool) {
     let mut tags: Vec<String> = std::iter::once(type_name(&a.attr_type))
         .chain(tags.iter().map(|t| t.to_string()))
         .collect();
     if a.sensitive {
         tags.push("Sensitive".into());
+    }
+    if write_only {
+        tags.push("Write-only".into());
     }
     let _ = writeln!(
         out,
@@ -179,7 +196,8 @@ fn bullet(out: &mut String, name: &str, a: &Attribute, tags: &[&str]) {
 }
 
 /// Argument Reference (required, then optional) and Attribute Reference (computed).
-fn render_schema(schema: &Schema, with_attributes: bool) -> String {
+fn render_schema(schema: &Schema, with_attributes: bool, write_only: &[&str]) -> String {
+    let wo = |name: &str| write_only.contains(&name);
     let mut attrs: Vec<(&String, &Attribute)> = schema.block.attributes.iter().collect();
     attrs.sort_by_key(|(name, _)| *name);
     let of = |c: &[AttributeConstraint]| -> Vec<(&String, &Attribute)> {
@@ -191,14 +209,14 @@ fn render_schema(schema: &Schema, with_attributes: bool) -> String {
     };
     let mut out = String::from("## Argument Reference\n\n");
     for (name, a) in of(&[AttributeConstraint::Required]) {
-        bullet(&mut out, name, a, &["Required"]);
+        bullet(&mut out, name, a, &["Required"], wo(name));
     }
     let optional = [
         AttributeConstraint::Optional,
         AttributeConstraint::OptionalComputed,
     ];
     for (name, a) in of(&optional) {
-        bullet(&mut out, name, a, &["Optional"]);
+        bullet(&mut out, name, a, &["Optional"], wo(name));
     }
     if with_attributes {
         out.push_str(
@@ -206,7 +224,7 @@ fn render_schema(schema: &Schema, with_attributes: bool) -> String {
              are exported:\n\n",
         );
         for (name, a) in of(&[AttributeConstraint::Computed]) {
-            bullet(&mut out, name, a, &[]);
+            bullet(&mut out, name, a, &[], wo(name));
         }
     }
     out.trim_end().to_string()
@@ -231,7 +249,16 @@ fn render(root: &Path, page: &Page) -> anyhow::Result<String> {
                 code("terraform", &read(root, &page.example)?)
             ),
         ),
-        ("schema", render_schema(&page.schema, kind.is_some())),
+        (
+            "schema",
+            render_schema(
+                &page.schema,
+                kind.is_some(),
+                page.header
+                    .as_ref()
+                    .map_or(&[][..], |(_, name)| crate::protocol::write_only(name)),
+            ),
+        ),
     ];
     if let Some(import) = &page.import {
         let text = format!("## Import\n\n{}", code("shell", &read(root, import)?));
@@ -293,7 +320,7 @@ pub fn render_all(root: &Path) -> anyhow::Result<BTreeMap<PathBuf, String>> {
 /// The pages in the generated directories that no resource or data source generates.
 fn strays(root: &Path, generated: &BTreeMap<PathBuf, String>) -> Vec<PathBuf> {
     let mut strays = Vec::new();
-    for kind in [Kind::Resource, Kind::DataSource] {
+    for kind in KINDS {
         let dir = PathBuf::from("docs").join(kind.dir());
         let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
             continue;
@@ -421,7 +448,7 @@ mod tests {
             .iter()
             .find(|p| p.path.ends_with("resources/token.md"))
             .unwrap();
-        let text = render_schema(&token.schema, true);
+        let text = render_schema(&token.schema, true, &[]);
         assert!(text.starts_with("## Argument Reference\n\n- `bot_id` (String, Required) "));
         assert!(text.contains("Forces a new token."));
         assert!(text.contains("\n- `token` (String, Sensitive) "), "{text}");

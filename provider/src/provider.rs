@@ -62,6 +62,14 @@ pub struct SigilProvider {
     shared: Shared,
 }
 
+impl SigilProvider {
+    /// A provider whose configuration is also the front's (the ephemeral
+    /// resources use the client `ConfigureProvider` made).
+    pub fn with_shared(shared: Shared) -> Self {
+        SigilProvider { shared }
+    }
+}
+
 fn from_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

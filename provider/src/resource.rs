@@ -403,6 +403,20 @@ pub trait Object: Send + Sync + Sized + 'static {
         Some((planned, private))
     }
 
+    /// Write-only attributes at plan: never in the planned state (Terraform
+    /// 1.11 requires them null there), and what they change of the computed
+    /// ones. `config` holds their values.
+    fn plan_write_only(s: &mut Self::State, config: &Self::State) {
+        let _ = (s, config);
+    }
+
+    /// Write-only values for a create or update: from the configuration
+    /// (their only source) into the state the call sees. The call must
+    /// answer them null.
+    fn write_only_input(planned: &mut Self::State, config: &Self::State) {
+        let _ = (planned, config);
+    }
+
     /// The state after a create or an update answered `r`.
     fn applied(mut planned: Self::State, r: &Self::Remote) -> Self::State {
         Self::apply(&mut planned, r);
@@ -493,6 +507,7 @@ impl<O: Object> Resource for Managed<O> {
     ) -> Option<(O::State, O::Private)> {
         let mut s = proposed;
         self.plan_new(&mut s, &config);
+        O::plan_write_only(&mut s, &config);
         O::check_new(&self.0, diags, &s).await;
         Some((s, O::Private::default()))
     }
@@ -509,9 +524,11 @@ impl<O: Object> Resource for Managed<O> {
         let mut s = proposed;
         let replace = O::replaced(diags, &prior, &s, &config, &private).await;
         if replace.is_empty() {
+            O::plan_write_only(&mut s, &config);
             return Some((s, private, Vec::new()));
         }
         self.plan_new(&mut s, &config);
+        O::plan_write_only(&mut s, &config);
         // The new object is created from this plan: check it now, not at apply.
         O::check_new(&self.0, diags, &s).await;
         let paths = replace.into_iter().map(AttributePath::new).collect();
@@ -531,11 +548,12 @@ impl<O: Object> Resource for Managed<O> {
     async fn create<'a>(
         &self,
         diags: &mut Diagnostics,
-        planned: O::State,
-        _config: O::State,
+        mut planned: O::State,
+        config: O::State,
         _private: O::Private,
         _meta: ValueEmpty,
     ) -> Option<(O::State, O::Private)> {
+        O::write_only_input(&mut planned, &config);
         let api = self.0.api(diags)?;
         let org = org_of(planned.org(), &api);
         O::create(diags, &api, &org, planned).await
@@ -545,11 +563,12 @@ impl<O: Object> Resource for Managed<O> {
         &self,
         diags: &mut Diagnostics,
         prior: O::State,
-        planned: O::State,
-        _config: O::State,
+        mut planned: O::State,
+        config: O::State,
         private: O::Private,
         _meta: ValueEmpty,
     ) -> Option<(O::State, O::Private)> {
+        O::write_only_input(&mut planned, &config);
         O::update(&self.0, diags, prior, planned, private).await
     }
 

@@ -8,6 +8,14 @@
 //! it again. So an imported webhook has a null `secret`, and a refresh never
 //! touches it.
 //!
+//! A signing secret of the user's own (e.g. from a secret manager) goes in
+//! `secret_wo`, write-only (Terraform 1.11 and later): it reaches the
+//! provider in the configuration only, is sent on create and whenever
+//! `secret_wo_version` changes (`PATCH` with `secret`), and is in no plan
+//! or state. With it, the computed `secret` stays null: there is no
+//! generated secret to keep. Older Terraform would store it, so the protocol
+//! layer refuses it from them at plan ([`crate::protocol`]).
+//!
 //! `events` is a set; null (omitted) means every type, as `["*"]` does, and
 //! the state keeps the configuration's spelling of "all" so there is no
 //! perpetual diff. Its plan-time rules are here rather than in
@@ -21,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use sigil_proto::api::{CreateWebhook, UpdateWebhook, Webhook as RemoteWebhook};
 use sigil_proto::client::ClientError;
 use sigil_proto::rules::{self, RuleError};
+use sigil_proto::SecretString;
 use tf_provider::schema::AttributeConstraint::*;
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics};
@@ -38,8 +47,13 @@ pub struct WebhookState {
     pub events: StringSet,
     pub description: Value<String>,
     pub secret: Value<String>,
+    pub secret_wo: Value<String>,
+    pub secret_wo_version: Value<i64>,
     pub created_at: Value<String>,
 }
+
+/// The write-only attributes (flagged so by [`crate::protocol`]).
+pub const WRITE_ONLY: &[&str] = &["secret_wo"];
 
 pub struct Webhook;
 
@@ -115,6 +129,18 @@ fn desired_events(diags: &mut Diagnostics, s: &WebhookState) -> Option<Vec<Strin
     }
 }
 
+/// The user's own secret to send (`secret_wo`, from the configuration), if set.
+fn own_secret(diags: &mut Diagnostics, s: &WebhookState) -> Option<Option<SecretString>> {
+    match &s.secret_wo {
+        Value::Null => Some(None),
+        Value::Value(v) => Some(Some(SecretString::new(v.clone()))),
+        Value::Unknown => {
+            diags.error_short("secret_wo is not known", AttributePath::new("secret_wo"));
+            None
+        }
+    }
+}
+
 #[async_trait]
 impl Object for Webhook {
     type State = WebhookState;
@@ -168,11 +194,36 @@ impl Object for Webhook {
                 string(),
                 "The signing secret (HMAC-SHA256 key of the `Sigil-Signature` header). Known \
                  only from create: the server answers it once, so an imported webhook has \
-                 none (null).",
+                 none (null). Null too when `secret_wo` is set.",
             )
             .sensitive(),
+            field(
+                "secret_wo",
+                Optional,
+                string(),
+                "Write-only (Terraform 1.11 and later): a signing secret of your own, 16–256 \
+                 characters, instead of a generated one. Sent on create and whenever \
+                 `secret_wo_version` changes; never stored in the plan or state. Requires \
+                 `secret_wo_version`.",
+            )
+            .sensitive(),
+            field(
+                "secret_wo_version",
+                Optional,
+                tf_provider::schema::AttributeType::Number,
+                "Version of `secret_wo`: change it (e.g. increment) to send a new secret. \
+                 Changed in place.",
+            ),
             created_at_field("webhook"),
         ]
+    }
+
+    fn field_attr(field: &str) -> Option<&'static str> {
+        match field {
+            // The only secret a request carries is the user's.
+            "secret" => Some("secret_wo"),
+            f => Self::fields().iter().find(|x| x.name == f).map(|x| x.name),
+        }
     }
 
     fn apply(s: &mut WebhookState, w: &RemoteWebhook) {
@@ -193,6 +244,40 @@ impl Object for Webhook {
             "description",
             rules::check_description,
         );
+        check_text(
+            diags,
+            &c.secret_wo,
+            "secret_wo",
+            rules::check_webhook_secret,
+        );
+        match (c.secret_wo.is_null(), c.secret_wo_version.is_null()) {
+            (false, true) => diags.error(
+                "Missing secret_wo_version",
+                "`secret_wo` needs `secret_wo_version`: Terraform never stores the secret, so the \
+                 version is how a change is seen. Set it (e.g. 1) and change it to send a new \
+                 secret.",
+                AttributePath::new("secret_wo_version"),
+            ),
+            (true, false) => diags.error(
+                "secret_wo_version without secret_wo",
+                "`secret_wo_version` versions `secret_wo`, which is not set. Set both, or neither \
+                 (then the server generates the secret, kept in `secret`).",
+                AttributePath::new("secret_wo_version"),
+            ),
+            _ => {}
+        }
+    }
+
+    fn plan_write_only(s: &mut WebhookState, config: &WebhookState) {
+        s.secret_wo = Value::Null;
+        if !config.secret_wo.is_null() {
+            // A secret of the user's own: nothing generated to keep.
+            s.secret = Value::Null;
+        }
+    }
+
+    fn write_only_input(planned: &mut WebhookState, config: &WebhookState) {
+        planned.secret_wo = config.secret_wo.clone();
     }
 
     fn plan_new(s: &mut WebhookState, _config: &WebhookState) {
@@ -216,13 +301,18 @@ impl Object for Webhook {
             url: known_string(&planned.url),
             events: (!planned.events.is_null()).then_some(events),
             description: planned.description.as_ref_option().cloned(),
-            secret: None,
+            secret: own_secret(diags, &planned)?,
         };
+        let own = req.secret.is_some();
         let answer = api.client.create_webhook(org, &req).await;
         let what = format!("create webhook for {:?}", req.url);
         let created = answered(diags, &what, &Self::field_attr, answer)?;
         let mut s = Self::applied(planned, &created.webhook);
-        s.secret = Value::Value(created.secret.into_inner());
+        s.secret_wo = Value::Null;
+        s.secret = match own {
+            true => Value::Null,
+            false => Value::Value(created.secret.into_inner()),
+        };
         Some((s, Value::Null))
     }
 
@@ -236,17 +326,25 @@ impl Object for Webhook {
         let api = shared.api(diags)?;
         let org = org_of(&planned.org, &api);
         let id = Self::key_to_change(diags, &prior)?;
+        // A new secret only when its version changed.
+        let secret = match prior.secret_wo_version == planned.secret_wo_version {
+            true => None,
+            false => own_secret(diags, &planned)?,
+        };
         let req = UpdateWebhook {
             url: Some(known_string(&planned.url)),
             events: Some(desired_events(diags, &planned)?),
             description: Some(known_string(&planned.description)),
-            secret: None,
+            secret,
         };
         let answer = api.client.update_webhook(&org, id, &req).await;
         let what = format!("update webhook {id}");
         let hook = answered(diags, &what, &Self::field_attr, answer)?;
-        // The secret is the prior one: an update never changes it.
-        Some((Self::applied(planned, &hook), private))
+        // Otherwise the secret is the prior one (plan_write_only nulled a
+        // generated one if `secret_wo` replaced it).
+        let mut s = Self::applied(planned, &hook);
+        s.secret_wo = Value::Null;
+        Some((s, private))
     }
 
     async fn delete(
@@ -384,6 +482,51 @@ mod tests {
         let s = hook("https://h", Value::Unknown, "");
         assert_eq!(desired_events(&mut diags, &s), None);
         assert_eq!(diags.errors.len(), 1);
+    }
+
+    #[test]
+    fn a_write_only_secret_is_never_planned_and_needs_its_version() {
+        let mut config = hook("https://h", Value::Null, "");
+        config.secret_wo = v("a-secret-of-my-own-0001");
+        config.secret_wo_version = Value::Value(1);
+        assert!(errors(&config).is_empty());
+        // Planned state: the write-only value is null, and so is the
+        // generated secret it replaces.
+        let mut planned = config.clone();
+        planned.secret = Value::Unknown;
+        Webhook::plan_write_only(&mut planned, &config);
+        assert_eq!(planned.secret_wo, Value::Null);
+        assert_eq!(planned.secret, Value::Null);
+        // Apply takes it from the configuration only.
+        let mut applied = planned.clone();
+        Webhook::write_only_input(&mut applied, &config);
+        assert_eq!(applied.secret_wo, config.secret_wo);
+        // Without secret_wo a generated secret is planned as before.
+        let plain = hook("https://h", Value::Null, "");
+        let mut planned = plain.clone();
+        planned.secret = Value::Unknown;
+        Webhook::plan_write_only(&mut planned, &plain);
+        assert_eq!(planned.secret, Value::Unknown);
+        // Each without the other, and a secret the server would refuse, fail the plan.
+        let mut no_version = config.clone();
+        no_version.secret_wo_version = Value::Null;
+        assert_eq!(
+            errors(&no_version),
+            vec![(
+                "Missing secret_wo_version".into(),
+                AttributePath::new("secret_wo_version")
+            )]
+        );
+        let mut no_secret = plain.clone();
+        no_secret.secret_wo_version = Value::Value(2);
+        assert_eq!(errors(&no_secret).len(), 1);
+        let mut short = config.clone();
+        short.secret_wo = v("short");
+        let e = errors(&short);
+        assert_eq!(
+            e,
+            vec![("Invalid secret_wo".into(), AttributePath::new("secret_wo"))]
+        );
     }
 
     #[test]

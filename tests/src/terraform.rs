@@ -3,6 +3,11 @@
 //! the way users install it: a local plugin directory and
 //! `terraform init -plugin-dir`.
 //!
+//! The ephemeral and write-only cases need a modern Terraform (≥ 1.10 for
+//! ephemeral resources, ≥ 1.11 for write-only attributes): [`modern`] finds
+//! the newest one it can (`SIGIL_TERRAFORM_MODERN`, else `terraform` on
+//! PATH) and says which, or that there is none; [`Tf::modern`] runs with it.
+//!
 //! [`Tf`] is one working directory talking to one [`TestServer`], with a
 //! clean environment (no `SIGIL_ORG`, no `TF_LOG`, no colour, no checkpoint
 //! calls).
@@ -36,6 +41,91 @@ pub fn terraform_bin() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// A Terraform binary and its version.
+#[derive(Clone, Debug)]
+pub struct Terraform {
+    pub bin: PathBuf,
+    pub version: (u32, u32, u32),
+}
+
+impl Terraform {
+    /// Whether it has ephemeral resources (1.10) …
+    pub fn ephemeral(&self) -> bool {
+        self.version >= (1, 10, 0)
+    }
+
+    /// … and write-only attributes (1.11).
+    pub fn write_only(&self) -> bool {
+        self.version >= (1, 11, 0)
+    }
+
+    pub fn describe(&self) -> String {
+        let (a, b, c) = self.version;
+        format!("{} (Terraform {a}.{b}.{c})", self.bin.display())
+    }
+}
+
+/// `terraform version -json`'s version of `bin`, if it runs.
+pub fn version_of(bin: &Path) -> Option<(u32, u32, u32)> {
+    let out = Command::new(bin)
+        .args(["version", "-json"])
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .ok()?;
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let mut parts = v["terraform_version"]
+        .as_str()?
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??, parts.next()??))
+}
+
+/// The newest Terraform ≥ 1.10 found (`SIGIL_TERRAFORM_MODERN`, else
+/// `terraform` on PATH), or `None`; prints one line saying which, or that
+/// the modern cases are skipped.
+pub fn modern() -> Option<Terraform> {
+    static FOUND: OnceLock<Option<Terraform>> = OnceLock::new();
+    let found = FOUND.get_or_init(|| {
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        if let Some(p) = std::env::var_os("SIGIL_TERRAFORM_MODERN") {
+            candidates.push(PathBuf::from(p));
+        }
+        if let Some(path) = std::env::var_os("PATH") {
+            candidates.extend(std::env::split_paths(&path).map(|d| d.join("terraform")));
+        }
+        candidates
+            .into_iter()
+            .filter(|p| p.is_file())
+            .filter_map(|bin| version_of(&bin).map(|version| Terraform { bin, version }))
+            .filter(Terraform::ephemeral)
+            .max_by_key(|t| t.version)
+    });
+    match found {
+        Some(t) => eprintln!("modern Terraform cases: using {}", t.describe()),
+        None => eprintln!(
+            "modern Terraform cases: SKIPPED, no Terraform >= 1.10 found (set \
+             SIGIL_TERRAFORM_MODERN or put one on PATH)"
+        ),
+    }
+    found.clone()
+}
+
+/// Whether the server accepts `jwt` (its own API, with the token as bearer).
+pub fn accepted(server: &TestServer, jwt: &str) -> bool {
+    crate::rt1()
+        .block_on(
+            server
+                .client_with(&sigil_proto::SecretString::new(jwt))
+                .whoami(),
+        )
+        .is_ok()
+}
+
+/// The owner's client.
+pub fn owner(server: &TestServer) -> sigil_proto::client::Client {
+    server.client()
 }
 
 /// The plugin directory `terraform init -plugin-dir` installs from, holding a
@@ -102,14 +192,27 @@ impl std::fmt::Debug for Run {
 /// A Terraform working directory talking to one server, as its owner.
 pub struct Tf {
     pub dir: tempfile::TempDir,
+    /// The `terraform` it runs.
+    pub bin: PathBuf,
     pub endpoint: String,
     pub token: String,
 }
 
 impl Tf {
     pub fn new(server: &TestServer) -> Tf {
+        Tf::with(server, terraform_bin())
+    }
+
+    /// With the modern Terraform ([`modern`]), or `None` when there is none.
+    pub fn modern(server: &TestServer) -> Option<(Tf, Terraform)> {
+        let t = modern()?;
+        Some((Tf::with(server, t.bin.clone()), t))
+    }
+
+    pub fn with(server: &TestServer, bin: PathBuf) -> Tf {
         Tf {
             dir: tempfile::tempdir().expect("tempdir"),
+            bin,
             endpoint: server.endpoint.clone(),
             token: server.owner_token.expose().to_string(),
         }
@@ -134,7 +237,7 @@ impl Tf {
 
     /// Runs `terraform ARGS…` in `dir`, the provider speaking with `token`.
     pub fn run_in(&self, dir: &Path, args: &[&str], token: &str) -> Run {
-        let out = Command::new(terraform_bin())
+        let out = Command::new(&self.bin)
             .args(args)
             .current_dir(dir)
             .env("SIGIL_ENDPOINT", &self.endpoint)

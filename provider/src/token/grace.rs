@@ -33,7 +33,7 @@ use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::common::rfc3339;
+use crate::clock::rfc3339;
 
 /// A token whose destroy shortened its expiry.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +56,7 @@ struct Seen {
 }
 
 /// What this provider process (one Terraform walk) saw of issues and
-/// shortenings, shared by every call ([`crate::common::Api`] holds it).
+/// shortenings, shared by every call (the provider's `Api` holds it).
 #[derive(Default)]
 pub struct GraceLog(Mutex<Seen>);
 

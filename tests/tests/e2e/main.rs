@@ -20,5 +20,7 @@ mod recovery;
 mod replicas;
 mod server;
 mod terraform;
+mod terraform_ephemeral;
+mod terraform_token;
 mod terraform_webhook;
 mod webhooks;
