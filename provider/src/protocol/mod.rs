@@ -30,6 +30,13 @@
 //! reads the front's line first and only logs the other. No unsafe code, one
 //! process, and tf-provider unchanged. Both servers live until the process
 //! ends (Terraform's `GRPCController.Shutdown`, or a kill).
+//!
+//! Known limits: tf-provider's port is found free and released before
+//! tf-provider binds it again, so another process could take it in between
+//! (the front then answers every forwarded call with an error naming the
+//! port, after a bounded wait). Like tf-provider's, both servers listen on
+//! loopback only, and the front, like tf-provider, leaves client
+//! certificates optional.
 
 mod front;
 pub use front::write_only;

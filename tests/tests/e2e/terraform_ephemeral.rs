@@ -431,7 +431,7 @@ fn terraform_1_0_sees_no_ephemeral_type_and_is_refused_write_only_secrets() {
 }
 
 #[test]
-fn the_ephemeral_examples_are_valid_under_a_modern_terraform() {
+fn the_ephemeral_examples_are_valid_and_apply_under_a_modern_terraform() {
     let server = TestServer::start();
     let Some((_, t)) = modern(&server, false) else {
         return;
@@ -449,5 +449,15 @@ fn the_ephemeral_examples_are_valid_under_a_modern_terraform() {
         tf.config("");
         let v = tf.run(&["validate"]);
         assert_eq!(v.code, 0, "{}: {v:?}", dir.display());
+        // And they apply: the sigil_token one opens its token only at apply,
+        // after the bot it names exists (unknown at plan).
+        tf.apply();
+        assert_eq!(tf.plan().code, 0, "{}: settled", dir.display());
+        assert_no_jwt(&tf);
     }
+    let bot = |name: &str| rt().block_on(server.client().get_bot("default", name));
+    assert!(bot("made-in-the-run").is_ok() && bot("build").is_ok());
+    let opened = tokens_labelled(&server, "terraform ephemeral");
+    assert!(opened.len() >= 3, "{opened:?}");
+    assert!(all_closed(&opened), "{opened:?}");
 }
