@@ -11,8 +11,8 @@
 
 use crate::clock::Clock;
 use crate::domain::keys::MasterKey;
-use crate::serve::{DataDirLock, DB_FILE};
 use crate::state::{AppState, Settings};
+use crate::store::data_dir::{DataDirLock, DB_FILE};
 use crate::store::{self, Store};
 use anyhow::Context;
 use sigil_cli::context::{GlobalArgs, Output};

@@ -1,8 +1,8 @@
 //! Authentication: from a bearer JWT to a [`Principal`], for REST and gRPC alike.
 //!
 //! A token seen before on this replica is answered from memory while the
-//! replica's lease is live ([`crate::lease`]): a SHA-256 and a map lookup, no
-//! database access, no write (last use is queued, see [`crate::last_use`]).
+//! replica's lease is live ([`crate::replica::lease`]): a SHA-256 and a map lookup, no
+//! database access, no write (last use is queued, see [`crate::replica::last_use`]).
 //! The view it reads is emptied before any change is acknowledged, and a
 //! change returns only once every replica acknowledged it or lost its lease,
 //! so a revoked token is refused everywhere once revoke returned
@@ -23,7 +23,7 @@
 //! request path, only for limited tokens — so its count is exact across
 //! replicas ([`crate::store::token_uses`]); a refused request uses nothing.
 //! Any other token counts its uses in memory, written in batches with its
-//! last use ([`crate::last_use`]).
+//! last use ([`crate::replica::last_use`]).
 //!
 //! Three entry points: [`authenticate`] (REST callers, watch streams),
 //! [`check`] then [`Checked::admit`] (gRPC `Verify`, which takes a use only
@@ -88,7 +88,7 @@ impl Checked {
     /// token with `max_uses`: one exact conditional UPDATE, even when the rest
     /// came from memory (`exhausted` when none is left); any other token: its
     /// use is counted and its last use recorded in memory, written in batches
-    /// ([`crate::last_use`]), or at once on its first use on this replica.
+    /// ([`crate::replica::last_use`]), or at once on its first use on this replica.
     pub async fn admit(self, state: &AppState) -> Result<Principal, AuthError> {
         let Checked { mut p, now, read } = self;
         let id = p.token_id;
@@ -108,7 +108,7 @@ impl Checked {
         }
         match read {
             None => state.last_use.queue(id, now),
-            Some(Some(t)) if now - t < crate::last_use::EVERY => {
+            Some(Some(t)) if now - t < crate::replica::last_use::EVERY => {
                 state.last_use.stored(id, t);
                 state.last_use.queue(id, now);
             }

@@ -1,7 +1,123 @@
-//! `sigil server` settings: flags, each also `SIGIL_…` in the environment.
+//! `sigil server`'s configuration, all of it: the flags ([`ServerArgs`],
+//! each also `SIGIL_…` in the environment), the checked [`Settings`] every
+//! layer reads, their defaults, and the [`Timeouts`] of requests and of the
+//! shutdown.
+//!
+//! A new setting touches this file only: a field of [`Settings`] (with its
+//! default in `Default`), its flag in [`ServerArgs`] and its line in
+//! [`settings`]. Modules that use a default name the constant here.
 
+use sigil_proto::duration::parse_duration_for;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long a replica's lease lasts by default (see [`crate::replica::lease`]).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(2);
+/// Leak reports a client address may file per hour, by default.
+pub const DEFAULT_LEAK_REPORTS_PER_HOUR: u32 = 60;
+/// The first webhook retry's delay, in seconds, by default.
+pub const DEFAULT_WEBHOOK_RETRY_BASE: i64 = 10;
+/// How often each replica looks for due deliveries besides being woken.
+pub const DEFAULT_WEBHOOK_POLL: Duration = Duration::from_secs(1);
+/// How often each replica looks for tokens to warn about, by default.
+pub const DEFAULT_EXPIRY_SCAN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub issuer: String,
+    pub max_user_token_lifetime: i64,
+    pub default_token_lifetime: i64,
+    pub auth_failures_per_minute: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry.
+    pub trust_forwarded_for: bool,
+    /// The org whose principals may administer other orgs.
+    pub root_org: String,
+    /// How long a replica's lease lasts (see [`crate::replica::lease`]): the longest a
+    /// change waits for a replica that stopped answering.
+    pub lease: std::time::Duration,
+    /// Leak reports (`POST /v1/leaks`) a client address may file per hour.
+    pub leak_reports_per_hour: u32,
+    /// Webhook retries: the first waits this many seconds, each next twice
+    /// as long (see [`crate::jobs::delivery`]); tests set 0.
+    pub webhook_retry_base: i64,
+    /// How often each replica looks for due deliveries besides being woken.
+    pub webhook_poll: std::time::Duration,
+    /// Refuse loopback and private webhook receivers too (besides the
+    /// always-refused link-local/metadata ones); see [`crate::jobs::delivery`].
+    pub webhook_deny_private: bool,
+    /// How often each replica looks for tokens to warn about; see [`crate::jobs::expiry`].
+    pub expiry_scan: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: "sigil".into(),
+            max_user_token_lifetime: sigil_proto::rules::DEFAULT_MAX_USER_TOKEN_LIFETIME_SECS,
+            default_token_lifetime: sigil_proto::rules::DEFAULT_TOKEN_LIFETIME_SECS,
+            auth_failures_per_minute: 30,
+            trust_forwarded_for: false,
+            root_org: "default".into(),
+            lease: DEFAULT_LEASE,
+            leak_reports_per_hour: DEFAULT_LEAK_REPORTS_PER_HOUR,
+            webhook_retry_base: DEFAULT_WEBHOOK_RETRY_BASE,
+            webhook_poll: DEFAULT_WEBHOOK_POLL,
+            webhook_deny_private: false,
+            expiry_scan: DEFAULT_EXPIRY_SCAN,
+        }
+    }
+}
+
+/// Settings from flags, checked.
+pub fn settings(args: &ServerArgs) -> anyhow::Result<Settings> {
+    Ok(Settings {
+        issuer: args.issuer.clone(),
+        max_user_token_lifetime: parse_duration_for(
+            "max-user-token-lifetime",
+            &args.max_user_token_lifetime,
+        )?,
+        default_token_lifetime: parse_duration_for(
+            "default-token-lifetime",
+            &args.default_token_lifetime,
+        )?,
+        auth_failures_per_minute: args.auth_failures_per_minute,
+        leak_reports_per_hour: args.leak_rate_limit,
+        trust_forwarded_for: args.trust_forwarded_for,
+        webhook_retry_base: parse_duration_for("webhook-retry-base", &args.webhook_retry_base)?,
+        webhook_deny_private: args.webhook_deny_private,
+        expiry_scan: std::time::Duration::from_secs(
+            u64::try_from(parse_duration_for(
+                "expiry-scan-interval",
+                &args.expiry_scan_interval,
+            )?)
+            .unwrap_or(5),
+        ),
+        ..Settings::default()
+    })
+}
+
+/// How long a REST request, its body, and a graceful shutdown may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub request: std::time::Duration,
+    pub body: std::time::Duration,
+    pub shutdown: std::time::Duration,
+}
+
+impl Timeouts {
+    pub fn from_args(args: &ServerArgs) -> anyhow::Result<Self> {
+        let secs = |field, v: &str| -> anyhow::Result<std::time::Duration> {
+            let n = parse_duration_for(field, v)?;
+            Ok(std::time::Duration::from_secs(n.unsigned_abs()))
+        };
+        Ok(Self {
+            request: secs("request-timeout", &args.request_timeout)?,
+            body: secs("body-timeout", &args.body_timeout)?,
+            shutdown: secs("shutdown-timeout", &args.shutdown_timeout)?,
+        })
+    }
+}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {

@@ -26,7 +26,7 @@
 //! ends the stream.
 //! Replays every revocation after `since` in cursor order, then stays live:
 //! woken by local revocations, by other replicas (LISTEN/NOTIFY, see
-//! [`crate::replication`]), and by a periodic catch-up. Cursors commit in
+//! [`crate::jobs::peers`]), and by a periodic catch-up. Cursors commit in
 //! increasing order (the store's `revoke_token` serializes revoking transactions
 //! on PostgreSQL; SQLite has one writer), so "everything after my cursor" is
 //! exact: a client that reconnects with the last cursor it saw misses nothing.

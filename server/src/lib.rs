@@ -14,24 +14,37 @@
 //!   operation.
 //! - [`wire`]: rows and principals to the API types of `sigil_proto::api`.
 //! - [`auth`]: bearer JWT → principal, shared by REST and gRPC.
-//! - [`domain`]: keys, JWTs, principals and their [`domain::principal::Kind`]
-//!   — pure code with time passed in.
+//! - [`domain`]: keys, JWTs, principals and their [`domain::principal::Kind`],
+//!   the audit chain, the webhook address policy and signatures — pure code
+//!   with time passed in.
 //! - [`store`]: SQLite and PostgreSQL behind one API, one module per table,
-//!   [`store::StoreError`] sorting driver errors once.
-//! - [`keyring`]: the signing keys in memory and their reloading.
-//! - [`issue_queue`]: token issues waiting for their group commit.
-//! - [`signal`]: how a committed revocation is announced on this replica.
-//! - [`replication`]: news of revocations between replicas (LISTEN/NOTIFY,
-//!   catch-up), over [`signal`] and [`keyring`].
-//! - [`verify_cache`]: SHA-256(token) → verified signature and resolved
-//!   principal, so a token seen again is answered from memory;
-//!   [`lease`]: when memory may answer, and how a change waits for every
-//!   replica; [`last_use`]: last use recorded in batches.
-//! - [`delivery`]: webhook deliveries after commit (claimed, signed,
-//!   retried); [`expiry`]: `token.expiring`/`token.expired` warnings.
+//!   [`store::StoreError`] sorting driver errors once; the SQLite data dir's
+//!   lock and checks ([`store::data_dir`]).
+//! - [`replica`]: what one replica holds in memory — key ring, verification
+//!   cache, the lease protocol, revocation signal, last uses, the issue and
+//!   leak queues, the delivery slots. It imports neither [`state`] nor
+//!   [`ops`].
+//! - [`jobs`]: every background loop, one file each (lease renewal, last-use
+//!   flush, peer news, webhook delivery, expiry warnings, janitor, leak
+//!   drain), started by [`jobs::start`] and stopped and joined together.
 //! - [`state`]: what every layer shares; [`clock`]: the only reader of the
 //!   system clock; [`error`]: the one error type.
-//! - [`config`], [`serve`]: `sigil server`'s flags and start-up.
+//! - [`config`]: every setting — flags, [`config::Settings`], defaults,
+//!   timeouts; [`serve`]: `sigil server`'s start-up and shutdown;
+//!   [`admin`]: `sigil admin`.
+//!
+//! # Where a new piece goes
+//! - A periodic job: a file in [`jobs`] (`run(state, stop)`), one line in
+//!   [`jobs::start`].
+//! - A middleware: `http/middleware.rs` for every router (tests' too);
+//!   `serve/timeouts.rs` for the served router only.
+//! - A setting: [`config`] alone (field, default, flag, one line in
+//!   [`config::settings`]).
+//! - A route: its handler in `http/<resource>.rs`, its operation in
+//!   `ops/<resource>.rs` (and a row in the table of [`ops`]), its tests in
+//!   `server/tests/it/routes/<resource>/`, on both backends (`both!`).
+//! - No file may import one that imports it back (`server/tests/it/import_cycles.rs`):
+//!   shared pieces go down a layer, or are passed in.
 //!
 //! The CLI is the crate `sigil-cli` (`server/cli`); `src/main.rs` composes it
 //! with `sigil server`.
@@ -40,23 +53,16 @@ pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;
-pub mod delivery;
 pub mod domain;
 pub mod error;
-pub mod expiry;
 pub mod grpc;
 pub mod http;
-pub mod issue_queue;
-pub mod keyring;
-pub mod last_use;
-pub mod lease;
+pub mod jobs;
 pub mod ops;
-pub mod replication;
+pub mod replica;
 pub mod serve;
-pub mod signal;
 pub mod state;
 pub mod store;
-pub mod verify_cache;
 pub mod wire;
 
 pub use http::app;

@@ -3,59 +3,21 @@
 
 use crate::clock::Clock;
 use crate::domain::keys::{LoadedKey, MasterKey};
-use crate::keyring::KeyRing;
-use crate::signal::RevocationSignal;
+use crate::replica::deliveries::Deliveries;
+use crate::replica::issue_queue::Batcher;
+use crate::replica::keyring::KeyRing;
+use crate::replica::last_use::LastUse;
+use crate::replica::leak_desk::LeakDesk;
+use crate::replica::lease::Lease;
+use crate::replica::signal::RevocationSignal;
+use crate::replica::verify_cache::VerifyCache;
 use crate::store::Store;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub issuer: String,
-    pub max_user_token_lifetime: i64,
-    pub default_token_lifetime: i64,
-    pub auth_failures_per_minute: u32,
-    /// Take the client address from the last `X-Forwarded-For` entry.
-    pub trust_forwarded_for: bool,
-    /// The org whose principals may administer other orgs.
-    pub root_org: String,
-    /// How long a replica's lease lasts (see [`crate::lease`]): the longest a
-    /// change waits for a replica that stopped answering.
-    pub lease: std::time::Duration,
-    /// Leak reports (`POST /v1/leaks`) a client address may file per hour.
-    pub leak_reports_per_hour: u32,
-    /// Webhook retries: the first waits this many seconds, each next twice
-    /// as long (see [`crate::delivery`]); tests set 0.
-    pub webhook_retry_base: i64,
-    /// How often each replica looks for due deliveries besides being woken.
-    pub webhook_poll: std::time::Duration,
-    /// Refuse loopback and private webhook receivers too (besides the
-    /// always-refused link-local/metadata ones); see [`crate::delivery`].
-    pub webhook_deny_private: bool,
-    /// How often each replica looks for tokens to warn about; see [`crate::expiry`].
-    pub expiry_scan: std::time::Duration,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            issuer: "sigil".into(),
-            max_user_token_lifetime: sigil_proto::rules::DEFAULT_MAX_USER_TOKEN_LIFETIME_SECS,
-            default_token_lifetime: sigil_proto::rules::DEFAULT_TOKEN_LIFETIME_SECS,
-            auth_failures_per_minute: 30,
-            trust_forwarded_for: false,
-            root_org: "default".into(),
-            lease: crate::lease::DEFAULT_DURATION,
-            leak_reports_per_hour: crate::ops::leaks::DEFAULT_PER_HOUR,
-            webhook_retry_base: crate::delivery::DEFAULT_RETRY_BASE,
-            webhook_poll: std::time::Duration::from_secs(1),
-            webhook_deny_private: false,
-            expiry_scan: std::time::Duration::from_secs(5),
-        }
-    }
-}
+pub use crate::config::Settings;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);
@@ -64,29 +26,29 @@ pub struct Inner {
     pub store: Store,
     /// Seals what rests encrypted besides signing keys (idempotent answers).
     pub master: MasterKey,
-    /// The signing keys; see [`crate::keyring`].
+    /// The signing keys; see [`crate::replica::keyring`].
     pub keys: KeyRing,
     pub clock: Clock,
     pub settings: Settings,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
-    /// Announces a committed revocation on this replica; see [`crate::signal`].
+    /// Announces a committed revocation on this replica; see [`crate::replica::signal`].
     pub revocations: RevocationSignal,
     /// SHA-256(token) → verified JWT payload and resolved principal; see
-    /// [`crate::verify_cache`].
-    pub verify_cache: Arc<crate::verify_cache::VerifyCache>,
-    /// When memory may answer, and what was applied; see [`crate::lease`].
-    pub lease: crate::lease::Lease,
-    /// Last uses waiting to be written; see [`crate::last_use`].
-    pub last_use: crate::last_use::LastUse,
-    /// Issues waiting for their group commit; see [`crate::issue_queue`].
-    pub issues: crate::issue_queue::Batcher,
+    /// [`crate::replica::verify_cache`].
+    pub verify_cache: Arc<VerifyCache>,
+    /// When memory may answer, and what was applied; see [`crate::replica::lease`].
+    pub lease: Lease,
+    /// Last uses waiting to be written; see [`crate::replica::last_use`].
+    pub last_use: LastUse,
+    /// Issues waiting for their group commit; see [`crate::replica::issue_queue`].
+    pub issues: Batcher,
     /// Leak reports waiting to be processed, and their rate limit; see
-    /// [`crate::ops::leaks`].
-    pub leaks: crate::ops::leaks::LeakDesk,
+    /// [`crate::replica::leak_desk`].
+    pub leaks: LeakDesk,
     /// Webhook deliveries: the worker's wake-up, its slots, its counters;
-    /// see [`crate::delivery`].
-    pub deliveries: crate::delivery::Deliveries,
+    /// see [`crate::replica::deliveries`].
+    pub deliveries: Deliveries,
 }
 
 impl std::ops::Deref for AppState {
@@ -104,14 +66,14 @@ impl AppState {
         clock: Clock,
         settings: Settings,
     ) -> anyhow::Result<Self> {
-        let verify_cache = Arc::new(crate::verify_cache::VerifyCache::default());
+        let verify_cache = Arc::new(VerifyCache::default());
         let keys = KeyRing::load(&store, master.clone(), clock.now()).await?;
-        let lease = crate::lease::Lease::new(settings.lease);
+        let lease = Lease::new(settings.lease);
         let deny_private = settings.webhook_deny_private;
         Ok(AppState(Arc::new(Inner {
-            issues: crate::issue_queue::Batcher::new(store.backend),
+            issues: Batcher::new(store.backend),
             lease,
-            last_use: crate::last_use::LastUse::default(),
+            last_use: LastUse::default(),
             store,
             master,
             keys,
@@ -119,11 +81,20 @@ impl AppState {
             settings,
             metrics: Metrics::default(),
             limiter: RateLimiter::default(),
-            leaks: crate::ops::leaks::LeakDesk::default(),
-            deliveries: crate::delivery::Deliveries::new(deny_private)?,
+            leaks: LeakDesk::default(),
+            deliveries: Deliveries::new(deny_private)?,
             revocations: RevocationSignal::new(verify_cache.clone()),
             verify_cache,
         })))
+    }
+
+    /// What the lease protocol reaches ([`crate::replica::Env`]).
+    pub fn env(&self) -> crate::replica::Env<'_> {
+        crate::replica::Env {
+            store: &self.store,
+            keys: &self.keys,
+            cache: &self.verify_cache,
+        }
     }
 
     pub fn now(&self) -> i64 {

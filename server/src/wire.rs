@@ -102,7 +102,7 @@ pub fn audit_entry(org: &OrgRow, r: AuditRow) -> api::AuditEntry {
 
 pub fn audit_verification(
     org: &OrgRow,
-    v: crate::ops::audit::Verification,
+    v: crate::domain::audit_chain::Verification<AuditRow>,
 ) -> api::AuditVerification {
     let (seq, entry, reason) = match v.broken {
         Some((seq, entry, reason)) => (Some(seq), entry, Some(reason)),

@@ -36,6 +36,13 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start(status: u16) -> Receiver {
+        Self::start_holding(status, Duration::ZERO)
+    }
+
+    /// Like [`Receiver::start`], but each request is kept (recorded at once,
+    /// as soon as its body arrived) for `hold` before it is answered: a
+    /// delivery in flight for that long.
+    pub fn start_holding(status: u16, hold: Duration) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -71,6 +78,7 @@ impl Receiver {
                     headers,
                     body: String::from_utf8_lossy(&body).into_owned(),
                 });
+                std::thread::sleep(hold);
                 let mut stream = reader.into_inner();
                 let _ = write!(
                     stream,

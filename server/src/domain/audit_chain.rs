@@ -36,6 +36,16 @@ use sha2::{Digest, Sha256};
 /// The chain version of entries written now.
 pub const CURRENT_VERSION: i64 = 2;
 
+/// What recomputing an org's chain found; `E` is the entry (the store's row).
+pub struct Verification<E> {
+    /// Entries that matched, in chain order.
+    pub entries: u64,
+    /// Hash of the last entry that matched.
+    pub head: Option<String>,
+    /// The first break: the seq expected there, the entry found (if any), why.
+    pub broken: Option<(i64, Option<E>, String)>,
+}
+
 /// The "previous hash" of an org's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

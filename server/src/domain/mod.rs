@@ -6,3 +6,9 @@ pub mod audit_chain;
 pub mod jwt;
 pub mod keys;
 pub mod principal;
+pub mod webhook;
+
+/// A new row id: UUIDv7, so ids sort by creation time.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

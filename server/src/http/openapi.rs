@@ -451,7 +451,7 @@ fn query_schema(path: &str, name: &str, ty: &str) -> Value {
     use sigil_proto::names::RefKind;
     use sigil_proto::rules::MAX_REASON_CHARS;
     let max_limit = if path == "/v1/revocations" {
-        super::operations::MAX_FEED_LIMIT
+        super::MAX_FEED_LIMIT
     } else {
         super::MAX_LIMIT
     };

@@ -171,8 +171,7 @@ async fn rotate(
     ))
 }
 
-/// The longest page of the revocation feed.
-pub const MAX_FEED_LIMIT: u32 = 1000;
+pub use super::MAX_FEED_LIMIT;
 
 #[derive(Deserialize)]
 struct Since {

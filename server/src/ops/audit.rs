@@ -36,15 +36,8 @@ pub async fn list(
     ))
 }
 
-/// What recomputing an org's chain found.
-pub struct Verification {
-    /// Entries that matched, in chain order.
-    pub entries: u64,
-    /// Hash of the last entry that matched.
-    pub head: Option<String>,
-    /// The first break: the seq expected there, the entry found (if any), why.
-    pub broken: Option<(i64, Option<AuditRow>, String)>,
-}
+/// What recomputing an org's chain found (the shape is the domain's).
+pub type Verification = crate::domain::audit_chain::Verification<AuditRow>;
 
 /// Recomputes the org's chain, oldest first, a page at a time: each entry's
 /// seq follows the last, its hash links to the last one's, and the chain ends

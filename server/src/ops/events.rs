@@ -6,7 +6,7 @@
 //! webhook wants is not stored), in the same transaction as the change: a change that rolls back tells no one, and a
 //! committed change is never lost to a crash between the commit and the
 //! delivery. Delivery itself runs after the commit, off the request path
-//! ([`crate::delivery`]).
+//! ([`crate::jobs::delivery`]).
 //!
 //! Event data names ids, names, labels, claims, times and reasons — never a
 //! JWT or a secret: receivers are other systems, their logs are not ours.

@@ -10,7 +10,7 @@ use crate::state::AppState;
 /// is `unavailable` (503): the replica is not ready, whatever the cause.
 ///
 /// A replica that finds its database unreachable also stops answering from
-/// memory at once ([`crate::lease::Lease::lapse`]): it can no longer prove it
+/// memory at once ([`crate::replica::lease::Lease::lapse`]): it can no longer prove it
 /// is up to date, so it fails closed.
 pub async fn ready(state: &AppState) -> Result<()> {
     state.store.ping().await.map_err(|e| {

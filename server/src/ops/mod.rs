@@ -13,7 +13,7 @@
 //! 5. on [`Uow::commit`], writes the audit entries and the events with their
 //!    deliveries (the outbox, [`events`]) in the same transaction,
 //!    commits, waits until every replica applied the change or lost its lease
-//!    ([`crate::lease`]: memory views emptied), then announces revocations
+//!    ([`crate::replica::lease`]: memory views emptied), then announces revocations
 //!    (watchers woken), reloads keys and counts metrics.
 //!
 //! So no handler can forget a step, and no two copies can drift. Nothing in
@@ -41,7 +41,7 @@
 //! | `PATCH /v1/orgs/{org}` | [`orgs::update`] |
 //! | `POST,GET …/webhooks`, `GET,PATCH,DELETE …/webhooks/{id}` | [`webhooks::create`], [`webhooks::list`], [`webhooks::view`], [`webhooks::update`], [`webhooks::delete`] |
 //! | `GET …/webhooks/{id}/deliveries`, `POST …/webhooks/{id}/test` | [`webhooks::deliveries`], [`webhooks::test`] |
-//! | (after commit, every replica) | delivery: [`crate::delivery`]; expiry warnings: [`crate::expiry`] |
+//! | (after commit, every replica) | delivery: [`crate::jobs::delivery`]; expiry warnings: [`crate::jobs::expiry`] |
 //! | `GET /readyz`, gRPC health, `GET /.well-known/jwks.json` | [`health::ready`], [`health::published_keys`] |
 //! | first start | [`bootstrap::bootstrap`] |
 //! | `GET /healthz`, `/metrics`, `/openapi.json` | none: the wire layer answers them from memory (`http/operations.rs`) |
@@ -62,12 +62,14 @@ pub mod session;
 pub mod tokens;
 pub mod webhooks;
 
+mod after_commit;
 mod authz;
 mod uow;
 
 pub use crate::domain::principal::Kind;
 /// Rows the operations answer with (the wire layer maps them in `crate::wire`).
 pub use crate::store::{AppRow, AuditRow, OrgRow, PrincipalRow, RevocationRow, TokenRow};
+pub use after_commit::AfterCommit;
 pub use authz::{authorize, can_administer, check_no_escalation, is_org_admin};
 pub use uow::{Actor, Uow};
 
@@ -155,7 +157,7 @@ pub(crate) fn claims_refused(
 
 /// A new random-but-ordered id (UUID v7) for a row.
 pub(crate) fn new_id() -> uuid::Uuid {
-    uuid::Uuid::now_v7()
+    crate::domain::new_id()
 }
 
 pub(crate) type Result<T> = ApiResult<T>;

@@ -14,6 +14,7 @@
 //! PostgreSQL cannot deadlock on head-then-row against row-then-head.
 //! [`Uow::audit`] only collects entries; [`Uow::commit`] writes them.
 
+use super::after_commit::AfterCommit;
 use super::{authorize, can_administer, check_no_escalation, Caller, Result};
 use crate::domain::principal::Principal;
 use crate::error::ApiError;
@@ -57,16 +58,6 @@ enum Conn {
     Tx(sqlx::Transaction<'static, sqlx::Any>),
     /// A read: a pooled connection, no transaction to pay for.
     Read(sqlx::pool::PoolConnection<sqlx::Any>),
-}
-
-/// What must happen once the transaction has committed, collected while it runs.
-#[derive(Default)]
-struct AfterCommit {
-    revoked: u64,
-    issued: Vec<(String, i64)>,
-    keys_rotated: bool,
-    /// Deliveries written with the events (the worker wakes when any were).
-    deliveries: usize,
 }
 
 /// One use case's transaction; see the module documentation.
@@ -230,7 +221,7 @@ impl<'s> Uow<'s> {
 
     /// `n` tokens were revoked: after commit, watchers wake. (The memory
     /// views of every replica are emptied by the commit itself; see
-    /// [`crate::lease`].)
+    /// [`crate::replica::lease`].)
     pub fn revoked(&mut self, n: usize) {
         self.after.revoked += n as u64;
     }
@@ -260,14 +251,17 @@ impl<'s> Uow<'s> {
                 store::insert_audits(&mut tx, &rows).await?;
                 after.deliveries = super::events::write(&mut tx, self.now, &events).await?;
                 // The change this transaction made to what replicas keep in
-                // memory, if any (triggers number it; see `crate::lease`),
+                // memory, if any (triggers number it; see `crate::replica::lease`),
                 // read before the commit, with what this replica had applied.
                 let head = store::change_head(&mut tx).await?;
                 let applied_before = state.lease.applied();
                 tx.commit().await?;
                 // Returns only once no replica can answer from a view older
                 // than this change: every operation's change waits here.
-                state.lease.publish(state, head, applied_before).await;
+                state
+                    .lease
+                    .publish(&state.env(), head, applied_before)
+                    .await;
             }
             Conn::Read(_) => {
                 if !audit.is_empty() || !events.is_empty() {
@@ -275,20 +269,7 @@ impl<'s> Uow<'s> {
                 }
             }
         }
-        for (kid, exp) in &after.issued {
-            state.keys.note_use(kid, *exp);
-            state.metrics.add_issued();
-        }
-        if after.revoked > 0 {
-            state.metrics.add_revoked(after.revoked);
-            state.revocations.send();
-        }
-        if after.deliveries > 0 {
-            state.deliveries.wake();
-        }
-        if after.keys_rotated {
-            state.reload_keys().await.map_err(ApiError::internal)?;
-        }
+        after.run(state).await?;
         Ok(())
     }
 }

@@ -37,11 +37,11 @@ fn description(d: Option<String>) -> Result<Option<String>> {
 }
 
 /// A receiver at a literal IP this server refuses to send to (see
-/// [`crate::delivery::address_refused`]): 422 naming `url` — the OpenAPI
+/// [`crate::jobs::delivery::address_refused`]): 422 naming `url` — the OpenAPI
 /// document allows the URL, so not a 400. A host name is checked at each
 /// attempt, after resolution.
 fn check_receiver(state: &AppState, url: &str) -> Result<()> {
-    crate::delivery::check_url_literal(url, state.deliveries.deny_private).map_err(|e| {
+    crate::domain::webhook::check_url_literal(url, state.deliveries.deny_private).map_err(|e| {
         ApiError::new(sigil_proto::ErrorCode::Unprocessable, e.to_string()).with_field("url")
     })
 }
@@ -74,9 +74,10 @@ pub async fn create(
         url: req.url,
         events,
         description,
-        secret_enc: state
-            .master
-            .seal(&crate::delivery::secret_aad(id), secret.expose().as_bytes()),
+        secret_enc: state.master.seal(
+            &crate::domain::webhook::secret_aad(id),
+            secret.expose().as_bytes(),
+        ),
         created_at: uow.now,
         updated_at: uow.now,
     };
@@ -161,9 +162,10 @@ pub async fn update(
     }
     let secret_rotated = req.secret.is_some();
     if let Some(s) = req.secret {
-        row.secret_enc = state
-            .master
-            .seal(&crate::delivery::secret_aad(row.id), s.expose().as_bytes());
+        row.secret_enc = state.master.seal(
+            &crate::domain::webhook::secret_aad(row.id),
+            s.expose().as_bytes(),
+        );
     }
     row.updated_at = uow.now;
     store::update_webhook(uow.c(), &row).await?;
@@ -233,7 +235,7 @@ pub async fn test(state: &AppState, caller: &Caller, org: &str, id: &str) -> Res
     let now = uow.now;
     store::insert_delivery(uow.c(), delivery, event.id, row.id, now, Some(claim)).await?;
     uow.commit().await?;
-    crate::delivery::attempt(state, delivery)
+    crate::jobs::delivery::attempt(state, delivery)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("webhook", id))

@@ -1,6 +1,6 @@
 //! The tables of verification from memory (`change_head`, `leases`; migration
 //! `0002_leases.sql`), the one-query read that authentication does on a miss,
-//! and the batched `last_used_at` flush. See [`crate::lease`] for the protocol.
+//! and the batched `last_used_at` flush. See [`crate::replica::lease`] for the protocol.
 
 use super::*;
 

@@ -11,6 +11,7 @@
 
 mod apps;
 mod audit;
+pub mod data_dir;
 mod deliveries;
 mod events;
 mod idempotency;

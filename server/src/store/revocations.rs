@@ -44,7 +44,7 @@ pub async fn revocations_since(
 }
 
 /// The newest revocation cursor (0 when none): what the catch-up loop of
-/// [`crate::replication`] compares.
+/// [`crate::jobs::peers`] compares.
 pub async fn max_revocation_seq(pool: &AnyPool) -> Result<i64, StoreError> {
     let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM revocations")
         .fetch_one(pool)

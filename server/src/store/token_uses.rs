@@ -12,7 +12,7 @@
 //!
 //! # The others
 //! Tokens without `max_uses` count their uses in memory
-//! ([`crate::last_use`]) and add them with the batched last-use write, so
+//! ([`crate::replica::last_use`]) and add them with the batched last-use write, so
 //! `uses` is approximate for them (it lags by at most about a minute, and a
 //! crash loses the uses not yet written). `uses` is not watched by the change
 //! trigger: a use never empties any replica's memory view.

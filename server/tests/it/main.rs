@@ -16,6 +16,7 @@ mod forged;
 mod group_commit;
 mod hardening;
 mod harness;
+mod import_cycles;
 mod invariants;
 mod logging;
 mod rights;

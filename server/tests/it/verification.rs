@@ -1,4 +1,4 @@
-//! Verification from memory (`sigil_server::lease`, `verify_cache`): a warm
+//! Verification from memory (`sigil_server::replica::lease`, `verify_cache`): a warm
 //! token needs no database while the lease is live and fails closed once it
 //! ran out; every kind of change empties the view before it returns; a change
 //! waits for a peer replica that has not acknowledged it, at most a lease.
@@ -27,10 +27,9 @@ both!(
 /// Renews the lease now, and every 500 ms until the test ends (as `sigil
 /// server` does).
 async fn keep_lease(c: &Ctx) {
-    c.state.lease.renew(&c.state).await.unwrap();
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    sigil_server::lease::spawn(c.state.clone(), rx);
-    std::mem::forget(stop);
+    c.state.lease.renew(&c.state.env()).await.unwrap();
+    // Never stopped: the renewal runs until the test's runtime ends.
+    sigil_server::jobs::lease::spawn(c.state.clone(), sigil_server::jobs::Stop::new());
 }
 
 /// A context whose lease is live, and a bot token authenticated once (warm).
@@ -47,7 +46,7 @@ async fn verification_warm_token_needs_no_database(c: Ctx) {
     // Renewed once by hand (no renewal task): the lease runs out on its own.
     let jwt = c.bot_token("warm", &["bots:list:*"]).await;
     let (_, cold) = c.issue("warm").await;
-    c.state.lease.renew(&c.state).await.unwrap();
+    c.state.lease.renew(&c.state.env()).await.unwrap();
     assert_eq!(c.status("/v1/whoami", &jwt).await, StatusCode::OK);
     // No database at all from here on.
     c.state.store.pool.close().await;
@@ -62,14 +61,14 @@ async fn verification_warm_token_needs_no_database(c: Ctx) {
     let (s, v) = c.get("/v1/whoami", &jwt).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "fails closed: {v}");
     // Nor after a failed renewal.
-    assert!(c.state.lease.renew(&c.state).await.is_err());
+    assert!(c.state.lease.renew(&c.state.env()).await.is_err());
     assert!(!c.state.lease.fresh());
 }
 
 async fn verification_a_failed_renewal_drops_the_lease_at_once(c: Ctx) {
     let jwt = warm(&c, &["bots:list:*"]).await;
     c.state.store.pool.close().await;
-    assert!(c.state.lease.renew(&c.state).await.is_err());
+    assert!(c.state.lease.renew(&c.state.env()).await.is_err());
     assert!(!c.state.lease.fresh(), "no proof of being up to date");
     let (s, v) = c.get("/v1/whoami", &jwt).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "fails closed: {v}");
@@ -223,7 +222,7 @@ async fn verification_last_use_is_batched(c: Ctx) {
     assert_eq!(c.state.last_use.pending(), 1);
     let (_, v) = c.get(&path, &c.owner).await;
     assert_eq!(v["last_used_at"], first, "not written on the request path");
-    c.state.last_use.flush(&c.state).await;
+    c.state.last_use.flush(&c.state.store, c.state.now()).await;
     assert_eq!(c.state.last_use.pending(), 0);
     let (_, v) = c.get(&path, &c.owner).await;
     assert_ne!(v["last_used_at"], first, "written by the flush");

@@ -7,7 +7,9 @@
 
 mod audit_chain;
 mod cli;
+mod cli_habits;
 mod cli_power;
+mod cli_session;
 mod cli_webhooks;
 mod console;
 mod crash;
@@ -19,6 +21,7 @@ mod readme;
 mod recovery;
 mod replicas;
 mod server;
+mod shutdown;
 mod terraform;
 mod terraform_ephemeral;
 mod terraform_token;

@@ -48,8 +48,8 @@
 
 use super::{replay_on, IDEMPOTENCY_WINDOW};
 use crate::error::ApiError;
-pub(super) use crate::issue_queue::{Idem, Job, Outcome, Pending};
-use crate::ops::Result;
+use crate::ops::{AfterCommit, Result};
+pub(super) use crate::replica::issue_queue::{Idem, Job, Outcome, Pending};
 use crate::state::AppState;
 use crate::store::{self, AuditRow, StoreError, TokenRow};
 use sqlx::AnyConnection;
@@ -123,10 +123,18 @@ async fn run_batch(state: &AppState, jobs: Vec<Pending>) {
     }
     // A refused lifetime with a key must first look for a stored answer.
     if jobs.iter().all(|p| p.job.lifetime.is_none()) {
-        if let Ok(true) = all_at_once(state, &jobs).await {
+        if let Ok(Some(deliveries)) = all_at_once(state, &jobs).await {
+            let after = AfterCommit {
+                issued: jobs
+                    .iter()
+                    .map(|p| (p.job.row.kid.clone(), p.job.row.expires_at))
+                    .collect(),
+                deliveries,
+                ..AfterCommit::default()
+            };
+            // Nothing of it can fail: no key was rotated.
+            let _ = after.run(state).await;
             for p in jobs {
-                state.keys.note_use(&p.job.row.kid, p.job.row.expires_at);
-                state.metrics.add_issued();
                 let _ = p.reply.send(Ok(Outcome::Minted(p.job.answer)));
             }
             return;
@@ -139,12 +147,15 @@ async fn run_batch(state: &AppState, jobs: Vec<Pending>) {
 /// Every job's rows in a few statements, one commit. False (and rolled
 /// back) when a row was refused — a live Idempotency-Key, a key twice, a
 /// constraint — for [`one_by_one`] to sort out.
-async fn all_at_once(state: &AppState, jobs: &[Pending]) -> std::result::Result<bool, sqlx::Error> {
+async fn all_at_once(
+    state: &AppState,
+    jobs: &[Pending],
+) -> std::result::Result<Option<usize>, sqlx::Error> {
     let mut tx = state.store.pool.begin().await?;
     let rows: Vec<&TokenRow> = jobs.iter().map(|p| &p.job.row).collect();
     if store::insert_issued(&mut tx, &rows).await.is_err() {
         tx.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     }
     let answers: Vec<store::IdempotentAnswer<'_>> = jobs
         .iter()
@@ -162,7 +173,7 @@ async fn all_at_once(state: &AppState, jobs: &[Pending]) -> std::result::Result<
         Ok(n) if n == answers.len() as u64 => {}
         _ => {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(None);
         }
     }
     // Each key's horizon moves once, to the latest expiry signed with it.
@@ -187,19 +198,18 @@ async fn all_at_once(state: &AppState, jobs: &[Pending]) -> std::result::Result<
         }
         if store::bump_key_exp(&mut tx, kid, exp).await.is_err() {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(None);
         }
     }
-    crate::ops::events::issued_rows(&mut tx, &rows).await?;
+    let deliveries = crate::ops::events::issued_rows(&mut tx, &rows).await?;
     // Last: the audit chain heads (see `crate::ops::uow`).
     let audits: Vec<&AuditRow> = jobs.iter().map(|p| &p.job.audit).collect();
     if store::insert_audits(&mut tx, &audits).await.is_err() {
         tx.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     }
     tx.commit().await?;
-    state.deliveries.wake();
-    Ok(true)
+    Ok(Some(deliveries))
 }
 
 /// Each job in its own savepoint of one transaction.
@@ -253,12 +263,19 @@ async fn one_by_one(state: &AppState, jobs: Vec<Pending>) {
         }
         return;
     }
-    state.deliveries.wake();
-    for (reply, (kid, exp), r) in done {
-        if let Ok(Outcome::Minted(_)) = &r {
-            state.keys.note_use(&kid, exp);
-            state.metrics.add_issued();
+    let mut after = AfterCommit {
+        // The jobs' events were written with them (any may have deliveries).
+        deliveries: usize::from(!done.is_empty()),
+        ..AfterCommit::default()
+    };
+    for (_, (kid, exp), r) in &done {
+        if let Ok(Outcome::Minted(_)) = r {
+            after.issued.push((kid.clone(), *exp));
         }
+    }
+    // Nothing of it can fail: no key was rotated.
+    let _ = after.run(state).await;
+    for (reply, _, r) in done {
         let _ = reply.send(r);
     }
 }

@@ -45,7 +45,7 @@ async fn live(c: &Ctx) -> Ctx {
             ..Settings::default()
         })
         .await;
-    sigil_server::delivery::spawn(c.state.clone());
+    sigil_server::jobs::delivery::spawn(c.state.clone());
     c
 }
 
@@ -453,7 +453,7 @@ async fn expiry_warnings_fire_once_each(c: Ctx) {
         .issue_with(json!({"owner": "steve", "expiry": "3h"}))
         .await;
     assert_eq!(c.revoke(&gone).await.0, StatusCode::OK);
-    let scan = || sigil_server::expiry::scan(&c.state);
+    let scan = || sigil_server::jobs::expiry::scan(&c.state);
 
     // Outside the window: nothing.
     assert_eq!(scan().await.unwrap(), 0);
@@ -554,7 +554,7 @@ async fn a_dead_replicas_claim_lapses_and_another_delivers(c: Ctx) {
             .unwrap()
     );
     drop(conn);
-    let poll = || sigil_server::delivery::poll(&c.state);
+    let poll = || sigil_server::jobs::delivery::poll(&c.state);
     assert_eq!(poll().await.unwrap(), 0, "a live claim is respected");
     c.advance(sigil_server::store::CLAIM_SECS + 1);
     assert_eq!(poll().await.unwrap(), 1, "a lapsed claim is taken over");
@@ -593,7 +593,10 @@ async fn after_24_hours_a_delivery_gives_up(c: Ctx) {
     assert!(last["next_attempt_at"].is_null());
     let n = rx.of_type("bot.created").len();
     // No attempt after giving up.
-    assert_eq!(sigil_server::delivery::poll(&c.state).await.unwrap(), 0);
+    assert_eq!(
+        sigil_server::jobs::delivery::poll(&c.state).await.unwrap(),
+        0
+    );
     assert_eq!(rx.of_type("bot.created").len(), n);
     // Counted once the attempt is recorded.
     let want = "sigil_webhook_deliveries_total{result=\"gave_up\"} 1";
@@ -666,7 +669,7 @@ async fn a_resend_after_a_crash_between_log_and_update_records_the_next_attempt(
     .await
     .unwrap();
     drop(conn);
-    let poll = || sigil_server::delivery::poll(&c.state);
+    let poll = || sigil_server::jobs::delivery::poll(&c.state);
     c.advance(sigil_server::store::CLAIM_SECS + 1);
     assert_eq!(poll().await.unwrap(), 1, "a lapsed claim is taken over");
     rx.wait_for("bot.created", 1).await;
@@ -700,7 +703,7 @@ async fn a_delivery_whose_webhook_is_gone_is_dropped(c: Ctx) {
         .execute(&c.state.store.pool)
         .await
         .unwrap();
-    let poll = || sigil_server::delivery::poll(&c.state);
+    let poll = || sigil_server::jobs::delivery::poll(&c.state);
     assert_eq!(poll().await.unwrap(), 1);
     let left = || async {
         let n: i64 = sqlx::Row::get(

@@ -304,7 +304,10 @@ async fn limits_uses_never_bump_the_change_head(c: Ctx) {
     for _ in 0..5 {
         assert_eq!(c.status("/v1/whoami", &jwt).await, StatusCode::OK);
     }
-    c.state.last_use.flush_all(&c.state).await;
+    c.state
+        .last_use
+        .flush_all(&c.state.store, c.state.now())
+        .await;
     assert_eq!(head().await, before, "a use is not a change");
     // The memory view survived the uses: still warm.
     let hits = c
@@ -333,17 +336,20 @@ async fn limits_unlimited_tokens_count_in_batches(c: Ctx) {
     }
     assert_eq!(view(&c, &id).await["uses"], 1, "warm uses write nothing");
     // Counts wait with their last use (a minute at most), then one batch.
-    c.state.last_use.flush(&c.state).await;
+    c.state.last_use.flush(&c.state.store, c.state.now()).await;
     assert_eq!(view(&c, &id).await["uses"], 1, "not due yet");
     c.advance(61);
-    c.state.last_use.flush(&c.state).await;
+    c.state.last_use.flush(&c.state.store, c.state.now()).await;
     let v = view(&c, &id).await;
     assert_eq!(v["uses"], 5, "{v}");
     assert_eq!(v["status"], "active", "{v}");
     // And on shutdown, whatever is held.
     assert_eq!(c.status("/v1/whoami", &jwt).await, StatusCode::OK);
     assert_eq!(c.status("/v1/whoami", &jwt).await, StatusCode::OK);
-    c.state.last_use.flush_all(&c.state).await;
+    c.state
+        .last_use
+        .flush_all(&c.state.store, c.state.now())
+        .await;
     assert_eq!(view(&c, &id).await["uses"], 7);
 }
 

@@ -15,6 +15,7 @@
 //! Time is the state's clock, so tests move it instead of waiting. A token
 //! revoked before it expires gets neither event after its revocation.
 
+use super::Stop;
 use crate::ops::{events, Actor, Uow};
 use crate::state::AppState;
 use crate::store::{self, Uuid};
@@ -22,16 +23,18 @@ use crate::store::{self, Uuid};
 /// Tokens looked at per scan and kind (the rest wait for the next scan).
 const BATCH: i64 = 500;
 
-/// Starts the scan; it runs until the runtime stops.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = scan(&state).await {
-                tracing::warn!("expiry warnings: {e}");
-            }
-            tokio::time::sleep(state.settings.expiry_scan).await;
+/// Scans every `expiry_scan` until `stop` (a scan under way finishes:
+/// each warning is one transaction).
+pub async fn run(state: AppState, stop: Stop) {
+    loop {
+        if let Err(e) = scan(&state).await {
+            tracing::warn!("expiry warnings: {e}");
         }
-    })
+        tokio::select! {
+            () = tokio::time::sleep(state.settings.expiry_scan) => {}
+            () = stop.stopped() => return,
+        }
+    }
 }
 
 /// One scan: answers how many warnings this replica wrote.

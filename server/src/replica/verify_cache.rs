@@ -9,7 +9,7 @@
 //! - The resolved principal (token row: revoked?, possibly shortened expiry,
 //!   claims, app; owner: kind, name, permissions *now*; org name) can change.
 //!   It is served only while this replica holds a live lease and has applied
-//!   every committed change up to it ([`crate::lease`]), and the whole cache is
+//!   every committed change up to it ([`super::lease`]), and the whole cache is
 //!   emptied when a change is applied, before the change is acknowledged. A
 //!   change cannot return before every live replica acknowledged it or lost its
 //!   lease, so a revoked token is never served from here once revoke returned.
@@ -108,7 +108,7 @@ impl VerifyCache {
 
     /// The principal `token` resolved to, when it was resolved since the last
     /// clear and its times (and stored expiry) still hold at `now`. The caller
-    /// serves it only under a live lease ([`crate::lease::Lease::fresh`]).
+    /// serves it only under a live lease ([`super::lease::Lease::fresh`]).
     pub fn warm(&self, token: &str, now: i64) -> Option<Arc<Principal>> {
         let k = Self::key(token);
         let found = {

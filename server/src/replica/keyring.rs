@@ -4,9 +4,9 @@
 //! The newest key signs; every key verifies. Keys are reloaded when a token
 //! names a `kid` this replica has not seen (at most once a second, so a flood
 //! of forged kids costs one query a second), after a rotation on this
-//! replica, when a key change is applied ([`crate::lease`]: a key added or
+//! replica, when a key change is applied ([`super::lease`]: a key added or
 //! deleted anywhere is loaded before the change is acknowledged), and
-//! periodically by [`crate::replication`], so a key rotated on another
+//! periodically by [`crate::jobs::peers`], so a key rotated on another
 //! replica reaches this replica's JWKS too.
 //!
 //! This module owns the ring and its reloading; it depends only on the store

@@ -4,7 +4,7 @@
 //! A token's first authentication on a replica reads the database anyway and
 //! records its use there and then (when the stored one is over a minute old).
 //! Later uses are queued in memory when the last recorded one is over a
-//! minute old; [`crate::lease::spawn`]'s task writes the queue in one
+//! minute old; the job [`crate::jobs::last_use`] writes the queue in one
 //! statement per [`CHUNK`] tokens every few seconds, and on shutdown. A crash
 //! loses at most those seconds of `last_used_at`, which is informational.
 //!
@@ -20,13 +20,13 @@
 //! Bounds: one entry per token used in the last minute (older ones are
 //! dropped when the map grows past [`MAX_TRACKED`]).
 
-use crate::state::AppState;
+use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use uuid::Uuid;
 
-/// Flush every this many lease ticks (500 ms each).
-pub const FLUSH_EVERY_TICKS: u64 = 10;
+/// How often the queue is written.
+pub const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// Tokens per UPDATE statement.
 pub const CHUNK: usize = 500;
 /// Past this many tracked tokens, those recorded over a minute ago are dropped.
@@ -113,17 +113,16 @@ impl LastUse {
 
     /// Writes the queued uses, and the counts that waited a minute (one
     /// statement per [`CHUNK`] tokens); on failure they are queued again.
-    pub async fn flush(&self, state: &AppState) {
-        self.write(state, false).await;
+    pub async fn flush(&self, store: &Store, now: i64) {
+        self.write(store, now, false).await;
     }
 
     /// Writes every use and count held (on shutdown).
-    pub async fn flush_all(&self, state: &AppState) {
-        self.write(state, true).await;
+    pub async fn flush_all(&self, store: &Store, now: i64) {
+        self.write(store, now, true).await;
     }
 
-    async fn write(&self, state: &AppState, all: bool) {
-        let now = state.now();
+    async fn write(&self, store: &Store, now: i64, all: bool) {
         let uses: Vec<(Uuid, Uses)> = match self.inner.lock() {
             Ok(mut g) => {
                 let mut out: Vec<(Uuid, Uses)> =
@@ -147,7 +146,7 @@ impl LastUse {
         };
         for chunk in uses.chunks(CHUNK) {
             let rows: Vec<(Uuid, i64, i64)> = chunk.iter().map(|(t, u)| (*t, u.at, u.n)).collect();
-            let written = match state.store.pool.acquire().await {
+            let written = match store.pool.acquire().await {
                 Ok(mut c) => crate::store::token_uses::flush_uses(&mut c, &rows).await,
                 Err(e) => Err(e.into()),
             };

@@ -3,13 +3,13 @@
 //!
 //! [`RevocationSignal::send`] wakes this replica's `WatchRevocations`
 //! streams, and empties the verification cache (belt and braces: the memory
-//! view's correctness rests on [`crate::lease`], which empties it when any
+//! view's correctness rests on [`super::lease`], which empties it when any
 //! change, revocations included, is applied). The operations layer sends it after every
 //! commit that revoked something ([`crate::ops::Uow::commit`]);
-//! [`crate::replication`] sends it when another replica's revocation arrives.
+//! [`crate::jobs::peers`] sends it when another replica's revocation arrives.
 //! This module depends on nothing but the cache, so both can depend on it.
 
-use crate::verify_cache::VerifyCache;
+use super::verify_cache::VerifyCache;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 

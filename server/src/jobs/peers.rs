@@ -1,15 +1,15 @@
-//! News between replicas: changes (for each replica's memory view) and
+//! Peer news, the job: news between replicas: changes (for each replica's memory view) and
 //! revocations (for `WatchRevocations` streams).
 //!
 //! - **Changes.** Authentication answers warm tokens from memory under a
-//!   lease ([`crate::lease`]); triggers number every change and send `NOTIFY
+//!   lease ([`crate::replica::lease`]); triggers number every change and send `NOTIFY
 //!   sigil_changes` in the changing transaction (delivered at commit). The
 //!   listener here applies and acknowledges it at once, which is what lets
 //!   the change's caller return within milliseconds. Correctness does not
 //!   depend on it: a replica whose notification is lost applies the change at
 //!   its next lease renewal (every 500 ms), and the caller waits at most for
 //!   the replica's lease to run out.
-//! - **Revocations.** [`crate::signal::RevocationSignal`] wakes this
+//! - **Revocations.** [`crate::replica::signal::RevocationSignal`] wakes this
 //!   replica's watch streams: the operations layer sends it after every
 //!   commit that revoked something, and this module re-sends it for
 //!   revocations made by other replicas. `store::revoke_token` runs
@@ -22,6 +22,7 @@
 //!   announces when it moved, so a notification lost to a dropped listener
 //!   connection delays watchers by at most a second, and never loses news.
 
+use super::Stop;
 use crate::state::AppState;
 use crate::store::Backend;
 use std::time::Duration;
@@ -38,12 +39,21 @@ pub const CATCH_UP: Duration = Duration::from_secs(1);
 /// Signing keys are reloaded every this many catch-up ticks.
 const KEY_RELOAD_TICKS: u64 = 5;
 
-/// Starts the PostgreSQL listener (when on PostgreSQL) and the catch-up loop.
-pub fn spawn(state: AppState, database_url: String) {
-    if state.store.backend == Backend::Postgres {
-        tokio::spawn(listen(state.clone(), database_url));
+/// Runs the PostgreSQL listener (when on PostgreSQL) and the catch-up loop
+/// until `stop`.
+pub async fn run(state: AppState, database_url: String, stop: Stop) {
+    let listening = async {
+        if state.store.backend == Backend::Postgres {
+            listen(state.clone(), database_url).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = listening => {}
+        () = catch_up(state.clone()) => {}
+        () = stop.stopped() => {}
     }
-    tokio::spawn(catch_up(state));
 }
 
 /// The listener connection's `application_name`: operators (and tests) find
@@ -63,9 +73,9 @@ async fn connect_listener(url: &str) -> Result<sqlx::postgres::PgListener, sqlx:
     sqlx::postgres::PgListener::connect_with(&pool).await
 }
 
-/// Applies and acknowledges the newest change (see [`crate::lease`]).
+/// Applies and acknowledges the newest change (see [`crate::replica::lease`]).
 async fn catch_up_changes(state: &AppState) {
-    if let Err(e) = state.lease.catch_up(state).await {
+    if let Err(e) = state.lease.catch_up(&state.env()).await {
         tracing::debug!("applying changes failed: {e}");
     }
 }

@@ -10,11 +10,11 @@
 //!   transactions commit in `seq` order. Nothing an operation does can skip
 //!   it: the database does it.
 //! - **Applying** change `s` (learned committed) empties the view
-//!   ([`crate::verify_cache::VerifyCache::clear`], which also bumps the epoch
+//!   ([`super::verify_cache::VerifyCache::clear`], which also bumps the epoch
 //!   that keeps in-flight database reads out), reloads the key ring when keys
 //!   changed, then raises `applied` to `s` and acknowledges it in the
 //!   replica's lease row.
-//! - **Leases.** Every [`RENEW_EVERY`] the replica writes its lease row, then
+//! - **Leases.** Every [`RENEW_EVERY`] (the job [`crate::jobs::lease`]) the replica writes its lease row, then
 //!   reads the head `h`, applies it, and only then trusts its memory until
 //!   `I0 + TRUST` on its monotonic clock, where `I0` was read *before* the
 //!   renewal was sent and `TRUST` < [`Lease::duration`]. A replica that cannot
@@ -29,7 +29,7 @@
 //!   installed only after applying a head `>= s`.
 //! - News travels by PostgreSQL `NOTIFY sigil_changes` (sent by the
 //!   triggers, delivered at commit) to each replica's listener
-//!   ([`crate::replication`]), so acknowledgements normally take a
+//!   ([`crate::jobs::peers`]), so acknowledgements normally take a
 //!   millisecond; the renewal is the fallback when a notification is lost,
 //!   and the lease expiry when a replica is stopped or partitioned.
 //!
@@ -38,7 +38,7 @@
 //! [`RECENT`] (crashed, stopped, partitioned). Timing uses tokio's clock, so
 //! `tokio::time::pause()` drives it in tests.
 
-use crate::state::AppState;
+use super::Env;
 use crate::store;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -47,12 +47,12 @@ use tokio::time::Instant;
 /// How often the lease is renewed (a quarter of the default duration).
 pub const RENEW_EVERY: Duration = Duration::from_millis(500);
 /// The default lease duration.
-pub const DEFAULT_DURATION: Duration = Duration::from_secs(2);
+pub const DEFAULT_DURATION: Duration = crate::config::DEFAULT_LEASE;
 /// Lease rows renewed longer ago than this (database clock) are not waited
 /// for: their replica crashed or stopped long ago, and its lease ran out.
 pub const RECENT: Duration = Duration::from_secs(10);
 /// Lease rows older than this are deleted.
-const FORGET: Duration = Duration::from_secs(3600);
+pub const FORGET: Duration = Duration::from_secs(3600);
 
 /// This replica's lease and what it has applied; see the module documentation.
 pub struct Lease {
@@ -112,7 +112,7 @@ impl Lease {
     /// Applies the committed head `(seq, keys_seq)`: empties the view (and
     /// reloads the keys when they changed) before raising `applied`. Returns
     /// whether anything was new.
-    pub async fn apply(&self, state: &AppState, (seq, keys_seq): (i64, i64)) -> bool {
+    pub async fn apply(&self, env: &Env<'_>, (seq, keys_seq): (i64, i64)) -> bool {
         if seq <= self.applied() {
             return false;
         }
@@ -124,27 +124,27 @@ impl Lease {
             // Freshness only: a deleted key is refused on a database read
             // anyway, and the view (the only path that skips the ring's
             // check) is emptied below.
-            match state.reload_keys().await {
+            match env.keys.reload(env.store).await {
                 Ok(()) => {
                     self.keys_applied.fetch_max(keys_seq, Ordering::AcqRel);
                 }
                 Err(e) => tracing::warn!("reloading signing keys after a change failed: {e:#}"),
             }
         }
-        state.verify_cache.clear();
+        env.cache.clear();
         self.applied.fetch_max(seq, Ordering::AcqRel);
         true
     }
 
     /// Reads the head, applies it, acknowledges it: what a notification of a
     /// change triggers.
-    pub async fn catch_up(&self, state: &AppState) -> Result<(), store::StoreError> {
+    pub async fn catch_up(&self, env: &Env<'_>) -> Result<(), store::StoreError> {
         let head = {
-            let mut c = state.store.pool.acquire().await?;
+            let mut c = env.store.pool.acquire().await?;
             store::change_head(&mut c).await?
         };
-        if self.apply(state, head).await {
-            store::ack_lease(&state.store.pool, &self.replica, self.applied()).await?;
+        if self.apply(env, head).await {
+            store::ack_lease(&env.store.pool, &self.replica, self.applied()).await?;
         }
         Ok(())
     }
@@ -155,10 +155,10 @@ impl Lease {
     /// A renewal that fails drops the lease at once: this replica cannot
     /// prove it is up to date, so it reads the database (and fails closed
     /// without one) until a renewal succeeds again.
-    pub async fn renew(&self, state: &AppState) -> Result<(), store::StoreError> {
+    pub async fn renew(&self, env: &Env<'_>) -> Result<(), store::StoreError> {
         let i0 = Instant::now();
         let read = async {
-            let mut c = state.store.pool.acquire().await?;
+            let mut c = env.store.pool.acquire().await?;
             store::renew_lease(&mut c, &self.replica, self.applied()).await?;
             store::change_head(&mut c).await
         };
@@ -169,8 +169,8 @@ impl Lease {
                 return Err(e);
             }
         };
-        if self.apply(state, head).await {
-            store::ack_lease(&state.store.pool, &self.replica, self.applied()).await?;
+        if self.apply(env, head).await {
+            store::ack_lease(&env.store.pool, &self.replica, self.applied()).await?;
         }
         let until = self.since_base(i0 + self.trust());
         self.valid_until.fetch_max(until, Ordering::AcqRel);
@@ -185,28 +185,28 @@ impl Lease {
     ///
     /// `applied_before` is read before the commit: a notification may apply
     /// the change here before this runs, so `applied` now would not tell.
-    pub async fn publish(&self, state: &AppState, head: (i64, i64), applied_before: i64) {
+    pub async fn publish(&self, env: &Env<'_>, head: (i64, i64), applied_before: i64) {
         let committed = Instant::now();
         if head.0 <= applied_before {
             // Not this transaction's change: its own would be newer than
             // anything applied before it committed.
             return;
         }
-        if self.apply(state, head).await {
-            let _ = store::ack_lease(&state.store.pool, &self.replica, self.applied()).await;
+        if self.apply(env, head).await {
+            let _ = store::ack_lease(&env.store.pool, &self.replica, self.applied()).await;
         }
-        self.await_acks(state, head.0, committed).await;
+        self.await_acks(env, head.0, committed).await;
     }
 
     /// Waits until no other replica may serve a view older than change `seq`.
-    pub async fn await_acks(&self, state: &AppState, seq: i64, committed: Instant) {
+    pub async fn await_acks(&self, env: &Env<'_>, seq: i64, committed: Instant) {
         let deadline = committed + self.duration;
         let recent = i64::try_from(RECENT.as_millis()).unwrap_or(i64::MAX);
         let mut pause = Duration::from_millis(1);
         loop {
             match store::peer_leases(
-                &state.store.pool,
-                state.store.backend,
+                &env.store.pool,
+                env.store.backend,
                 &self.replica,
                 seq,
                 recent,
@@ -225,56 +225,5 @@ impl Lease {
             tokio::time::sleep(pause.min(deadline - now)).await;
             pause = (pause * 2).min(Duration::from_millis(20));
         }
-    }
-}
-
-/// Renews the lease every [`RENEW_EVERY`] and flushes recorded last uses,
-/// until `stop`; then flushes once more and gives the lease up.
-pub fn spawn(
-    state: AppState,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(RENEW_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut n: u64 = 0;
-        let mut failing = false;
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.wait_for(|s| *s) => break,
-            }
-            n += 1;
-            match state.lease.renew(&state).await {
-                Ok(()) if failing => {
-                    failing = false;
-                    tracing::info!("lease renewed: verifying from memory again");
-                }
-                Ok(()) => {}
-                Err(e) if !failing => {
-                    failing = true;
-                    tracing::warn!("cannot renew the lease, verifying from the database: {e}");
-                }
-                Err(_) => {}
-            }
-            if n.is_multiple_of(crate::last_use::FLUSH_EVERY_TICKS) {
-                state.last_use.flush(&state).await;
-            }
-            if n.is_multiple_of(120) {
-                let forget = i64::try_from(FORGET.as_millis()).unwrap_or(i64::MAX);
-                let _ =
-                    store::forget_old_leases(&state.store.pool, state.store.backend, forget).await;
-            }
-        }
-        shutdown(&state).await;
-    })
-}
-
-/// On shutdown: stop trusting memory, record pending last uses, give the lease up.
-pub async fn shutdown(state: &AppState) {
-    state.lease.lapse();
-    state.last_use.flush_all(state).await;
-    if let Err(e) = store::drop_lease(&state.store.pool, &state.lease.replica).await {
-        tracing::debug!("giving the lease up failed: {e}");
     }
 }
