@@ -106,8 +106,16 @@ pub fn check_address(ip: IpAddr, deny_private: bool) -> Result<(), Refused> {
 /// The receiver's address when `url` names a literal IP (which the client
 /// connects to without asking the resolver), checked.
 pub fn check_url_literal(url: &str, deny_private: bool) -> Result<(), Refused> {
-    let Ok(u) = url::Url::parse(url) else {
-        return Ok(());
+    let u = match url::Url::parse(url) {
+        Ok(u) => u,
+        // An IPv6 literal with a zone id (`[fe80::1%25eth0]`) names one of
+        // the server's own interfaces; no client here would connect to it.
+        Err(_) if url.contains('[') && url.contains('%') => {
+            return Err(Refused(
+                "an IPv6 address with a zone id (%25…) names an interface of the server".into(),
+            ))
+        }
+        Err(e) => return Err(Refused(format!("the URL cannot be used: {e}"))),
     };
     // The parsed URL spells an IP host canonically ("[::1]", and
     // "http://2852039166/" as "169.254.169.254").

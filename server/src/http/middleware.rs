@@ -49,10 +49,11 @@ const SECRET_PARAMS: [&str; 7] = [
     "refresh_token",
 ];
 
-/// Whether a path segment or query value may be a JWT: one starts with
-/// `eyJ` (`{"` in base64url), also after a `Bearer ` prefix.
+/// Whether a path segment or query value may hold a JWT: anything
+/// [`sigil_proto::redact`] would cut — `eyJ` wherever it stands, also
+/// percent-encoded (`%65%79%4A…`, `Bearer%20eyJ…`).
 fn looks_like_jwt(v: &str) -> bool {
-    v.contains("eyJ")
+    sigil_proto::redact::contains_jwt(v)
 }
 
 /// The path and query of a request as logged: values of [`SECRET_PARAMS`],

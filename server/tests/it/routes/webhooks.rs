@@ -737,6 +737,9 @@ async fn link_local_receivers_are_always_refused(c: Ctx) {
         "http://[::ffff:169.254.169.254]/",
         "http://0.0.0.0:8080/hook",
         "http://[::]/hook",
+        // A zone id names an interface of the server (RFC 6874 spelling).
+        "http://[fe80::1%25eth0]/",
+        "http://[::ffff:169.254.169.254%25lo]/",
     ] {
         let (s, v) = c.post(HOOKS, &c.owner, json!({"url": url})).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {v}");
