@@ -67,7 +67,7 @@ pub struct AuditVerifyQuery {
     /// The `entries` of that earlier verification: with `head`, the answer
     /// names the entries missing since.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entries: Option<u64>,
+    pub entries: Option<i64>,
 }
 
 /// `GET /v1/orgs/{org}/audit/verify`: the org's chain recomputed.

@@ -38,9 +38,9 @@ pub struct VerifyArgs {
     /// through it (a cut tail or a rewritten chain no longer does).
     #[arg(long, value_name = "HASH")]
     pub head: Option<String>,
-    /// The entry count of that earlier verification: names the entries gone since.
-    #[arg(long, value_name = "N", requires = "head")]
-    pub entries: Option<u64>,
+    /// The entry count of an earlier verification: fewer entries now names those gone since.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
+    pub entries: Option<i64>,
 }
 
 #[derive(Debug, Args)]

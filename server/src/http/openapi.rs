@@ -474,6 +474,10 @@ fn query_schema(path: &str, name: &str, ty: &str) -> Value {
         }
         "parent" => json!({"type": "string", "pattern": sigil_proto::names::UUID_PATTERN,
             "description": "Tokens derived directly from this token id."}),
+        "head" => json!({"type": "string", "pattern": "^[0-9a-f]{64}$",
+            "description": "The `head` of an earlier verification, kept outside Sigil."}),
+        "entries" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX,
+            "description": "The `entries` of an earlier verification."}),
         "reason" => {
             json!({"type": "string", "maxLength": MAX_REASON_CHARS, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"})
         }

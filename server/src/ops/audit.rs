@@ -64,10 +64,10 @@ pub async fn verify(
             ));
         }
     }
-    if known.entries.is_some() && known_head.is_none() {
+    if known.entries.is_some_and(|n| n < 0) {
         return Err(ApiError::invalid(
             "entries",
-            "entries needs head: the head and entry count of an earlier verification",
+            "entries must be the entry count (0 or more) of an earlier verification",
         ));
     }
     let mut passed_known = false;
@@ -131,28 +131,32 @@ pub async fn verify(
             }
         }
     }
-    if v.broken.is_none() && known_head.is_some() && !passed_known {
-        v.broken = Some(missing_head(seq, known.entries));
+    if v.broken.is_none() {
+        if known_head.is_some() && !passed_known {
+            v.broken = Some(missing_head(seq, known.entries));
+        } else if let Some(n) = known.entries.filter(|n| *n > seq) {
+            v.broken = Some((
+                seq + 1,
+                None,
+                format!(
+                    "the chain has {seq} entries, but {n} were seen before: {}",
+                    gone(seq, n)
+                ),
+            ));
+        }
     }
     Ok((org, v))
 }
 
 /// The break when the chain of `seq` entries does not pass through a kept
 /// head that `entries` entries had.
-fn missing_head(seq: i64, entries: Option<u64>) -> (i64, Option<AuditRow>, String) {
-    let then = entries.and_then(|n| i64::try_from(n).ok());
+fn missing_head(seq: i64, then: Option<i64>) -> (i64, Option<AuditRow>, String) {
     let reason = match then {
-        Some(n) if n > seq => {
-            let gone = if n == seq + 1 {
-                format!("entry {n} is gone")
-            } else {
-                format!("entries {} to {n} are gone", seq + 1)
-            };
-            format!(
-                "the head you kept (entry {n}) is not in the chain: {gone} \
-                 (the log was cut and its head set back, or rewritten)"
-            )
-        }
+        Some(n) if n > seq => format!(
+            "the head you kept (entry {n}) is not in the chain: {} \
+             (the log was cut and its head set back, or rewritten)",
+            gone(seq, n)
+        ),
         Some(n) => format!(
             "entry {n} no longer has the hash you kept: the chain was rewritten at or before it"
         ),
@@ -163,4 +167,13 @@ fn missing_head(seq: i64, entries: Option<u64>) -> (i64, Option<AuditRow>, Strin
     };
     let at = then.map_or(seq + 1, |n| n.min(seq + 1));
     (at, None, reason)
+}
+
+/// "entry 4 is gone", "entries 4 to 9 are gone": what follows entry `seq` up to `n`.
+fn gone(seq: i64, n: i64) -> String {
+    if seq + 1 == n {
+        format!("entry {n} is gone")
+    } else {
+        format!("entries {} to {n} are gone", seq + 1)
+    }
 }
