@@ -251,17 +251,17 @@ async fn watch(
     }
 }
 
-/// The gRPC routes: Verifier, health, reflection (v1 and v1alpha). Also keeps
-/// the health status in step with the database: NOT_SERVING while it is unreachable.
+/// The gRPC routes: Verifier, health, reflection (v1 and v1alpha); and the
+/// health reporter, which the job [`crate::jobs::grpc_health`] keeps in step
+/// with the database (NOT_SERVING while it is unreachable).
 pub async fn routes(
     state: AppState,
     stop: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<tonic::service::Routes> {
+) -> anyhow::Result<(tonic::service::Routes, tonic_health::server::HealthReporter)> {
     let (mut reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_serving::<VerifierServer<VerifierService>>()
         .await;
-    tokio::spawn(track_health(state.clone(), reporter));
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sigil_proto::v1::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -270,36 +270,30 @@ pub async fn routes(
         .register_encoded_file_descriptor_set(sigil_proto::v1::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    Ok(tonic::service::Routes::new(health)
+    let routes = tonic::service::Routes::new(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(VerifierServer::new(VerifierService::new(state, stop))))
+        .add_service(VerifierServer::new(VerifierService::new(state, stop)));
+    Ok((routes, reporter))
 }
 
-async fn track_health(state: AppState, mut reporter: tonic_health::server::HealthReporter) {
-    let mut serving = true;
-    loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let ok = crate::ops::health::ready(&state).await.is_ok();
-        if ok != serving {
-            serving = ok;
-            if ok {
-                reporter
-                    .set_serving::<VerifierServer<VerifierService>>()
-                    .await;
-                reporter
-                    .set_service_status("", tonic_health::ServingStatus::Serving)
-                    .await;
-            } else {
-                tracing::warn!("database unreachable: gRPC health is NOT_SERVING");
-                reporter
-                    .set_not_serving::<VerifierServer<VerifierService>>()
-                    .await;
-                reporter
-                    .set_service_status("", tonic_health::ServingStatus::NotServing)
-                    .await;
-            }
-        }
+/// Sets the health status of the Verifier and of the server as a whole
+/// (used by the job [`crate::jobs::grpc_health`]).
+pub async fn set_health(reporter: &mut tonic_health::server::HealthReporter, serving: bool) {
+    if serving {
+        reporter
+            .set_serving::<VerifierServer<VerifierService>>()
+            .await;
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+    } else {
+        reporter
+            .set_not_serving::<VerifierServer<VerifierService>>()
+            .await;
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
     }
 }
 

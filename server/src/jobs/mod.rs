@@ -10,6 +10,7 @@
 //! | `expiry` | [`expiry`] | `token.expiring`/`token.expired` warnings |
 //! | `janitor` | [`janitor`] | expired idempotency answers, old delivery logs |
 //! | `leaks` | [`leaks`] | on stop, drains the leak-report queue |
+//! | `grpc-health` | [`grpc_health`] | gRPC health follows the database |
 //!
 //! # Adding a job
 //! A file here with `pub async fn run(state: AppState, stop: Stop)` that
@@ -31,6 +32,7 @@
 
 pub mod delivery;
 pub mod expiry;
+pub mod grpc_health;
 pub mod janitor;
 pub mod last_use;
 pub mod leaks;
@@ -81,8 +83,13 @@ pub struct Jobs {
     tasks: Vec<(&'static str, JoinHandle<()>)>,
 }
 
-/// Starts every job of this replica.
-pub fn start(state: &AppState, database_url: &str) -> Jobs {
+/// Starts every job of this replica (`grpc_health`: the reporter of the
+/// gRPC health service, from [`crate::grpc::routes`]).
+pub fn start(
+    state: &AppState,
+    database_url: &str,
+    grpc_health: tonic_health::server::HealthReporter,
+) -> Jobs {
     let stop = Stop::new();
     let mut tasks = Vec::new();
     let mut add = |name, task| tasks.push((name, tokio::spawn(task)));
@@ -112,6 +119,10 @@ pub fn start(state: &AppState, database_url: &str) -> Jobs {
         Box::pin(janitor::run(state.clone(), stop.clone())),
     );
     add("leaks", Box::pin(leaks::run(state.clone(), stop.clone())));
+    add(
+        "grpc-health",
+        Box::pin(grpc_health::run(state.clone(), grpc_health, stop.clone())),
+    );
     Jobs { stop, tasks }
 }
 

@@ -139,8 +139,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         let _ = rx.wait_for(|s| *s).await;
     };
 
-    let jobs = crate::jobs::start(&state, &url);
-    let grpc_routes = crate::grpc::routes(state.clone(), stop_rx.clone()).await?;
+    let (grpc_routes, grpc_health) = crate::grpc::routes(state.clone(), stop_rx.clone()).await?;
+    let jobs = crate::jobs::start(&state, &url, grpc_health);
     let grpc_task = match args.grpc_listen {
         Some(grpc_addr) => {
             let l = tokio::net::TcpListener::bind(grpc_addr)
