@@ -286,13 +286,7 @@ fn checked_events_and_description(
 async fn create(ctx: &Ctx, a: CreateArgs) -> Result<(), CliError> {
     check_webhook_url(&a.url).map_err(usage)?;
     let events = checked_events_and_description(&a.events, a.description.as_deref())?;
-    let secret = if a.secret_stdin {
-        let s = read_secret()?;
-        check_webhook_secret(s.expose()).map_err(usage)?;
-        Some(s)
-    } else {
-        None
-    };
+    let secret = a.secret_stdin.then(read_secret).transpose()?;
     let req = CreateWebhook {
         url: a.url,
         events,
@@ -330,13 +324,7 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
     let events = checked_events_and_description(&a.events, a.description.as_deref())?;
     let client = ctx.client()?;
     let hook = resolve(&client, &ctx.org, &a.id).await?;
-    let secret = if a.secret_stdin {
-        let s = read_secret()?;
-        check_webhook_secret(s.expose()).map_err(usage)?;
-        Some(s)
-    } else {
-        None
-    };
+    let secret = a.secret_stdin.then(read_secret).transpose()?;
     let req = UpdateWebhook {
         url: a.url,
         events,
@@ -352,9 +340,15 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The secret of `--secret-stdin`: asked for unechoed on a terminal, else
-/// the whole of stdin less its line end.
+/// The secret of `--secret-stdin`, checked by the server's rule.
 fn read_secret() -> Result<SecretString, CliError> {
+    let s = read_secret_text()?;
+    check_webhook_secret(s.expose()).map_err(usage)?;
+    Ok(s)
+}
+
+/// Asked for unechoed on a terminal, else the whole of stdin less its line end.
+fn read_secret_text() -> Result<SecretString, CliError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return prompt::password("Signing secret (16–256 characters)").map(SecretString::new);

@@ -89,21 +89,27 @@ fn canonical_entry(version: i64, e: &Entry<'_>) -> String {
         "created_at": e.created_at,
     });
     let mut out = String::new();
-    if version == 1 {
-        canonical_v1(&v, &mut out);
-    } else {
-        jcs(&v, &mut out);
-    }
+    canonical(&v, &mut out, version);
     out
 }
 
 /// `v` as RFC 8785 canonical JSON, appended to `out`.
 pub fn jcs(v: &serde_json::Value, out: &mut String) {
+    canonical(v, out, 2)
+}
+
+/// `v` as the canonical JSON of chain `version`, appended to `out`. The two
+/// versions differ only in the order of keys and the spelling of numbers.
+fn canonical(v: &serde_json::Value, out: &mut String, version: i64) {
     use serde_json::Value;
     match v {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            if version == 1 {
+                keys.sort();
+            } else {
+                keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            }
             out.push('{');
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
@@ -113,7 +119,7 @@ pub fn jcs(v: &serde_json::Value, out: &mut String) {
                 // control characters (`\b \t \n \f \r`, else `\u00xx`).
                 out.push_str(&Value::String(k.clone()).to_string());
                 out.push(':');
-                jcs(&map[k], out);
+                canonical(&map[k], out, version);
             }
             out.push('}');
         }
@@ -123,13 +129,13 @@ pub fn jcs(v: &serde_json::Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                jcs(item, out);
+                canonical(item, out, version);
             }
             out.push(']');
         }
-        Value::Number(n) => match n.as_f64() {
-            // Integers up to 2^53 print as themselves; beyond, JCS rounds to
-            // the nearest double as every JavaScript verifier would.
+        // Integers up to 2^53 print as themselves; beyond, JCS rounds to the
+        // nearest double as every JavaScript verifier would.
+        Value::Number(n) if version != 1 => match n.as_f64() {
             Some(f) => out.push_str(&es_number(f)),
             None => out.push_str(&n.to_string()),
         },
@@ -170,38 +176,6 @@ fn es_number(f: f64) -> String {
         }
     };
     format!("{sign}{body}")
-}
-
-/// `v` as version 1 canonical JSON (UTF-8 key order, `serde_json` numbers).
-fn canonical_v1(v: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical_v1(&map[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical_v1(item, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -249,8 +223,11 @@ mod tests {
         let mut s = String::new();
         jcs(&b, &mut s);
         assert_eq!(s, r#"{"a":{"x":[1,"z"],"y":2},"b":1}"#);
-        // Sigil's own entries canonicalize alike under both versions.
+        // Sigil's own entries canonicalize alike under both versions; a
+        // float does not (`1.0` against JCS's `1`), so the version matters.
         assert_eq!(link(1, GENESIS, &entry(&a)), link(2, GENESIS, &entry(&a)));
+        let f = json!({"ratio": 1.0});
+        assert_ne!(link(1, GENESIS, &entry(&f)), link(2, GENESIS, &entry(&f)));
     }
 
     #[test]
