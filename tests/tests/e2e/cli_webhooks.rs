@@ -251,6 +251,27 @@ fn cli_webhooks_input_is_checked_before_any_call() {
     });
     assert!(signed_with(&got, mine), "{got:?}");
 
+    // A new secret through `update --secret-stdin`: signs from then on, and
+    // is neither printed nor echoed.
+    let next = "the-next-secret-0123456789";
+    s.remember(next);
+    let id = str_of(&created["id"]);
+    let out = s.exec(
+        s.cmd(),
+        &["webhooks", "update", &id, "--secret-stdin"],
+        Some(&format!("{next}\n")),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        !out.stdout.contains(next) && !out.stderr.contains(next),
+        "{out:?}"
+    );
+    s.succeeds(&["webhooks", "test", &id]);
+    let got = rx.wait_for("the second test event", |r| {
+        r.header("sigil-event") == Some("webhook.test") && signed_with(r, next)
+    });
+    assert!(!signed_with(&got, mine), "{got:?}");
+
     // Every -h shows examples of its own command.
     for cmd in [
         "create",
