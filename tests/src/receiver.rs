@@ -134,3 +134,48 @@ print(hmac.new(d['k'].encode(), d['m'].encode(), hashlib.sha256).hexdigest())";
     assert!(out.status.success(), "python3 failed");
     !v1.is_empty() && String::from_utf8_lossy(&out.stdout).trim() == v1
 }
+
+/// Whether `received` verifies with the Standard Webhooks reference library
+/// (`standardwebhooks` from PyPI, pinned into `.tools/py` by
+/// `scripts/setup.sh`), given `secret` as a receiver would: a `whsec_…`
+/// string as it is, any other secret as its bytes. The secret and the
+/// request go through stdin.
+pub fn standard_webhooks_verify(received: &Received, secret: &str) -> Result<(), String> {
+    let python = crate::workspace().join(".tools/py/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup.sh",
+        python.display()
+    );
+    let script = "import sys, json
+from standardwebhooks.webhooks import Webhook
+d = json.load(sys.stdin)
+s = d['secret']
+wh = Webhook(s if s.startswith('whsec_') else s.encode())
+wh.verify(d['body'], d['headers'])";
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the .tools/py python");
+    let headers: serde_json::Map<String, serde_json::Value> = received
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    let input = serde_json::json!({"secret": secret, "body": received.body, "headers": headers});
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}

@@ -14,8 +14,19 @@
 //! [`check_url_literal`]. A refused receiver is given up at once.
 //!
 //! # Signatures and retries
-//! `Sigil-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
-//! ([`signature`]). A failed attempt is due again after `base · 2^(n-1)`
+//! Two schemes on every delivery, over the same body and time:
+//! - `Sigil-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
+//!   ([`signature`]), keyed by the secret's text — Stripe's form, which
+//!   existing receivers check;
+//! - Standard Webhooks (standardwebhooks.com): `webhook-id` (the delivery's
+//!   id, the same on every retry), `webhook-timestamp` and `webhook-signature:
+//!   v1,<base64 HMAC-SHA256 of "<id>.<t>.<body>">` ([`standard_signature`]),
+//!   keyed as its libraries key it: the bytes the secret's base64 after
+//!   `whsec_` stands for ([`standard_key`]). Generated secrets are of that
+//!   form; a secret of one's own that is not base64 is used as its bytes (pass
+//!   it to those libraries as bytes).
+//!
+//!  A failed attempt is due again after `base · 2^(n-1)`
 //! seconds, capped at [`MAX_DELAY`], plus up to 10 % jitter ([`backoff`]).
 
 use hmac::{Hmac, Mac};
@@ -142,6 +153,29 @@ pub fn backoff(base: i64, failed: i64) -> i64 {
     d + jitter
 }
 
+/// The Standard Webhooks key of `secret`: the base64 after `whsec_` (or the
+/// whole secret) decoded, as the specification's libraries read a secret
+/// string; the secret's own bytes when that is no base64.
+pub fn standard_key(secret: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = secret.strip_prefix(b"whsec_").unwrap_or(secret);
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap_or_else(|_| secret.to_vec())
+}
+
+/// `v1,<base64 HMAC-SHA256 of "<id>.<t>.<body>">` under `key`
+/// ([`standard_key`]): the Standard Webhooks `webhook-signature`.
+pub fn standard_signature(key: &[u8], id: &str, t: i64, body: &[u8]) -> String {
+    use base64::Engine;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(format!("{id}.{t}.").as_bytes());
+    mac.update(body);
+    let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    format!("v1,{sig}")
+}
+
 /// `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
 pub fn signature(secret: &[u8], t: i64, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
@@ -231,6 +265,27 @@ mod tests {
         assert_eq!(
             signature(b"k", 1, b"{}"),
             "t=1,v1=3dd49b2593d0f9a349e9e71c4bde3e2b862c2be4003fe9b4ba81332029310158"
+        );
+    }
+
+    #[test]
+    fn standard_webhooks_signature_is_keyed_by_the_decoded_secret() {
+        // The specification's own example (standard-webhooks, spec and
+        // libraries' tests): this secret, id, time and body give this signature.
+        let key = standard_key(b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        assert_eq!(
+            standard_signature(
+                &key,
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1614265330,
+                br#"{"test": 2432232314}"#
+            ),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        // Not base64: the secret's own bytes.
+        assert_eq!(
+            standard_key(b"a-test-secret-of-some-length"),
+            b"a-test-secret-of-some-length"
         );
     }
 }

@@ -45,7 +45,8 @@
 
 use super::Stop;
 use crate::domain::webhook::{
-    backoff, check_url_literal, secret_aad, signature, Refused, GIVE_UP_AFTER,
+    backoff, check_url_literal, secret_aad, signature, standard_key, standard_signature, Refused,
+    GIVE_UP_AFTER,
 };
 use crate::replica::deliveries::TIMEOUT;
 use crate::state::AppState;
@@ -166,6 +167,12 @@ pub async fn attempt(state: &AppState, id: Uuid) -> anyhow::Result<Option<Attemp
                 .header("sigil-event", &event.event_type)
                 .header("sigil-delivery", d.id.to_string())
                 .header("sigil-signature", signature(&secret, t, &body))
+                .header("webhook-id", d.id.to_string())
+                .header("webhook-timestamp", t.to_string())
+                .header(
+                    "webhook-signature",
+                    standard_signature(&standard_key(&secret), &d.id.to_string(), t, &body),
+                )
                 .body(body)
                 .send()
                 .await;

@@ -2,7 +2,7 @@
 //! a test delivery. Scope `webhooks`, actions `create`, `list`, `get`,
 //! `update` (also a test delivery), `delete`.
 //!
-//! The HMAC secret is generated (`whsec_` + 32 random bytes, hex) unless
+//! The HMAC secret is generated (`whsec_` + 32 random bytes, base64) unless
 //! given, sealed with the master key at once (`webhook:<id>` as AAD), and
 //! answered only by [`create`]: no view, list, audit entry or log line holds
 //! it again.
@@ -19,11 +19,15 @@ fn rule(e: rules::RuleError) -> ApiError {
     ApiError::invalid(&e.field, e.message)
 }
 
-/// A new secret: `whsec_` and 32 random bytes in hex.
+/// A new secret: `whsec_` and 32 random bytes in base64, the form Standard
+/// Webhooks libraries take as it is.
 fn generate_secret() -> SecretString {
+    use base64::Engine;
     let bytes: [u8; 32] = rand::random();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    SecretString::new(format!("whsec_{hex}"))
+    SecretString::new(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
 }
 
 fn description(d: Option<String>) -> Result<Option<String>> {

@@ -5,7 +5,8 @@
 //!
 //! What a user would notice: the signing secret is printed once, by create,
 //! and never again (not by list, view, update, deliveries, test, nor on any
-//! stderr); a test send reaches the receiver signed and shows in the delivery
+//! stderr); a test send reaches the receiver signed (Stripe-style and
+//! Standard Webhooks, checked with its reference library) and shows in the delivery
 //! log; a receiver that is down makes `test` exit 1; bad input is refused
 //! before any call (exit 2) in the server's words; delete asks first. The
 //! lifecycle runs on SQLite and on PostgreSQL.
@@ -14,7 +15,7 @@
 
 use serde_json::Value;
 use sigil_e2e::cli::{str_of, Sigil};
-use sigil_e2e::receiver::{signed_with, Receiver};
+use sigil_e2e::receiver::{signed_with, standard_webhooks_verify, Receiver};
 use sigil_e2e::{both, TestServer};
 use std::net::TcpListener;
 
@@ -89,6 +90,10 @@ fn cli_webhooks_secret_once_test_deliveries_update_delete(srv: &TestServer) {
         "signed with the secret create printed: {got:?}"
     );
     assert!(!signed_with(&got, "another-secret-0123456789"));
+    // The same delivery verifies with the Standard Webhooks reference library,
+    // the generated secret given to it as printed; another secret does not.
+    standard_webhooks_verify(&got, &secret).unwrap();
+    assert!(standard_webhooks_verify(&got, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());
     assert!(got.header("sigil-delivery").is_some(), "{got:?}");
     let body: Value = serde_json::from_str(&got.body).unwrap();
     assert_eq!(body["type"], "webhook.test", "{body}");
@@ -250,6 +255,8 @@ fn cli_webhooks_input_is_checked_before_any_call() {
         r.header("sigil-event") == Some("webhook.test")
     });
     assert!(signed_with(&got, mine), "{got:?}");
+    // A secret of one's own that is no base64: its bytes are the key.
+    standard_webhooks_verify(&got, mine).unwrap();
 
     // A new secret through `update --secret-stdin`: signs from then on, and
     // is neither printed nor echoed.
