@@ -75,12 +75,32 @@ fn status(e: ApiError) -> Status {
     }
 }
 
-fn bearer<T>(req: &Request<T>) -> Option<SecretString> {
-    let v = req.metadata().get("authorization")?.to_str().ok()?;
-    let (scheme, rest) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| SecretString::new(rest.trim()))
+/// The bearer token of `authorization` metadata. More than one entry is
+/// refused, as REST refuses two `Authorization` headers: never "first wins".
+// tonic answers with a `Status`; it is built once per refused call.
+#[allow(clippy::result_large_err)]
+fn bearer<T>(req: &Request<T>) -> Result<SecretString, Status> {
+    let missing = || {
+        Status::unauthenticated(
+            "missing bearer token: send `authorization: Bearer <token>` metadata",
+        )
+    };
+    let mut all = req.metadata().get_all("authorization").iter();
+    let v = all.next().ok_or_else(missing)?;
+    if all.next().is_some() {
+        return Err(Status::invalid_argument(
+            "more than one authorization metadata entry: send exactly one",
+        ));
+    }
+    let (scheme, rest) = v
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(missing());
+    }
+    Ok(SecretString::new(rest.trim()))
 }
 
 /// The caller's address, for the address binding of a bearer token: the TCP
@@ -146,11 +166,7 @@ impl Verifier for VerifierService {
         &self,
         request: Request<WatchRevocationsRequest>,
     ) -> Result<Response<EventStream>, Status> {
-        let token = bearer(&request).ok_or_else(|| {
-            Status::unauthenticated(
-                "missing bearer token: send `authorization: Bearer <token>` metadata",
-            )
-        })?;
+        let token = bearer(&request)?;
         let from = peer(&request);
         let p = revocations::authorize_watch(&self.state, token.expose(), from, false)
             .await

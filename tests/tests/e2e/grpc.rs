@@ -431,6 +431,25 @@ fn watch_needs_a_token_allowing_revocations_list() {
         let err = watch(&mut c, &weak.token, 0).await.unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied);
 
+        // Two authorization entries are refused, whichever comes first, as
+        // REST refuses two Authorization headers: never "first wins".
+        let strong = bot_with_token(&s, "strong", &["revocations:list:*"]).await;
+        for (a, b) in [(&strong.token, &weak.token), (&weak.token, &strong.token)] {
+            let mut req = tonic::Request::new(WatchRevocationsRequest { since: 0 });
+            for t in [a, b] {
+                req.metadata_mut().append(
+                    "authorization",
+                    format!("Bearer {}", t.expose()).parse().unwrap(),
+                );
+            }
+            let err = c.watch_revocations(req).await.unwrap_err();
+            assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+            assert!(
+                err.message().contains("more than one authorization"),
+                "{err:?}"
+            );
+        }
+
         // A watcher whose own token is revoked is cut off.
         let w = bot_with_token(&s, "watcher", &["revocations:list:*"]).await;
         let mut stream = watch(&mut c, &w.token, 0).await.unwrap();
