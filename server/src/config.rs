@@ -141,6 +141,10 @@ pub struct ServerArgs {
     /// health, reflection); port 0 picks a free one, printed at start.
     #[arg(long, env = "SIGIL_GRPC_LISTEN")]
     pub grpc_listen: Option<SocketAddr>,
+    /// Serve `/metrics` (Prometheus) on this address only, and no longer on
+    /// --listen; port 0 picks a free one, printed at start.
+    #[arg(long, env = "SIGIL_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// File with the master key (32 random bytes, base64) that encrypts signing
     /// keys at rest. Default: SIGIL_MASTER_KEY, else <data-dir>/master.key,
     /// generated when absent.

@@ -49,9 +49,20 @@ use axum::Router;
 use sigil_proto::error::{ErrorBody, ErrorDetail};
 use sigil_proto::ErrorCode;
 
-/// The whole HTTP application.
+/// The whole HTTP application, `/metrics` included.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    app_with(state, true)
+}
+
+/// `/metrics` alone, for `--metrics-listen`: the same answers and refusals.
+pub fn metrics_app(state: AppState) -> Router {
+    finish(operations::metrics_router(), state)
+}
+
+/// The HTTP application, with `/metrics` or without it (then it is served
+/// on its own address, [`metrics_app`]).
+pub fn app_with(state: AppState, metrics: bool) -> Router {
+    let routes = Router::new()
         .merge(operations::router())
         .merge(orgs::router())
         .merge(principals::router())
@@ -60,7 +71,18 @@ pub fn app(state: AppState) -> Router {
         .merge(leaks::router())
         .merge(oauth::router())
         .merge(webhooks::router())
-        .merge(ui::router())
+        .merge(ui::router());
+    let routes = if metrics {
+        routes.merge(operations::metrics_router())
+    } else {
+        routes
+    };
+    finish(routes, state)
+}
+
+/// The fallbacks and the request log every listener's router gets.
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -16,11 +16,15 @@ use serde::Deserialize;
 use sigil_proto::api::{self, AuditEntry, ListQuery, RevocationFeed, Whoami};
 use std::fmt::Write;
 
+/// `/metrics`: on the REST port, or alone on `--metrics-listen`.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/whoami", get(whoami))

@@ -156,6 +156,21 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         None => None,
     };
 
+    if let Some(metrics_addr) = args.metrics_listen {
+        let l = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_addr} (--metrics-listen)"))?;
+        eprintln!("metrics listening on http://{}/metrics", l.local_addr()?);
+        let app = crate::http::metrics_app(state.clone());
+        let stop = stopped(stop_rx.clone());
+        // Ends with the other servers; nothing in flight there needs waiting for.
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app).with_graceful_shutdown(stop).await {
+                tracing::error!("metrics listener failed: {e}");
+            }
+        });
+    }
+
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -164,10 +179,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     eprintln!("  point the CLI and Terraform at it: export SIGIL_ENDPOINT=http://{addr}");
     // gRPC is also answered on the REST port (by content-type); REST requests
     // (not the long-lived gRPC streams) are bounded in time.
-    let rest = crate::http::app(state.clone()).layer(axum::middleware::from_fn_with_state(
-        timeouts,
-        timeouts::bound_request,
-    ));
+    let rest = crate::http::app_with(state.clone(), args.metrics_listen.is_none()).layer(
+        axum::middleware::from_fn_with_state(timeouts, timeouts::bound_request),
+    );
     let app = crate::grpc::with_rest(rest, grpc_routes);
     let serving = axum::serve(
         listener,

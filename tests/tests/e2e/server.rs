@@ -173,3 +173,63 @@ fn replicas_on_one_postgres_share_revocations() {
         );
     });
 }
+
+/// `--metrics-listen`: `/metrics` on its own address, in Prometheus' text
+/// format, and no longer on the REST port.
+#[test]
+fn metrics_listen_serves_metrics_there_and_only_there() {
+    let s = TestServer::start_with(ServerOptions {
+        args: vec!["--metrics-listen".into(), "127.0.0.1:0".into()],
+        ..Default::default()
+    });
+    let metrics = s
+        .logs()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("metrics listening on ")
+                .map(|u| u.trim().to_string())
+        })
+        .expect("the metrics address is printed");
+    rt().block_on(async {
+        let http = reqwest::Client::new();
+        let r = http.get(&metrics).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("# TYPE sigil_http_requests_total counter"),
+            "{body}"
+        );
+        let main = http
+            .get(format!("{}/metrics", s.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            main.status(),
+            404,
+            "the REST port no longer serves /metrics"
+        );
+        // The REST API itself is unchanged, and its requests are counted there.
+        assert_eq!(s.client().whoami().await.unwrap().kind, "user");
+        let again = http
+            .get(&metrics)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(again.contains("status=\"404\""), "{again}");
+        // Nothing else on the metrics address.
+        let other = http
+            .get(metrics.replace("/metrics", "/v1/whoami"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 404);
+    });
+}
