@@ -116,11 +116,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if args.database_url.is_none() {
         data_dir::check_not_emptied(&store, &args.data_dir).await?;
     }
+    data_dir::check_database_not_emptied(&store).await?;
     let state = AppState::new(store, master, Clock::system(), settings).await?;
     let lifetime = parse_duration_for("bootstrap-token-lifetime", &args.bootstrap_token_lifetime)?;
     if let Some(token) = bootstrap(&state, state.settings.root_org.clone(), lifetime).await? {
         announce_bootstrap(&args, &token)?;
     }
+    data_dir::mark_database_initialized(&state.store, state.clock.now()).await?;
     if args.database_url.is_none() {
         data_dir::mark_initialized(&args.data_dir)?;
     }

@@ -150,6 +150,38 @@ pub async fn check_not_emptied(store: &Store, dir: &std::path::Path) -> anyhow::
     Ok(())
 }
 
+/// On either backend: a database whose marker row says a server bootstrapped
+/// it, but which holds no org, was emptied — never bootstrap it afresh.
+pub async fn check_database_not_emptied(store: &Store) -> anyhow::Result<()> {
+    let mut c = store.pool.acquire().await?;
+    let Some(at) = super::instance_initialized_at(&mut c).await? else {
+        return Ok(());
+    };
+    if super::count_orgs(&mut c).await? == 0 {
+        let when = time::OffsetDateTime::from_unix_timestamp(at)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| at.to_string());
+        anyhow::bail!(
+            "the database {} holds no data, but a server was bootstrapped on it at {when}; \
+             restore it from a backup, or start on a new database",
+            store.url_redacted
+        );
+    }
+    Ok(())
+}
+
+/// Records in the database that a server bootstrapped it (after the
+/// bootstrap committed, so a replica that sees the row also sees the org).
+pub async fn mark_database_initialized(store: &Store, now: i64) -> anyhow::Result<()> {
+    let mut c = store.pool.acquire().await?;
+    super::mark_instance_initialized(&mut c, now).await?;
+    Ok(())
+}
+
 /// Records that the data dir now holds a bootstrapped database.
 pub fn mark_initialized(dir: &std::path::Path) -> anyhow::Result<()> {
     let p = dir.join(INITIALIZED_FILE);

@@ -68,6 +68,29 @@ pub async fn count_orgs(c: &mut AnyConnection) -> Result<i64, StoreError> {
         .map_err(StoreError::from)
 }
 
+/// When a server first bootstrapped this database (migration 0008's marker
+/// row), if one did.
+pub async fn instance_initialized_at(c: &mut AnyConnection) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query("SELECT initialized_at FROM sigil_instance WHERE id = 1")
+        .fetch_optional(c)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("initialized_at")?),
+        None => None,
+    })
+}
+
+/// Writes the marker row once (replicas starting together: the first wins).
+pub async fn mark_instance_initialized(c: &mut AnyConnection, now: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sigil_instance (id, initialized_at) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(now)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
 /// Sets the org's expiry warning (seconds before expiry).
 pub async fn set_org_expiry_warning(
     c: &mut AnyConnection,

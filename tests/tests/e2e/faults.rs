@@ -1,6 +1,6 @@
 //! Start-up faults and operations bounds (SPEC §5): one server per SQLite
-//! data dir, a damaged or emptied database stops the start at once with the
-//! cause, an unreachable database too; data files private; a stalled body
+//! data dir, a damaged or emptied database (SQLite or PostgreSQL) stops the
+//! start at once with the cause, an unreachable database too; data files private; a stalled body
 //! gets an answer and does not hold a shutdown past its bound.
 
 use sigil_e2e::{start_refused, ServerOptions, TestServer};
@@ -115,6 +115,45 @@ fn an_empty_database_is_never_bootstrapped_afresh() {
     refused_with(
         dir.path(),
         "is missing but this data dir held a server before",
+    );
+}
+
+/// PostgreSQL has no data dir to remember a start: the marker row does. A
+/// database whose every Sigil table was emptied (the marker row and the
+/// migrations left) stops the start with the cause; nothing is bootstrapped.
+#[test]
+fn an_emptied_postgres_database_is_never_bootstrapped_afresh() {
+    let (db, s) = TestServer::start_on_postgres();
+    drop(s.stop());
+    let empty = "DO $$ DECLARE r record; BEGIN FOR r IN SELECT tablename FROM pg_tables \
+        WHERE schemaname = 'public' AND tablename NOT IN ('sigil_instance', '_sqlx_migrations') \
+        LOOP EXECUTE 'TRUNCATE TABLE ' || quote_ident(r.tablename) || ' CASCADE'; END LOOP; END $$;";
+    let out = std::process::Command::new("psql")
+        .args([db.url.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", empty])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = start_refused(&["--database-url", &db.url], Duration::from_secs(30));
+    assert!(r.failed, "{}", r.output);
+    assert!(
+        r.output
+            .contains("holds no data, but a server was bootstrapped on it at "),
+        "{}",
+        r.output
+    );
+    assert!(!r.output.contains("bootstrap owner token"), "{}", r.output);
+    let orgs = std::process::Command::new("psql")
+        .args([db.url.as_str(), "-tAc", "SELECT COUNT(*) FROM orgs"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&orgs.stdout).trim(),
+        "0",
+        "nothing bootstrapped"
     );
 }
 
