@@ -327,8 +327,11 @@ async fn each_event_type_arrives_signed(c: Ctx) {
 
     let created = rx.wait_for("bot.created", 1).await;
     assert_eq!(created[0].json()["data"]["username"], "steve");
+    // Deliveries run side by side: no order among them is promised.
     let issued = rx.wait_for("token.issued", 2).await;
-    assert_eq!(issued[0].json()["data"]["token_id"], id.as_str());
+    assert!(issued
+        .iter()
+        .any(|g| g.json()["data"]["token_id"] == id.as_str()));
     let revoked = rx.wait_for("token.revoked", 2).await;
     assert!(revoked
         .iter()
